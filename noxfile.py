@@ -1,0 +1,90 @@
+"""Sessions: lint, tests, docs, demo, bench, bench_peers.
+
+The README's two commands call ``nox -s demo`` and ``nox -s lint tests docs``;
+``.ci/run`` calls the second one verbatim.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.4.15"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = False
+nox.options.sessions = ["lint", "tests", "docs"]
+
+PROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def _install(session: nox.Session, extras: str, *groups: str) -> None:
+    session.install("-e", f".[{extras}]")
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PROJECT, group))
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check (installs ruff into the running Python)."""
+    session.run("python", "-m", "pip", "install", "--quiet", "ruff>=0.6", external=True)
+    session.run("python", "-m", "ruff", "check", ".", *session.posargs, external=True)
+    session.run("python", "-m", "ruff", "format", "--check", ".", external=True)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite: unit, integration (real servers), doctests, notebooks."""
+    _install(session, "all", "test")
+    env = {"MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONHASHSEED": "0"}
+    if session.posargs:
+        session.run("pytest", *session.posargs, env=env)
+        return
+    session.run("pytest", "-p", "no:cacheprovider", env=env)
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--nbmake",
+        "--nbmake-timeout=300",
+        "notebooks",
+        env=env,
+    )
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx site with warnings as errors."""
+    _install(session, "all", "docs")
+    session.run(
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+        *session.posargs,
+        env={"MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: ``churnlib demo`` on embedded defaults."""
+    _install(session, "mlflow,plot")
+    session.run(
+        "churnlib", "demo", *session.posargs, env={"MLFLOW_DISABLE_TELEMETRY": "true"}
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks, each reported as a ratio to its raw baseline in the same run."""
+    _install(session, "all")
+    session.install("psutil")
+    session.run(
+        "python",
+        "benchmarks/run.py",
+        *session.posargs,
+        env={"MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
