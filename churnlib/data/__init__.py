@@ -1,5 +1,17 @@
 """Data: synthetic customers, drift scenarios and readers for real churn tables."""
 
+from churnlib.data._generator import (
+    BASE_CHURN_RATE,
+    TRUTH_COEFFICIENTS,
+    TRUTH_TERMS,
+    generate_customers,
+)
 from churnlib.data._schema import ChurnSchema
 
-__all__ = ["ChurnSchema"]
+__all__ = [
+    "BASE_CHURN_RATE",
+    "TRUTH_COEFFICIENTS",
+    "TRUTH_TERMS",
+    "ChurnSchema",
+    "generate_customers",
+]
