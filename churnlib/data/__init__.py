@@ -10,8 +10,8 @@ from churnlib.data._schema import ChurnSchema
 
 __all__ = [
     "BASE_CHURN_RATE",
+    "ChurnSchema",
     "TRUTH_COEFFICIENTS",
     "TRUTH_TERMS",
-    "ChurnSchema",
     "generate_customers",
 ]
