@@ -1,0 +1,126 @@
+"""Sphinx configuration for the churnlib documentation.
+
+Built by ``nox -s docs`` with warnings as errors (``-W --keep-going -n``). No
+extension fetches anything from the network: CI has no general internet, so
+there is no intersphinx, and references to other projects' objects are
+listed in ``nitpick_ignore_regex`` instead of being resolved.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import churnlib
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+
+def _copy_walkthroughs() -> None:
+    """Copy ``notebooks/*.ipynb`` into ``docs/walkthroughs/`` (gitignored).
+
+    The notebooks live next to the code so JupyterLab users find them; the
+    site renders copies, refreshed on every build so they never go stale.
+    """
+    target = HERE / "walkthroughs"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir()
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        shutil.copy2(notebook, target / notebook.name)
+
+
+def _write_cli_help() -> None:
+    """Write ``--help`` of every command to ``api/generated/cli/`` (gitignored)."""
+    from churnlib.cli import _help_texts
+
+    os.environ["COLUMNS"] = "88"  # argparse wraps to the terminal width
+    target = HERE / "api" / "generated" / "cli"
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in _help_texts().items():
+        (target / (name.replace(" ", "-") + ".txt")).write_text(text)
+
+
+_copy_walkthroughs()
+_write_cli_help()
+
+# -- Project -----------------------------------------------------------------
+project = "churnlib"
+author = "churnlib developers"
+copyright = "churnlib developers"
+release = churnlib.__version__
+version = ".".join(release.split(".")[:2])
+
+# -- General -----------------------------------------------------------------
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "myst_nb",
+    "sphinx_copybutton",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+templates_path = ["_templates"]
+root_doc = "index"
+nitpicky = True
+# Objects of other projects: without intersphinx (no network in CI) these
+# cannot be resolved, so they are accepted by name.
+nitpick_ignore_regex = [
+    (
+        r"py:.*",
+        r"(pd|pandas|np|numpy|scipy|sklearn|fsspec|mlflow|matplotlib|plt|dask|"
+        r"distributed|pyarrow|skops|seaborn|os|pathlib|datetime|collections|"
+        r"typing|numbers|collections\.abc)\..*",
+    ),
+    (
+        r"py:class",
+        r"(array-like|ndarray|DataFrame|Series|Figure|Axes|Pipeline|Path|"
+        r"PathLike|Mapping|Iterable|Iterator|Sequence|Callable|Any|Self|"
+        r"optional|default.*|callable|scalar|dtype|estimator.*|"
+        r"str|int|float|bool|dict|list|tuple|bytes|None|object|"
+        r"sparse matrix.*|of .*|shape.*|\{.*|.*\}|'.*'|\".*\")",
+    ),
+]
+suppress_warnings = ["myst.header"]
+
+# -- autodoc / autosummary / numpydoc ---------------------------------------
+autosummary_generate = True
+autosummary_imported_members = True
+autosummary_ignore_module_all = False  # document exactly each __all__
+autodoc_typehints = "none"  # numpydoc documents the types
+autodoc_default_options = {"members": True, "inherited-members": False}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+numpydoc_xref_param_type = False
+
+# -- MyST / myst-nb ----------------------------------------------------------
+myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "fieldlist"]
+myst_heading_anchors = 3
+nb_execution_mode = "cache"
+nb_execution_raise_on_error = True
+nb_execution_timeout = 300
+nb_execution_in_temp = True
+nb_execution_show_tb = True
+nb_merge_streams = True
+
+# -- HTML --------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"churnlib {release}"
+html_static_path: list[str] = []
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_sidebars: dict[str, list[str]] = {"index": []}
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
