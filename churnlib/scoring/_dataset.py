@@ -1,0 +1,341 @@
+"""Input datasets: discover files, plan work units, check schemas, read batches.
+
+A *work unit* is the piece of input one task scores and writes as one output
+part file: a run of consecutive row groups of one Parquet file (at most about
+``batch_rows`` rows), or one whole CSV file. Both engines use the same units,
+so the local and the Dask engine write the same part files with the same rows.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnlib.exceptions import DataValidationError
+
+__all__: list[str] = []
+
+_PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".csv.xz", ".tsv")
+# How many rows of each CSV file are sampled to learn its column kinds.
+_CSV_SAMPLE_ROWS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class WorkUnit:
+    """One task's share of the input: a file, and for Parquet its row groups."""
+
+    index: int
+    path: str  # protocol-stripped path, as the filesystem understands it
+    url: str  # the same path with its protocol, for messages
+    fmt: str  # "parquet" or "csv"
+    row_groups: tuple[int, ...] | None
+    rows: int | None  # known for Parquet, None for CSV
+
+    def describe(self) -> str:
+        """Name this unit in an error message."""
+        where = f"partition {self.index} (file {self.url!r}"
+        if self.row_groups is not None and self.row_groups:
+            first, last = self.row_groups[0], self.row_groups[-1]
+            groups = f"{first}" if first == last else f"{first}-{last}"
+            where += f", row groups {groups}"
+        return where + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class InputPlan:
+    """Everything learned about the input before any row is scored."""
+
+    url: str
+    fmt: str
+    files: tuple[str, ...]
+    units: tuple[WorkUnit, ...]
+    columns: tuple[str, ...]  # columns present in every file, first file's order
+    kinds: Mapping[str, str]  # expected kind of each column (majority of files)
+
+
+def infer_format(path: str) -> str | None:
+    """``"parquet"``, ``"csv"`` or None from a file name."""
+    name = path.lower()
+    if name.endswith(_PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(_CSV_SUFFIXES):
+        return "csv"
+    return None
+
+
+def _visible(path: str, root: str) -> bool:
+    rel = posixpath.relpath(path, root) if path != root else posixpath.basename(path)
+    return not any(part.startswith(("_", ".")) for part in rel.split("/"))
+
+
+def list_input_files(fs: Any, path: str, url: str, fmt: str | None) -> tuple[str, str]:
+    """Return ``(format, files)`` for a file, a directory of parts or a glob."""
+    if any(ch in path for ch in "*?["):
+        files = sorted(p for p in fs.glob(path) if fs.isfile(p))
+    elif fs.isdir(path):
+        files = sorted(p for p in fs.find(path) if _visible(p, path) and fs.isfile(p))
+        if fmt is None:
+            files = [p for p in files if infer_format(p) is not None]
+        elif fmt == "parquet":
+            files = [p for p in files if infer_format(p) in (None, "parquet")]
+        else:
+            files = [p for p in files if infer_format(p) in (None, "csv")]
+    elif fs.exists(path):
+        files = [path]
+    else:
+        raise FileNotFoundError(
+            f"The input {url!r} does not exist. Pass the URL of a Parquet or CSV "
+            "file, a directory of part files, or a glob pattern."
+        )
+    if not files:
+        raise DataValidationError(
+            f"The input {url!r} contains no Parquet or CSV files (names ending in "
+            f"{', '.join(_PARQUET_SUFFIXES + _CSV_SUFFIXES[:2])}); files starting "
+            "with '_' or '.' are ignored. Pass input_format= for other names."
+        )
+    if fmt is None:
+        found = {infer_format(p) for p in files}
+        found.discard(None)
+        if len(found) != 1:
+            raise DataValidationError(
+                f"Cannot tell the format of the input {url!r}: found "
+                f"{sorted(found) or 'no known'} file suffixes. Pass "
+                "input_format='parquet' or input_format='csv'."
+            )
+        fmt = found.pop()
+    return fmt, files
+
+
+def arrow_kind(dtype: Any) -> str:
+    """Coarse kind of an Arrow type: numeric, bool, string, temporal, null, other."""
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    if pat.is_dictionary(dtype):
+        dtype = dtype.value_type
+    if pat.is_null(dtype):
+        return "null"
+    if pat.is_boolean(dtype):
+        return "bool"
+    if pat.is_integer(dtype) or pat.is_floating(dtype) or pat.is_decimal(dtype):
+        return "numeric"
+    if pat.is_string(dtype) or pat.is_large_string(dtype) or dtype == pa.string_view():
+        return "string"
+    if pat.is_temporal(dtype):
+        return "temporal"
+    return "other"
+
+
+def pandas_kind(series: pd.Series) -> str:
+    """Coarse kind of a pandas column, with the same names as :func:`arrow_kind`."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(dtype):
+        if series.isna().all():
+            return "null"
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
+        return "temporal"
+    if series.isna().all():
+        return "null"
+    if pd.api.types.is_string_dtype(dtype) or dtype is np.dtype(object):
+        return "string"
+    return "other"
+
+
+def _compatible(kind: str, expected: str) -> bool:
+    return kind == expected or "null" in (kind, expected)
+
+
+def _csv_read_kwargs(path: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {"compression": "infer"}
+    if path.lower().endswith(".tsv"):
+        kw["sep"] = "\t"
+    return kw
+
+
+def _open_csv(fs: Any, path: str) -> Any:
+    from fsspec.utils import infer_compression
+
+    return fs.open(path, "rb", compression=infer_compression(path))
+
+
+def plan_input(
+    fs: Any,
+    path: str,
+    url: str,
+    *,
+    fmt: str | None,
+    batch_rows: int,
+    required: Sequence[str],
+) -> InputPlan:
+    """List the input, read every file's schema, check it and cut work units.
+
+    Raises :class:`DataValidationError` naming the file and the column when a
+    required column is missing from a file or has a different kind there than
+    in most files.
+    """
+    fmt, files = list_input_files(fs, path, url, fmt)
+    protocol = url.split("://", 1)[0] + "://" if "://" in url else ""
+    schemas: dict[str, dict[str, str]] = {}
+    units: list[WorkUnit] = []
+
+    def file_url(p: str) -> str:
+        return p if "://" in p else protocol + p if protocol else p
+
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        for p in files:
+            try:
+                with fs.open(p, "rb") as f:
+                    meta = pq.ParquetFile(f).metadata
+                    schema = meta.schema.to_arrow_schema()
+            except Exception as err:  # unreadable footer: not a Parquet file
+                raise DataValidationError(
+                    f"Cannot read {file_url(p)!r} as Parquet ({err}). Remove it "
+                    "from the input or pass input_format='csv' for CSV files."
+                ) from err
+            schemas[p] = {f.name: arrow_kind(f.type) for f in schema}
+            group: list[int] = []
+            group_rows = 0
+            for rg in range(meta.num_row_groups):
+                n = meta.row_group(rg).num_rows
+                if group and group_rows + n > batch_rows:
+                    units.append(
+                        WorkUnit(
+                            len(units), p, file_url(p), fmt, tuple(group), group_rows
+                        )
+                    )
+                    group, group_rows = [], 0
+                group.append(rg)
+                group_rows += n
+            if group or meta.num_row_groups == 0:
+                units.append(
+                    WorkUnit(len(units), p, file_url(p), fmt, tuple(group), group_rows)
+                )
+    else:
+        for p in files:
+            try:
+                with _open_csv(fs, p) as f:
+                    sample = pd.read_csv(
+                        f, nrows=_CSV_SAMPLE_ROWS, **_csv_read_kwargs(p)
+                    )
+            except Exception as err:
+                raise DataValidationError(
+                    f"Cannot read {file_url(p)!r} as CSV ({err}). Remove it from "
+                    "the input or pass input_format='parquet' for Parquet files."
+                ) from err
+            schemas[p] = {str(c): pandas_kind(sample[c]) for c in sample.columns}
+            units.append(WorkUnit(len(units), p, file_url(p), fmt, None, None))
+
+    # columns present everywhere, and the expected kind of each (majority vote)
+    first = schemas[files[0]]
+    for p in files:
+        missing = [c for c in required if c not in schemas[p]]
+        if missing:
+            raise DataValidationError(
+                f"{_unit_of(units, p).describe()} is missing the column(s) "
+                f"{missing} that scoring needs. Every input file must have the "
+                "model's feature columns and the id column(s).",
+                columns=missing,
+            )
+    kinds: dict[str, str] = {}
+    for col in required:
+        votes = Counter(s[col] for s in schemas.values() if s[col] != "null")
+        if not votes:
+            kinds[col] = "null"
+            continue
+        top = max(votes.values())
+        expected = next(
+            s[col]
+            for s in schemas.values()
+            if s[col] != "null" and votes[s[col]] == top
+        )
+        kinds[col] = expected
+        for p in files:
+            kind = schemas[p][col]
+            if not _compatible(kind, expected):
+                raise DataValidationError(
+                    f"Column {col!r} has {kind} values in "
+                    f"{_unit_of(units, p).describe()} but {expected} values in the "
+                    f"other input files. Fix the dtype of {col!r} in that file "
+                    "(every file must use the same column types).",
+                    columns=[col],
+                )
+    columns = tuple(c for c in first if all(c in s for s in schemas.values()))
+    return InputPlan(url, fmt, tuple(files), tuple(units), columns, kinds)
+
+
+def _unit_of(units: Sequence[WorkUnit], path: str) -> WorkUnit:
+    return next(u for u in units if u.path == path)
+
+
+def iter_unit_batches(
+    fs: Any, unit: WorkUnit, columns: Sequence[str], batch_rows: int
+) -> Iterator[pd.DataFrame]:
+    """Yield the unit's rows as pandas frames of at most ``batch_rows`` rows."""
+    if unit.fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        if not unit.row_groups:
+            return
+        with fs.open(unit.path, "rb") as f:
+            pf = pq.ParquetFile(f)
+            for batch in pf.iter_batches(
+                batch_size=batch_rows,
+                row_groups=list(unit.row_groups),
+                columns=list(columns),
+                use_threads=False,
+            ):
+                yield batch.to_pandas()
+    else:
+        with _open_csv(fs, unit.path) as f:
+            reader = pd.read_csv(
+                f,
+                usecols=list(columns),
+                chunksize=batch_rows,
+                **_csv_read_kwargs(unit.path),
+            )
+            with reader:
+                yield from reader
+
+
+def check_batch(
+    frame: pd.DataFrame,
+    kinds: Mapping[str, str],
+    unit: WorkUnit,
+    first_row: int,
+) -> None:
+    """Raise :class:`DataValidationError` if a column's kind is not the expected one."""
+    for col, expected in kinds.items():
+        kind = pandas_kind(frame[col])
+        if _compatible(kind, expected):
+            continue
+        where = f"{unit.describe()}, rows {first_row}-{first_row + len(frame) - 1}"
+        example = ""
+        if expected == "numeric":
+            values = frame[col]
+            bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+            if bad.any():
+                example = f" such as {values[bad].iloc[0]!r}"
+        raise DataValidationError(
+            f"Column {col!r} has {kind} values{example} in {where}, where "
+            f"{expected} values were expected. Fix the values of {col!r} there.",
+            columns=[col],
+        )
+
+
+def n_rows(frame: pd.DataFrame) -> int:
+    """Row count as a plain int."""
+    return int(np.int64(len(frame)))

@@ -1,0 +1,746 @@
+"""``score_table``: batch scoring of a whole table, locally or on Dask."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnlib._validation import Interval, StrOptions, validate_params
+from churnlib.exceptions import DataValidationError, InvalidParameterError
+from churnlib.scoring._dataset import (
+    InputPlan,
+    WorkUnit,
+    check_batch,
+    iter_unit_batches,
+    plan_input,
+)
+from churnlib.scoring._model import (
+    ModelInfo,
+    inspect_model,
+    load_cached,
+    split_reference,
+)
+from churnlib.scoring._output import OutputCommitter
+
+__all__ = ["PartitionStats", "ScoringResult", "score_table"]
+
+OUTPUT_COLUMNS = ("churn_probability", "churn_predicted", "model_version", "scored_at")
+_ID_PATTERN = re.compile(r"(^id$|_id$|id$)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionStats:
+    """What one partition (work unit) cost.
+
+    Attributes
+    ----------
+    partition : int
+        Partition number, in input order; also the output part number.
+    input_url : str
+        The input file the partition came from.
+    rows : int
+        Rows scored.
+    read_seconds, predict_seconds, monitor_seconds, write_seconds : float
+        Time spent reading and decoding, in ``predict_proba``, summarising for
+        the monitor, and encoding and writing the part file.
+    worker : str
+        The thread (local engine) or Dask worker address that ran it.
+    """
+
+    partition: int
+    input_url: str
+    rows: int
+    read_seconds: float
+    predict_seconds: float
+    monitor_seconds: float
+    write_seconds: float
+    worker: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoringResult:
+    """Outcome of :func:`score_table`.
+
+    Attributes
+    ----------
+    output_url : str
+        The completed output dataset (a directory with a ``_SUCCESS`` marker).
+    rows : int
+        Rows scored and written.
+    n_partitions : int
+        Partitions (work units, one output part file each).
+    files : tuple of str
+        The committed part files, in partition order.
+    model_version : str
+        The model-store version, or ``"sha-<hash>"`` for a fitted model.
+    threshold : float
+        The decision threshold used for ``churn_predicted``.
+    threshold_source : {"argument", "model", "default"}
+        Where the threshold came from.
+    engine : {"local", "dask"}
+        The engine that ran.
+    scored_at : datetime
+        The run's timestamp (UTC), also written in every row.
+    seconds : float
+        Wall time of the whole call.
+    partitions : tuple of PartitionStats
+        Per-partition costs, in partition order.
+    drift : object or None
+        With ``monitor=``, the drift summary merged over every partition.
+    """
+
+    output_url: str
+    rows: int
+    n_partitions: int
+    files: tuple[str, ...]
+    model_version: str
+    threshold: float
+    threshold_source: str
+    engine: str
+    scored_at: datetime
+    seconds: float
+    partitions: tuple[PartitionStats, ...] = field(repr=False)
+    drift: Any = field(default=None, repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per-partition costs as a DataFrame (one row per partition)."""
+        cols = list(PartitionStats.__slots__)
+        return pd.DataFrame(
+            [[getattr(p, c) for c in cols] for p in self.partitions], columns=cols
+        )
+
+
+# -- one partition, the same on both engines --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """Everything a task needs besides the model (pickled once per task)."""
+
+    input_fs: Any
+    read_columns: tuple[str, ...]
+    features: tuple[str, ...]
+    id_columns: tuple[str, ...]
+    passthrough: tuple[str, ...]
+    kinds: Mapping[str, str]
+    info: ModelInfo
+    scored_at: datetime
+    batch_rows: int
+    output_fs: Any
+    committer: OutputCommitter
+    monitor: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _UnitResult:
+    index: int
+    temp_path: str | None
+    stats: PartitionStats
+    summary: Any = None
+    error: tuple[str, tuple[str, ...]] | None = None
+
+
+def _predict(
+    model: Any, X: pd.DataFrame, job: _Job, unit: WorkUnit, first: int
+) -> np.ndarray:
+    try:
+        proba = model.predict_proba(X)
+    except (ValueError, TypeError, KeyError) as err:
+        raise DataValidationError(
+            f"The model could not score {unit.describe()}, rows "
+            f"{first}-{first + len(X) - 1}: {err}. Check that the input has the "
+            "columns and dtypes the model was trained on.",
+            columns=[],
+        ) from err
+    return np.asarray(proba, dtype=np.float64)[:, job.info.positive_index]
+
+
+def _output_table(frame: pd.DataFrame, proba: np.ndarray, job: _Job) -> Any:
+    import pyarrow as pa
+
+    keep = list(job.id_columns) + [
+        c for c in job.passthrough if c not in job.id_columns
+    ]
+    table = pa.Table.from_pandas(frame[keep], preserve_index=False)
+    n = len(proba)
+    ts = pa.scalar(job.scored_at, type=pa.timestamp("us", tz="UTC"))
+    table = table.append_column("churn_probability", pa.array(proba, pa.float64()))
+    table = table.append_column(
+        "churn_predicted", pa.array(proba >= job.info.threshold, pa.bool_())
+    )
+    table = table.append_column(
+        "model_version", pa.repeat(pa.scalar(job.info.version, pa.string()), n)
+    )
+    return table.append_column("scored_at", pa.repeat(ts, n))
+
+
+class _PartWriter:
+    """Stream pyarrow tables into one Parquet or CSV part file."""
+
+    def __init__(self, fs: Any, path: str, fmt: str) -> None:
+        self.fs, self.path, self.fmt = fs, path, fmt
+        self._file: Any = None
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def write(self, table: Any) -> None:
+        if self._writer is None:
+            self._file = self.fs.open(self.path, "wb")
+            self._schema = table.schema
+            if self.fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                self._writer = pq.ParquetWriter(self._file, table.schema)
+            else:
+                import pyarrow.csv as pacsv
+
+                self._writer = pacsv.CSVWriter(self._file, table.schema)
+        elif table.schema != self._schema:
+            table = table.cast(self._schema)
+        self._writer.write_table(table)
+
+    def close(self) -> bool:
+        """Finish the file; True if anything was written."""
+        if self._writer is None:
+            return False
+        self._writer.close()
+        self._file.close()
+        return True
+
+    def discard(self) -> None:
+        try:
+            if self._file is not None:
+                self._file.close()
+            if self.fs.exists(self.path):
+                self.fs.rm_file(self.path)
+        except OSError:
+            pass
+
+
+def _summarize(monitor: Any, X: pd.DataFrame) -> Any:
+    return monitor.summarize(X)
+
+
+def _process_unit(
+    model: Any, job: _Job, unit: WorkUnit, cancel: threading.Event | None = None
+) -> _UnitResult:
+    """Read, check, score and write one partition; errors come back as values."""
+    worker = _worker_name()
+    temp = job.committer.temp_part(unit.index)
+    writer = _PartWriter(job.output_fs, temp, job.committer.fmt)
+    t_read = t_pred = t_mon = t_write = 0.0
+    rows = 0
+    summary = None
+    batches = iter_unit_batches(job.input_fs, unit, job.read_columns, job.batch_rows)
+    try:
+        while True:
+            t0 = time.perf_counter()
+            frame = next(batches, None)
+            t_read += time.perf_counter() - t0
+            if frame is None or (cancel is not None and cancel.is_set()):
+                break
+            check_batch(frame, job.kinds, unit, rows)
+            X = frame[list(job.features)]
+            t0 = time.perf_counter()
+            proba = _predict(model, X, job, unit, rows)
+            t_pred += time.perf_counter() - t0
+            if job.monitor is not None:
+                t0 = time.perf_counter()
+                part = _summarize(job.monitor, X)
+                summary = part if summary is None else summary.merge(part)
+                t_mon += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            writer.write(_output_table(frame, proba, job))
+            t_write += time.perf_counter() - t0
+            rows += len(frame)
+        t0 = time.perf_counter()
+        written = writer.close()
+        t_write += time.perf_counter() - t0
+    except DataValidationError as err:
+        writer.discard()
+        stats = PartitionStats(
+            partition=unit.index,
+            input_url=unit.url,
+            rows=rows,
+            read_seconds=t_read,
+            predict_seconds=t_pred,
+            monitor_seconds=t_mon,
+            write_seconds=t_write,
+            worker=worker,
+        )
+        return _UnitResult(unit.index, None, stats, None, (str(err), err.columns))
+    except BaseException:
+        writer.discard()
+        raise
+    stats = PartitionStats(
+        partition=unit.index,
+        input_url=unit.url,
+        rows=rows,
+        read_seconds=t_read,
+        predict_seconds=t_pred,
+        monitor_seconds=t_mon,
+        write_seconds=t_write,
+        worker=worker,
+    )
+    return _UnitResult(unit.index, temp if written else None, stats, summary)
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return threading.current_thread().name
+
+
+def _dask_unit(model_ref: Any, job: _Job, unit: WorkUnit) -> _UnitResult:
+    """Task body on a Dask worker: resolve the model once per worker, then score."""
+    if isinstance(model_ref, tuple) and model_ref and model_ref[0] == "churnlib-store":
+        _, store_url, version, storage_options = model_ref
+        model = load_cached(store_url, version, storage_options)
+    else:
+        model = model_ref
+    return _process_unit(model, job, unit)
+
+
+# -- engines ------------------------------------------------------------------
+
+
+def _run_local(
+    model: Any, job: _Job, units: Sequence[WorkUnit], n_jobs: int
+) -> list[_UnitResult]:
+    cancel = threading.Event()
+    results: list[_UnitResult] = []
+    with ThreadPoolExecutor(
+        max_workers=n_jobs, thread_name_prefix="churnlib-score"
+    ) as pool:
+        pending = {pool.submit(_process_unit, model, job, u, cancel) for u in units}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for fut in done:
+                    res = fut.result()  # re-raises I/O errors
+                    results.append(res)
+                    if res.error is not None:
+                        raise DataValidationError(res.error[0], columns=res.error[1])
+        except BaseException:
+            cancel.set()
+            for fut in pending:
+                fut.cancel()
+            raise
+    return results
+
+
+def _start_local_cluster(n_workers: int) -> tuple[Any, Any]:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    return cluster, Client(cluster)
+
+
+def _run_dask(
+    model_ref: Any,
+    job: _Job,
+    units: Sequence[WorkUnit],
+    client: Any,
+    run_id: str,
+) -> list[_UnitResult]:
+    from distributed import as_completed
+
+    if not (
+        isinstance(model_ref, tuple) and model_ref and model_ref[0] == "churnlib-store"
+    ):
+        # fitted model: one copy on every worker, deserialised once there
+        [model_ref] = client.scatter([model_ref], broadcast=True, hash=False)
+    [job_future] = client.scatter([job], broadcast=True, hash=False)
+    keys = [f"churnlib-score-{run_id}-{u.index:05d}" for u in units]
+    futures = client.map(
+        _dask_unit,
+        [model_ref] * len(units),
+        [job_future] * len(units),
+        list(units),
+        key=keys,
+        pure=False,
+    )
+    results: list[_UnitResult] = []
+    try:
+        for fut in as_completed(futures):
+            res = fut.result()
+            results.append(res)
+            if res.error is not None:
+                raise DataValidationError(res.error[0], columns=res.error[1])
+    except BaseException:
+        client.cancel(futures)
+        raise
+    finally:
+        del job_future
+    return results
+
+
+# -- the public function --------------------------------------------------------
+
+_CONSTRAINTS: dict[str, list[Any]] = {
+    "engine": [StrOptions({"local", "dask"})],
+    "id_column": [str, list, tuple, None],
+    "batch_rows": [Interval(Integral, 1, None, closed="left")],
+    "storage_options": [Mapping, None],
+    "threshold": [Interval(Real, 0, 1, closed="both"), None],
+    "columns": [list, tuple, None],
+    "input_format": [StrOptions({"parquet", "csv"}), None],
+    "output_format": [StrOptions({"parquet", "csv"})],
+    "overwrite": ["boolean"],
+    "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
+    "model_version": [str, None],
+}
+
+
+def _fs(url: Any, storage_options: Mapping[str, Any] | None) -> tuple[Any, str, str]:
+    import fsspec
+
+    url = os.fspath(url)
+    fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
+    return fs, path, url
+
+
+def _choose_ids(
+    id_column: Any, available: Sequence[str], features: Sequence[str]
+) -> tuple[str, ...]:
+    if id_column is None:
+        found = [c for c in available if _ID_PATTERN.search(c) and c not in features]
+        if not found:
+            raise DataValidationError(
+                "Could not find an id column in the input (looked for a column named "
+                "'id' or ending in 'id' that is not a model feature). Pass "
+                "id_column='<name>' (or a list of names) so scores can be joined back."
+            )
+        return (found[0],)
+    ids = (id_column,) if isinstance(id_column, str) else tuple(id_column)
+    if not ids:
+        raise InvalidParameterError(
+            "The 'id_column' parameter of score_table must name at least one column."
+        )
+    return tuple(str(c) for c in ids)
+
+
+def score_table(
+    model: Any,
+    input_url: str | os.PathLike[str],
+    output_url: str | os.PathLike[str],
+    *,
+    engine: str = "local",
+    id_column: str | Sequence[str] | None = None,
+    batch_rows: int = 100_000,
+    storage_options: Mapping[str, Any] | None = None,
+    monitor: Any = None,
+    client: Any = None,
+    threshold: float | None = None,
+    columns: Sequence[str] | None = None,
+    input_format: str | None = None,
+    output_format: str = "parquet",
+    overwrite: bool = False,
+    n_jobs: int | None = None,
+    model_version: str | None = None,
+) -> ScoringResult:
+    """Score a whole table with a churn model and write the scores as a dataset.
+
+    Streams the input in batches of at most ``batch_rows`` rows, so memory
+    stays bounded whatever the table's size, and writes one output part file
+    per partition under a temporary prefix; the output appears complete (its
+    ``_SUCCESS`` marker is written) only once every part is in place.
+
+    Read more in the :doc:`User Guide </guide/scoring>`.
+
+    Parameters
+    ----------
+    model : estimator or str
+        A fitted binary classifier with ``predict_proba`` (for example the
+        pipeline from :class:`~churnlib.ChurnTrainer`), or a model-store
+        reference ``"<store-url>@<version-or-alias>"`` such as
+        ``"s3://bucket/models/churn@production"`` (without ``@``: ``latest``).
+    input_url : str or path-like
+        A Parquet or CSV file, a directory of part files (names starting with
+        ``_`` or ``.`` are skipped), or a glob, at any fsspec URL.
+    output_url : str or path-like
+        Directory to write: ``part-NNNNN.parquet`` (or ``.csv``) files plus a
+        ``_SUCCESS`` JSON manifest written last.
+    engine : {"local", "dask"}, default="local"
+        ``"local"`` scores partitions on a thread pool in this process;
+        ``"dask"`` scores them as tasks on a ``dask.distributed`` cluster.
+    id_column : str or list of str, default=None
+        Identifier column(s) copied to the output. None picks the first input
+        column named ``id`` or ending in ``id`` that is not a model feature.
+    batch_rows : int, default=100_000
+        Rows per batch held in memory (and target rows per partition).
+    storage_options : mapping, default=None
+        fsspec options (credentials, endpoint) for the input, the output and
+        the model store.
+    monitor : object, default=None
+        A :class:`~churnlib.monitoring.ChurnMonitor`. Each partition's features
+        are summarised for drift, summaries are merged, and the scored rows are
+        logged to the monitor's store.
+    client : distributed.Client or str, default=None
+        With ``engine="dask"``: a client, or a scheduler address
+        (``"tcp://host:port"``). None starts a temporary local cluster.
+    threshold : float in [0, 1], default=None
+        Decision threshold for ``churn_predicted``. None uses the model's own
+        threshold when it carries one (``TunedThresholdClassifierCV``,
+        ``FixedThresholdClassifier``), else 0.5.
+    columns : list of str, default=None
+        Extra input columns to copy into the output (for example a segment).
+    input_format : {"parquet", "csv"}, default=None
+        None infers it from the file names.
+    output_format : {"parquet", "csv"}, default="parquet"
+        Format of the output part files.
+    overwrite : bool, default=False
+        Replace an existing output. Otherwise an existing, non-empty output
+        raises :class:`FileExistsError`.
+    n_jobs : int, default=None
+        Threads of the local engine; None uses every core.
+    model_version : str, default=None
+        Version label written with the scores. None uses the store version for
+        a reference and a content hash (``"sha-..."``) for a fitted model.
+
+    Returns
+    -------
+    ScoringResult
+        Rows, files, model version, threshold, timings per partition.
+
+    Raises
+    ------
+    DataValidationError
+        If a file lacks a needed column, a column's type differs between files
+        or batches, or the model rejects a batch. The message names the
+        partition, the file and the column. No ``_SUCCESS`` is written and the
+        temporary parts are removed.
+    FileExistsError
+        If the output exists and ``overwrite=False``.
+
+    See Also
+    --------
+    read_scores : Read a completed output back.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> import pandas as pd
+    >>> from churnlib.scoring import read_scores, score_table
+    >>> X = pd.DataFrame({"tenure": [1.0, 5, 20, 40], "calls": [9.0, 6, 1, 0]})
+    >>> model = LogisticRegression().fit(X, [1, 1, 0, 0])
+    >>> folder = tempfile.mkdtemp()
+    >>> X.assign(customer_id=["a", "b", "c", "d"]).to_parquet(f"{folder}/in.parquet")
+    >>> result = score_table(model, f"{folder}/in.parquet", f"{folder}/scores")
+    >>> result.rows, result.n_partitions, result.threshold
+    (4, 1, 0.5)
+    >>> read_scores(f"{folder}/scores")[["customer_id", "churn_predicted"]]
+      customer_id  churn_predicted
+    0           a             True
+    1           b             True
+    2           c            False
+    3           d            False
+    """
+    t_start = time.perf_counter()
+    params = {
+        "engine": engine,
+        "id_column": id_column,
+        "batch_rows": batch_rows,
+        "storage_options": storage_options,
+        "threshold": threshold,
+        "columns": columns,
+        "input_format": input_format,
+        "output_format": output_format,
+        "overwrite": overwrite,
+        "n_jobs": n_jobs,
+        "model_version": model_version,
+    }
+    validate_params(_CONSTRAINTS, params, "score_table")
+    so = dict(storage_options or {})
+
+    # the model: resolve a reference once, here, to a concrete version
+    if isinstance(model, str | os.PathLike):
+        from churnlib.scoring._model import resolve_reference
+
+        ref = os.fspath(model)
+        fitted, version = resolve_reference(ref, so)
+        store_url, _ = split_reference(ref)
+        model_ref: Any = ("churnlib-store", store_url, version, so)
+        info = inspect_model(
+            fitted, threshold=threshold, version=model_version or version
+        )
+    else:
+        fitted = model
+        model_ref = model
+        info = inspect_model(fitted, threshold=threshold, version=model_version)
+
+    in_fs, in_path, in_url = _fs(input_url, so)
+    out_fs, out_path, out_url = _fs(output_url, so)
+
+    # plan: list files, read schemas, cut partitions, check columns and types
+    features = info.features
+    passthrough = tuple(columns or ())
+    required_known = list(features or ()) + list(passthrough)
+    if id_column is not None:
+        required_known += [id_column] if isinstance(id_column, str) else list(id_column)
+    plan: InputPlan = plan_input(
+        in_fs,
+        in_path,
+        in_url,
+        fmt=input_format,
+        batch_rows=batch_rows,
+        required=list(dict.fromkeys(required_known)),
+    )
+    ids = _choose_ids(id_column, plan.columns, features or ())
+    if features is None:  # a model without feature names: every other column
+        features = tuple(
+            c for c in plan.columns if c not in ids and c not in passthrough
+        )
+    clash = [c for c in ids + passthrough if c in OUTPUT_COLUMNS]
+    if clash:
+        raise DataValidationError(
+            f"The input column(s) {clash} would collide with score_table's output "
+            f"columns {list(OUTPUT_COLUMNS)}. Rename them in the input.",
+            columns=clash,
+        )
+    missing = [c for c in ids if c not in plan.columns]
+    if missing:
+        raise DataValidationError(
+            f"The id column(s) {missing} are not in the input {in_url!r}.",
+            columns=missing,
+        )
+    read_columns = tuple(dict.fromkeys(ids + passthrough + tuple(features)))
+    kinds = {c: plan.kinds.get(c, "null") for c in features}
+    if not set(kinds).issubset(plan.kinds):
+        kinds = {c: k for c, k in kinds.items() if c in plan.kinds}
+
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    committer = OutputCommitter(
+        out_fs, out_path, out_url, fmt=output_format, overwrite=overwrite, run_id=run_id
+    )
+    scored_at = datetime.now(UTC).replace(microsecond=0)
+    job = _Job(
+        input_fs=in_fs,
+        read_columns=read_columns,
+        features=tuple(features),
+        id_columns=ids,
+        passthrough=passthrough,
+        kinds=kinds,
+        info=info,
+        scored_at=scored_at,
+        batch_rows=batch_rows,
+        output_fs=out_fs,
+        committer=committer,
+        monitor=_monitor_summarizer(monitor),
+    )
+    committer.prepare()
+    try:
+        if engine == "local":
+            results = _run_local(fitted, job, plan.units, n_jobs or os.cpu_count() or 1)
+        else:
+            results = _with_client(
+                client, lambda c: _run_dask(model_ref, job, plan.units, c, run_id)
+            )
+        results.sort(key=lambda r: r.index)
+        parts = [(r.index, r.temp_path, r.stats.rows) for r in results if r.temp_path]
+        total = sum(r.stats.rows for r in results)
+        drift = _merge_summaries([r.summary for r in results])
+        manifest = {
+            "format": output_format,
+            "rows": total,
+            "model_version": info.version,
+            "threshold": info.threshold,
+            "threshold_source": info.threshold_source,
+            "scored_at": scored_at.isoformat(),
+            "run_id": run_id,
+            "engine": engine,
+            "input": _safe_url(in_url),
+            "columns": list(ids + passthrough) + list(OUTPUT_COLUMNS),
+            "churnlib_version": _churnlib_version(),
+        }
+        files = committer.commit(parts, manifest)
+    except BaseException:
+        committer.abort()
+        raise
+    if monitor is not None:
+        _log_to_monitor(monitor, out_url, so, drift, info)
+    return ScoringResult(
+        output_url=out_url,
+        rows=total,
+        n_partitions=len(plan.units),
+        files=tuple(files),
+        model_version=info.version,
+        threshold=info.threshold,
+        threshold_source=info.threshold_source,
+        engine=engine,
+        scored_at=scored_at,
+        seconds=time.perf_counter() - t_start,
+        partitions=tuple(r.stats for r in results),
+        drift=drift,
+    )
+
+
+def _with_client(client: Any, fn: Any) -> Any:
+    if client is None:
+        cluster, own = _start_local_cluster(min(os.cpu_count() or 1, 4))
+        try:
+            return fn(own)
+        finally:
+            own.close()
+            cluster.close()
+    if isinstance(client, str):
+        from distributed import Client
+
+        own = Client(client)
+        try:
+            return fn(own)
+        finally:
+            own.close()
+    return fn(client)
+
+
+def _safe_url(url: str) -> str:
+    """Drop any ``user:password@`` from a URL before it is recorded."""
+    return re.sub(r"//[^/@]*@", "//", url)
+
+
+def _churnlib_version() -> str:
+    import churnlib
+
+    return churnlib.__version__
+
+
+def _monitor_summarizer(monitor: Any) -> Any:
+    return None if monitor is None else monitor
+
+
+def _merge_summaries(parts: Sequence[Any]) -> Any:
+    merged = None
+    for p in parts:
+        if p is None:
+            continue
+        merged = p if merged is None else merged.merge(p)
+    return merged
+
+
+def _log_to_monitor(
+    monitor: Any, out_url: str, so: Mapping[str, Any], drift: Any, info: ModelInfo
+) -> None:
+    return None
