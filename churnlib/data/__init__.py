@@ -6,13 +6,23 @@ from churnlib.data._generator import (
     TRUTH_TERMS,
     generate_customers,
 )
+from churnlib.data._production import (
+    CONCEPT_DRIFT_DELTAS,
+    SCENARIOS,
+    ProductionBatch,
+    simulate_production,
+)
 from churnlib.data._schema import ChurnSchema
 
 # Plain sorted() order, as tests/test_package.py checks (not isort order).
 __all__ = [  # noqa: RUF022
     "BASE_CHURN_RATE",
+    "CONCEPT_DRIFT_DELTAS",
     "ChurnSchema",
+    "ProductionBatch",
+    "SCENARIOS",
     "TRUTH_COEFFICIENTS",
     "TRUTH_TERMS",
     "generate_customers",
+    "simulate_production",
 ]

@@ -108,13 +108,19 @@ def _as_generator(random_state: Any) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
-def _customer_ids(start: int, n: int, prefix: str = "C") -> pd.Series:
-    """``prefix`` + zero-padded running numbers ``start + 1 .. start + n``, fast."""
-    last = start + n
+def _customer_ids(
+    start: int, n: int, prefix: str = "C", *, last: int | None = None
+) -> pd.Series:
+    """``prefix`` + zero-padded running numbers ``start + 1 .. start + n``, fast.
+
+    Numbers have at least 7 digits, more if ``last`` (default ``start + n``)
+    needs them.
+    """
+    last = start + n if last is None else last
     width = max(7, len(str(last)))
     digits = np.empty((n, width + len(prefix)), dtype=np.uint8)
     digits[:, : len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
-    x = np.arange(start + 1, last + 1, dtype=np.int64)
+    x = np.arange(start + 1, start + n + 1, dtype=np.int64)
     for k in range(width + len(prefix) - 1, len(prefix) - 1, -1):
         digits[:, k] = 48 + x % 10
         x //= 10
