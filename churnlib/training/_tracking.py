@@ -1,0 +1,473 @@
+"""Everything that talks to MLflow: the only module importing it for runs.
+
+``mlflow`` is imported inside functions, so ``import churnlib.training`` stays
+light. Nothing is set globally at import time; while a run is being written,
+the tracking URI and the HTTP retry/timeout settings are switched inside a
+scoped context (:func:`tracking_context`) and restored afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import subprocess
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnlib.exceptions import TrackingError
+
+__all__ = [
+    "ARTIFACTS_FOLDER",
+    "RunLogger",
+    "data_fingerprint",
+    "flatten_params",
+    "redact_uri",
+    "resolve_tracking_uri",
+    "tracking_context",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Folder, beside a local SQLite store, that holds the run artifacts.
+ARTIFACTS_FOLDER = "mlartifacts"
+
+#: HTTP settings for the first contact with a server: fail within seconds.
+_PROBE_HTTP_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+}
+#: HTTP settings for the rest of the run (uploads can take longer). A value the
+#: user set in the environment always wins over these.
+_RUN_HTTP_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
+
+
+def redact_uri(uri: str) -> str:
+    """Return ``uri`` without user name, password or query secrets.
+
+    Parameters
+    ----------
+    uri : str
+        A tracking URI, possibly ``https://user:token@host/``.
+
+    Returns
+    -------
+    str
+        The same URI with the credentials replaced by ``***``.
+
+    Examples
+    --------
+    >>> from churnlib.training._tracking import redact_uri
+    >>> redact_uri("https://alice:s3cret@mlflow.example.org/")
+    'https://***@mlflow.example.org/'
+    >>> redact_uri("sqlite:///mlflow.db")
+    'sqlite:///mlflow.db'
+    """
+    parts = urllib.parse.urlsplit(uri)
+    if "@" not in parts.netloc and not parts.query:
+        return uri
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "***" if parts.query else ""
+    return urllib.parse.urlunsplit(
+        (parts.scheme, netloc, parts.path, query, parts.fragment)
+    )
+
+
+def resolve_tracking_uri(tracking_uri: str | os.PathLike[str] | None) -> str:
+    """Pick the tracking URI: the argument, ``MLFLOW_TRACKING_URI``, or a local store.
+
+    A path (``str`` without a scheme or :class:`os.PathLike`) is read as a
+    SQLite database file. The default is ``sqlite:///<cwd>/mlflow.db``.
+
+    Examples
+    --------
+    >>> import os
+    >>> from churnlib.training._tracking import resolve_tracking_uri
+    >>> resolve_tracking_uri("http://127.0.0.1:5000")
+    'http://127.0.0.1:5000'
+    >>> resolve_tracking_uri(None) == (
+    ...     os.environ.get("MLFLOW_TRACKING_URI")
+    ...     or "sqlite:///" + os.path.join(os.getcwd(), "mlflow.db")
+    ... )
+    True
+    """
+    if tracking_uri is None:
+        tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") or None
+    if tracking_uri is None:
+        return "sqlite:///" + str(Path.cwd() / "mlflow.db")
+    if isinstance(tracking_uri, os.PathLike):
+        return "sqlite:///" + str(Path(tracking_uri).resolve())
+    uri = str(tracking_uri)
+    if "://" not in uri and ":" not in uri.split("/", 1)[0]:
+        return "sqlite:///" + str(Path(uri).resolve())
+    return uri
+
+
+def _local_artifact_location(uri: str) -> str | None:
+    """``<folder of the SQLite file>/mlartifacts`` for a local SQLite URI, else None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    db_path = uri[len("sqlite:///") :].split("?", 1)[0]
+    if not db_path or db_path == ":memory:":
+        return (Path.cwd() / ARTIFACTS_FOLDER).as_uri()
+    return (Path(db_path).resolve().parent / ARTIFACTS_FOLDER).as_uri()
+
+
+@contextlib.contextmanager
+def _scoped_env(values: Mapping[str, str], *, override: bool) -> Iterator[None]:
+    """Set environment variables for the block; restore them afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    try:
+        for key, value in values.items():
+            if override or saved[key] is None:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def tracking_context(uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API at ``uri`` for the block, then restore.
+
+    Restores both the process-wide URI and the ``MLFLOW_TRACKING_URI``
+    variable (``mlflow.set_tracking_uri`` writes it), so the user's own
+    configuration is left exactly as it was. Not thread-safe, like MLflow's
+    fluent API itself.
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved_global = getattr(tracking_utils, "_tracking_uri", None)
+    saved_env = os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        with _scoped_env(_RUN_HTTP_ENV, override=False):
+            mlflow.set_tracking_uri(uri)
+            yield
+    finally:
+        mlflow.set_tracking_uri(saved_global)
+        if saved_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
+
+
+def _is_simple(value: Any) -> bool:
+    return value is None or isinstance(value, str | bool | int | float | np.generic)
+
+
+def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Keep simple-typed values of a (nested) params mapping, keys joined by ``.``.
+
+    Estimators, arrays and callables are summarised by their class name, so a
+    run still records *what* was used without dumping objects.
+
+    Examples
+    --------
+    >>> from churnlib.training._tracking import flatten_params
+    >>> flatten_params({"a": 1, "b": {"c": None, "d": [1, 2]}})
+    {'a': 1, 'b.c': None, 'b.d': '[1, 2]'}
+    """
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_params(value, prefix=f"{name}."))
+        elif isinstance(value, np.generic):
+            flat[name] = value.item()
+        elif _is_simple(value):
+            flat[name] = value
+        elif isinstance(value, list | tuple) and all(_is_simple(v) for v in value):
+            flat[name] = str(list(value))[:500]
+        else:
+            flat[name] = type(value).__name__
+    return flat
+
+
+def data_fingerprint(X: pd.DataFrame, y: Any) -> str:
+    """Short sha256 of the training data: column names, dtypes, values and labels.
+
+    Row hashes come from :func:`pandas.util.hash_pandas_object` (vectorised);
+    row order matters.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from churnlib.training._tracking import data_fingerprint
+    >>> X = pd.DataFrame({"a": [1, 2, 3]})
+    >>> data_fingerprint(X, [0, 1, 0]) == data_fingerprint(X.copy(), [0, 1, 0])
+    True
+    >>> data_fingerprint(X, [0, 1, 0]) == data_fingerprint(X, [0, 1, 1])
+    False
+    """
+    digest = hashlib.sha256()
+    header = "|".join(f"{c}:{t}" for c, t in zip(X.columns, X.dtypes, strict=True))
+    digest.update(header.encode())
+    rows = pd.util.hash_pandas_object(X, index=False).to_numpy()
+    digest.update(rows.tobytes())
+    labels = pd.util.hash_pandas_object(pd.Series(np.asarray(y)), index=False)
+    digest.update(labels.to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def git_commit() -> str | None:
+    """Return the git commit of the working folder (None outside a repository)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit or None
+
+
+def _tracking_error(action: str, uri: str, err: BaseException) -> TrackingError:
+    shown = redact_uri(uri)
+    detail = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
+    if shown in detail or uri in detail:
+        detail = detail.replace(uri, shown)
+    return TrackingError(
+        f"Could not {action} at MLflow tracking URI {shown!r}: {detail}. Check "
+        "that the server is running and reachable (or that the SQLite file's "
+        "folder exists and is writable), or pass another tracking_uri.",
+        tracking_uri=shown,
+    )
+
+
+@dataclass
+class RunLogger:
+    """A connection to one tracking store and one experiment.
+
+    Parameters
+    ----------
+    uri : str
+        Resolved tracking URI.
+    experiment_name : str
+        Experiment to log runs into; created when missing (with artifacts
+        beside a local SQLite store).
+    """
+
+    uri: str
+    experiment_name: str
+    experiment_id: str | None = None
+
+    def connect(self) -> RunLogger:
+        """Reach the store and get (or create) the experiment, failing fast."""
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        try:
+            with _scoped_env(_PROBE_HTTP_ENV, override=True):
+                client = MlflowClient(tracking_uri=self.uri)
+                experiment = client.get_experiment_by_name(self.experiment_name)
+                if experiment is None:
+                    experiment_id = client.create_experiment(
+                        self.experiment_name,
+                        artifact_location=_local_artifact_location(self.uri),
+                    )
+                else:
+                    if experiment.lifecycle_stage != "active":
+                        raise TrackingError(
+                            f"MLflow experiment {self.experiment_name!r} at "
+                            f"{redact_uri(self.uri)!r} is deleted. Restore it "
+                            "(MlflowClient().restore_experiment) or pass another "
+                            "experiment_name.",
+                            tracking_uri=redact_uri(self.uri),
+                        )
+                    experiment_id = experiment.experiment_id
+        except TrackingError:
+            raise
+        except (mlflow.exceptions.MlflowException, OSError, Exception) as err:
+            raise _tracking_error("reach the tracking store", self.uri, err) from err
+        self.experiment_id = experiment_id
+        return self
+
+    @contextlib.contextmanager
+    def run(
+        self,
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        nested: bool = False,
+    ) -> Iterator[str]:
+        """Start a run (nested under the active one if any) and yield its id.
+
+        The run ends FINISHED, or FAILED when the block raises (KILLED on
+        KeyboardInterrupt), so it is never left RUNNING.
+        """
+        import mlflow
+
+        with tracking_context(self.uri):
+            active = mlflow.active_run()
+            try:
+                run = mlflow.start_run(
+                    experiment_id=self.experiment_id,
+                    run_name=run_name,
+                    nested=nested or active is not None,
+                    tags={k: str(v) for k, v in (tags or {}).items()},
+                )
+            except Exception as err:
+                raise _tracking_error("start a run", self.uri, err) from err
+            with run:
+                yield run.info.run_id
+
+    @contextlib.contextmanager
+    def resume(self, run_id: str) -> Iterator[str]:
+        """Re-open a finished run to add to it (used by ``tune``)."""
+        import mlflow
+
+        with tracking_context(self.uri):
+            try:
+                run = mlflow.start_run(run_id=run_id, nested=True)
+            except Exception as err:
+                raise _tracking_error("re-open a run", self.uri, err) from err
+            with run:
+                yield run_id
+
+    # --- logging inside an active run --------------------------------------
+
+    def _guard(self, action: str) -> contextlib.AbstractContextManager[None]:
+        uri = self.uri
+
+        @contextlib.contextmanager
+        def guard() -> Iterator[None]:
+            try:
+                yield
+            except TrackingError:
+                raise
+            except Exception as err:
+                raise _tracking_error(action, uri, err) from err
+
+        return guard()
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log simple params (values stringified, at most 6000 characters)."""
+        import mlflow
+
+        with self._guard("log params"):
+            mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        """Log finite metrics (NaN metrics are skipped: MLflow rejects none)."""
+        import mlflow
+
+        with self._guard("log metrics"):
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags on the active run."""
+        import mlflow
+
+        with self._guard("set tags"):
+            mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
+    def log_dataset(
+        self, X: pd.DataFrame, y: Any, *, name: str, context: str, target: str
+    ) -> str:
+        """Log ``X`` and its labels as an MLflow dataset input; return the digest.
+
+        The digest is :func:`data_fingerprint` of ``(X, y)``: it covers every
+        row (MLflow's own digest looks at the first 10 000 rows only, one
+        Python call per cell) and matches the ``churnlib.data_fingerprint`` tag.
+        """
+        import mlflow
+
+        with self._guard("log the dataset"):
+            frame = X.copy()
+            frame[target] = np.asarray(y)
+            dataset = mlflow.data.from_pandas(
+                frame, targets=target, name=name, digest=data_fingerprint(X, y)
+            )
+            mlflow.log_input(dataset, context=context)
+            return str(dataset.digest)
+
+    def log_sklearn_model(
+        self,
+        model: Any,
+        X_example: pd.DataFrame,
+        *,
+        name: str = "model",
+        registered_model_name: str | None = None,
+    ) -> tuple[str, int | None]:
+        """Log ``model`` with a signature, an input example and explicit requirements.
+
+        Serialised with skops; the trusted types are exactly those the model
+        contains (found by serialising it once), and are stored in the MLmodel
+        file so ``mlflow.sklearn.load_model`` can load it back.
+
+        Returns
+        -------
+        model_uri : str
+        registered_version : int or None
+        """
+        import mlflow
+        import skops.io as sio
+        from mlflow.models import infer_signature
+
+        with self._guard("log the model"):
+            trusted = sorted(sio.get_untrusted_types(data=sio.dumps(model)))
+            example = X_example.head(5)
+            signature = infer_signature(example, model.predict_proba(example))
+            info = mlflow.sklearn.log_model(
+                model,
+                name=name,
+                signature=signature,
+                input_example=example,
+                pip_requirements=_pip_requirements(trusted),
+                serialization_format="skops",
+                skops_trusted_types=trusted,
+                pyfunc_predict_fn="predict_proba",
+                registered_model_name=registered_model_name,
+            )
+            version = info.registered_model_version
+            return info.model_uri, None if version is None else int(version)
+
+    def set_alias(self, registered_model_name: str, alias: str, version: int) -> None:
+        """Point ``alias`` of a registered model at ``version``."""
+        from mlflow.tracking import MlflowClient
+
+        with self._guard(f"set alias {alias!r} on model {registered_model_name!r}"):
+            MlflowClient(tracking_uri=self.uri).set_registered_model_alias(
+                registered_model_name, alias, str(version)
+            )
+
+
+def _pip_requirements(trusted_types: list[str]) -> list[str]:
+    """Pinned requirements: what loading and predicting with the model needs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy"]
+    if any(t.startswith("churnlib.") for t in trusted_types):
+        names.append("churnlib")
+    reqs = []
+    for name in names:
+        try:
+            reqs.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            reqs.append(name)
+    return reqs

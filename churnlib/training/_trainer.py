@@ -1,0 +1,889 @@
+"""``ChurnTrainer``: fit a churn pipeline and record it as an MLflow run."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone, is_classifier
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import confusion_matrix, get_scorer, make_scorer
+from sklearn.model_selection import (
+    FixedThresholdClassifier,
+    ParameterGrid,
+    ParameterSampler,
+    StratifiedKFold,
+    TunedThresholdClassifierCV,
+)
+from sklearn.pipeline import Pipeline
+
+from churnlib._validation import Interval, StrOptions, validate_params
+from churnlib.exceptions import DataValidationError, InvalidParameterError
+from churnlib.training._checks import check_training_data, check_validation_data
+from churnlib.training._metrics import churn_metrics
+from churnlib.training._result import TrainingResult
+from churnlib.training._tracking import (
+    RunLogger,
+    data_fingerprint,
+    flatten_params,
+    git_commit,
+    redact_uri,
+    resolve_tracking_uri,
+)
+
+__all__ = ["ChurnTrainer", "default_estimator"]
+
+logger = logging.getLogger(__name__)
+
+_COST_KEYS = frozenset({"tp", "fp", "fn", "tn"})
+#: tune() scoring: metric name -> True when larger is better.
+_TUNE_SCORING = {
+    "roc_auc": True,
+    "average_precision": True,
+    "accuracy": True,
+    "precision": True,
+    "recall": True,
+    "f1": True,
+    "top_decile_lift": True,
+    "brier": False,
+    "log_loss": False,
+}
+
+
+def default_estimator(random_state: Any = None) -> RandomForestClassifier:
+    """Build the default churn classifier: a forest tuned for probability quality.
+
+    400 trees, at least 20 customers per leaf (smooth, well-ranked
+    probabilities instead of memorised 0/1 leaves), half of the features tried
+    at each split, no class re-weighting (which would distort the
+    probabilities), all CPU cores. See the training guide for the measurements
+    behind these choices.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=None
+        Seed of the forest.
+
+    Returns
+    -------
+    sklearn.ensemble.RandomForestClassifier
+
+    Examples
+    --------
+    >>> from churnlib.training import default_estimator
+    >>> rf = default_estimator(random_state=0)
+    >>> rf.n_estimators, rf.min_samples_leaf, rf.max_features
+    (400, 20, 0.5)
+    """
+    return RandomForestClassifier(
+        n_estimators=400,
+        min_samples_leaf=20,
+        max_features=0.5,
+        class_weight=None,
+        n_jobs=-1,
+        random_state=random_state,
+    )
+
+
+def _campaign_gain(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    tp: float = 0.0,
+    fp: float = 0.0,
+    fn: float = 0.0,
+    tn: float = 0.0,
+) -> float:
+    """Total gain of acting on the predicted churners (a cost is a negative gain)."""
+    (tn_n, fp_n), (fn_n, tp_n) = confusion_matrix(
+        np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int), labels=[0, 1]
+    )
+    return float(tp * tp_n + fp * fp_n + fn * fn_n + tn * tn_n)
+
+
+class _CostObjective:
+    """Constraint: a mapping of gains per outcome ``{"tp", "fp", "fn", "tn"}``."""
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return (
+            isinstance(value, Mapping)
+            and bool(value)
+            and set(value) <= _COST_KEYS
+            and all(
+                isinstance(v, numbers.Real)
+                and not isinstance(v, bool)
+                and np.isfinite(v)
+                for v in value.values()
+            )
+        )
+
+    def __str__(self) -> str:
+        return "a dict of finite gains with keys among ['fn', 'fp', 'tn', 'tp']"
+
+
+class _ScorerName:
+    """Constraint: the name of a scikit-learn scorer (``"f1"``, ...)."""
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        try:
+            get_scorer(value)
+        except ValueError:
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return "a scikit-learn scorer name such as 'f1' or 'balanced_accuracy'"
+
+
+class ChurnTrainer:
+    """Fit a churn model as a scikit-learn pipeline and track it in MLflow.
+
+    Each :meth:`fit` clones the preprocessor and the estimator, fits
+    ``Pipeline([("preprocess", ...), ("classifier", ...)])``, measures it on the
+    validation data (or, without any, on stratified cross-validation
+    out-of-fold predictions), and records everything as one MLflow run:
+    parameters, churn-class metrics, tags (churnlib version, git commit, data
+    fingerprint), the training data as a dataset input, and the model (skops
+    format, with signature, input example and pinned requirements),
+    optionally registered under a name and an alias.
+
+    The trainer is deliberately *not* a scikit-learn estimator: cloning it or
+    putting it in a grid search would spawn runs. Use :meth:`tune` to search
+    hyperparameters with one parent run and one child run per candidate.
+
+    Parameters
+    ----------
+    estimator : classifier or None, default=None
+        Any scikit-learn classifier with ``predict_proba``. None uses
+        :func:`default_estimator` (a random forest tuned for churn tables).
+    preprocessor : transformer or None, default=None
+        Any scikit-learn transformer. None uses
+        :class:`churnlib.features.ChurnPreprocessor` (drops identifiers,
+        imputes, one-hot encodes and scales, schema inferred at fit).
+    experiment_name : str, default="churnlib"
+        MLflow experiment, created when missing.
+    tracking_uri : str, path or None, default=None
+        MLflow tracking URI. None reads ``MLFLOW_TRACKING_URI``, else uses
+        ``sqlite:///<working folder>/mlflow.db`` with artifacts in
+        ``<working folder>/mlartifacts``. A plain path means a SQLite file.
+    registered_model_name : str or None, default=None
+        When given, the logged model is registered under this name (a new
+        version per fit).
+    alias : str or None, default=None
+        Registry alias (e.g. ``"candidate"``) pointed at the new version.
+        Requires ``registered_model_name``.
+    threshold : None, float, str, callable or dict, default=None
+        The decision threshold on the churn probability ``predict`` uses:
+
+        - None: 0.5, the estimator's own ``predict``;
+        - a float in (0, 1): fixed, via
+          :class:`~sklearn.model_selection.FixedThresholdClassifier`;
+        - a scorer name such as ``"f1"`` or a scorer callable: tuned by
+          cross-validation to maximise it, via
+          :class:`~sklearn.model_selection.TunedThresholdClassifierCV`;
+        - a dict of gains per outcome, e.g. ``{"tp": 80, "fp": -20}`` (a
+          retention offer costs 20 and saves 100 when the customer would have
+          churned): tuned to maximise the total campaign gain.
+    cv : int, cross-validation splitter or None, default=5
+        Folds for out-of-fold validation metrics when no ``X_valid`` is given
+        (stratified and shuffled for an int), and for threshold tuning. None
+        skips validation without ``X_valid`` (metrics then only hold
+        ``threshold``).
+    log_model : bool, default=True
+        Log the fitted pipeline as an MLflow model (needed to register it).
+    log_report : bool, default=True
+        When validation data is given and :mod:`churnlib.evaluation` with
+        matplotlib is available, log its figures and HTML report to the run.
+    run_name : str or None, default=None
+        MLflow run name (None lets MLflow pick one).
+    random_state : int or None, default=None
+        Seeds the default estimator, the folds and the threshold tuning.
+
+    See Also
+    --------
+    churnlib.training.TrainingResult : What ``fit`` returns.
+    churnlib.evaluation.evaluate : The full evaluation report.
+
+    Notes
+    -----
+    MLflow is imported only when a run is written. HTTP calls get bounded
+    retries and timeouts: an unreachable server raises
+    :class:`~churnlib.exceptions.TrackingError` within seconds. A fit that
+    raises leaves its run marked ``FAILED``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from churnlib.training import ChurnTrainer
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame(
+    ...     {"tenure": rng.integers(0, 72, 200), "calls": rng.poisson(2, 200)}
+    ... )
+    >>> y = (rng.random(200) < 1 / (1 + np.exp(0.1 * X["tenure"] - 2))).astype(int)
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> trainer = ChurnTrainer(
+    ...     LogisticRegression(),
+    ...     preprocessor=StandardScaler(),
+    ...     tracking_uri=folder / "mlflow.db",
+    ...     log_model=False,
+    ...     cv=3,
+    ...     random_state=0,
+    ... )
+    >>> result = trainer.fit(X, y)
+    >>> result.metrics["threshold"]
+    0.5
+    >>> result.metrics["roc_auc"] > 0.7
+    True
+    >>> result.model.predict_proba(X.head(2)).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "experiment_name": [str],
+        "tracking_uri": [None, str, os.PathLike],
+        "registered_model_name": [None, str],
+        "alias": [None, str],
+        "threshold": [
+            None,
+            Interval(numbers.Real, 0, 1, closed="neither"),
+            _ScorerName(),
+            callable,
+            _CostObjective(),
+        ],
+        # "cv" (an int >= 2, a splitter or None) is checked in _validate.
+        "log_model": ["boolean"],
+        "log_report": ["boolean"],
+        "run_name": [None, str],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        preprocessor: Any = None,
+        experiment_name: str = "churnlib",
+        tracking_uri: str | os.PathLike[str] | None = None,
+        registered_model_name: str | None = None,
+        alias: str | None = None,
+        threshold: float
+        | str
+        | Callable[..., float]
+        | Mapping[str, float]
+        | None = None,
+        cv: int | Any | None = 5,
+        log_model: bool = True,
+        log_report: bool = True,
+        run_name: str | None = None,
+        random_state: int | None = None,
+    ) -> None:
+        self.estimator = estimator
+        self.preprocessor = preprocessor
+        self.experiment_name = experiment_name
+        self.tracking_uri = tracking_uri
+        self.registered_model_name = registered_model_name
+        self.alias = alias
+        self.threshold = threshold
+        self.cv = cv
+        self.log_model = log_model
+        self.log_report = log_report
+        self.run_name = run_name
+        self.random_state = random_state
+
+    # --- parameters ---------------------------------------------------------
+
+    def get_params(self) -> dict[str, Any]:
+        """Return the constructor arguments, as given.
+
+        Returns
+        -------
+        dict
+        """
+        return {name: getattr(self, name) for name in _INIT_PARAMS}
+
+    def __repr__(self) -> str:
+        shown = []
+        for name, value in self.get_params().items():
+            if value is not _INIT_DEFAULTS[name]:
+                if name == "tracking_uri" and value is not None:
+                    value = redact_uri(str(value))
+                shown.append(
+                    f"{name}={value!r}" if name != "estimator" else repr(value)
+                )
+        return f"ChurnTrainer({', '.join(shown)})"
+
+    def _validate(self) -> None:
+        params = self.get_params()
+        cv = params.pop("cv")
+        validate_params(self._parameter_constraints, params, "ChurnTrainer")
+        ok_cv = cv is None or (
+            isinstance(cv, numbers.Integral) and not isinstance(cv, bool) and cv >= 2
+        )
+        ok_cv = ok_cv or (hasattr(cv, "split") and hasattr(cv, "get_n_splits"))
+        if not ok_cv:
+            raise InvalidParameterError(
+                "The 'cv' parameter of ChurnTrainer must be None, an int in the range "
+                f"[2, inf) or a cross-validation splitter. Got {cv!r} instead."
+            )
+        if self.alias is not None and self.registered_model_name is None:
+            raise InvalidParameterError(
+                f"ChurnTrainer got alias={self.alias!r} without registered_model_name; "
+                "an alias points at a registered model version. Pass "
+                "registered_model_name=... too."
+            )
+        if self.registered_model_name is not None and not self.log_model:
+            raise InvalidParameterError(
+                "ChurnTrainer got registered_model_name with log_model=False; "
+                "registering needs the logged model. Set log_model=True."
+            )
+        if self.estimator is not None and not (
+            is_classifier(self.estimator) and hasattr(self.estimator, "predict_proba")
+        ):
+            raise InvalidParameterError(
+                "The 'estimator' parameter of ChurnTrainer must be a scikit-learn "
+                "classifier with predict_proba (or None for the default random "
+                f"forest). Got {self.estimator!r} instead."
+            )
+        if self.preprocessor is not None and not hasattr(self.preprocessor, "fit"):
+            raise InvalidParameterError(
+                "The 'preprocessor' parameter of ChurnTrainer must be a scikit-learn "
+                f"transformer (or None). Got {self.preprocessor!r} instead."
+            )
+
+    # --- building blocks ----------------------------------------------------
+
+    def _splitter(self, cv: Any) -> Any:
+        if isinstance(cv, numbers.Integral):
+            shuffle_seed = 0 if self.random_state is None else self.random_state
+            return StratifiedKFold(
+                n_splits=int(cv), shuffle=True, random_state=shuffle_seed
+            )
+        return cv
+
+    def _classifier(self) -> Any:
+        estimator = (
+            default_estimator(self.random_state)
+            if self.estimator is None
+            else clone(self.estimator)
+        )
+        threshold = self.threshold
+        if threshold is None:
+            return estimator
+        if isinstance(threshold, numbers.Real):
+            return FixedThresholdClassifier(
+                estimator, threshold=float(threshold), response_method="predict_proba"
+            )
+        scoring = threshold
+        if isinstance(threshold, Mapping):
+            scoring = make_scorer(
+                _campaign_gain, **{k: float(v) for k, v in threshold.items()}
+            )
+        inner_cv = self.cv if self.cv is not None else 5
+        return TunedThresholdClassifierCV(
+            estimator,
+            scoring=scoring,
+            response_method="predict_proba",
+            cv=self._splitter(inner_cv),
+            random_state=self.random_state,
+        )
+
+    def _preprocessor(self) -> Any:
+        if self.preprocessor is not None:
+            return clone(self.preprocessor)
+        from churnlib.features import ChurnPreprocessor
+
+        return ChurnPreprocessor()
+
+    def _pipeline(self) -> Pipeline:
+        return Pipeline(
+            [("preprocess", self._preprocessor()), ("classifier", self._classifier())]
+        )
+
+    def _run_params(self, pipeline: Pipeline) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "estimator": type(pipeline[-1]).__name__
+            if self.threshold is None
+            else type(pipeline[-1].estimator).__name__,
+            "preprocessor": type(pipeline[0]).__name__,
+            "threshold": _describe_threshold(self.threshold),
+            "cv": self.cv
+            if self.cv is None or isinstance(self.cv, int)
+            else repr(self.cv),
+            "random_state": self.random_state,
+        }
+        pipe_params = pipeline.get_params(deep=True)
+        pipe_params = {
+            k: v
+            for k, v in pipe_params.items()
+            if "__" in k and not k.endswith("__estimator")  # step params, not objects
+        }
+        params.update(flatten_params(pipe_params))
+        return params
+
+    def _base_tags(
+        self, X: pd.DataFrame, y: np.ndarray, tags: Mapping[str, Any] | None
+    ) -> dict[str, str]:
+        import churnlib
+
+        out = {
+            "churnlib.version": churnlib.__version__,
+            "churnlib.data_fingerprint": data_fingerprint(X, y),
+            "churnlib.n_rows": str(len(X)),
+            "churnlib.churn_rate": f"{float(np.mean(y)):.4f}",
+        }
+        commit = git_commit()
+        if commit is not None:
+            out["churnlib.git_commit"] = commit
+            out["mlflow.source.git.commit"] = commit
+        out.update({str(k): str(v) for k, v in (tags or {}).items()})
+        return out
+
+    def _fit_and_validate(
+        self,
+        pipeline: Pipeline,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        X_valid: pd.DataFrame | None,
+        y_valid: np.ndarray | None,
+        *,
+        refit: bool = True,
+    ) -> tuple[Pipeline | None, dict[str, float]]:
+        """Fit (when ``refit``) and compute validation metrics."""
+        extra: dict[str, float] = {"n_train": float(len(X))}
+        if X_valid is not None:
+            t0 = time.perf_counter()
+            model = clone(pipeline).fit(X, y)
+            extra["fit_seconds"] = time.perf_counter() - t0
+            threshold = _threshold_of(model)
+            proba = _churn_proba(model, X_valid)
+            y_pred = _to01(model.predict(X_valid))
+            metrics = churn_metrics(y_valid, proba, threshold=threshold, y_pred=y_pred)
+            extra["n_valid"] = float(len(X_valid))
+            return model, {**metrics, **extra}
+        model = None
+        if refit:
+            t0 = time.perf_counter()
+            model = clone(pipeline).fit(X, y)
+            extra["fit_seconds"] = time.perf_counter() - t0
+        if self.cv is None:
+            threshold = _threshold_of(model) if model is not None else 0.5
+            return model, {"threshold": threshold, **extra}
+        splitter = self._splitter(self.cv)
+        n_splits = splitter.get_n_splits(X, y)
+        n_minority = int(min(np.sum(y.astype(int)), len(y) - np.sum(y.astype(int))))
+        if isinstance(splitter, StratifiedKFold) and n_minority < n_splits:
+            raise DataValidationError(
+                f"y has only {n_minority} customers in its smaller class, fewer than "
+                f"cv={n_splits} folds; lower cv, pass X_valid/y_valid, or set cv=None."
+            )
+        proba = np.empty(len(X), dtype=float)
+        y_pred = np.empty(len(X), dtype=int)
+        fold_auc, fold_thresholds = [], []
+        for train_idx, test_idx in splitter.split(X, y):  # a loop over folds
+            fold_model = clone(pipeline).fit(X.iloc[train_idx], y[train_idx])
+            X_test = X.iloc[test_idx]
+            proba[test_idx] = _churn_proba(fold_model, X_test)
+            y_pred[test_idx] = _to01(fold_model.predict(X_test))
+            fold_thresholds.append(_threshold_of(fold_model))
+            fold_auc.append(churn_metrics(y[test_idx], proba[test_idx])["roc_auc"])
+        threshold = (
+            _threshold_of(model)
+            if model is not None
+            else float(np.mean(fold_thresholds))
+        )
+        metrics = churn_metrics(y, proba, threshold=threshold, y_pred=y_pred)
+        extra["roc_auc_cv_std"] = float(np.nanstd(fold_auc))
+        extra["cv_folds"] = float(n_splits)
+        return model, {**metrics, **extra}
+
+    def _log_report(
+        self,
+        tracker: RunLogger,
+        run_id: str,
+        model: Pipeline,
+        X_valid: pd.DataFrame,
+        y_valid: np.ndarray,
+        threshold: float,
+    ) -> None:
+        try:
+            from churnlib.evaluation import evaluate
+
+            report = evaluate(model, X_valid, y_valid, threshold=threshold)
+            report.log_to_mlflow(run_id)
+        except ImportError as err:
+            logger.info("Evaluation report not logged (%s).", err)
+            tracker.set_tags({"churnlib.report": f"skipped: {err}"[:250]})
+        except Exception as err:  # the run stays useful without its report
+            logger.warning("Evaluation report failed: %r", err)
+            tracker.set_tags({"churnlib.report": f"failed: {err!r}"[:250]})
+        else:
+            tracker.set_tags({"churnlib.report": "logged"})
+
+    def _finish_model(
+        self,
+        tracker: RunLogger,
+        run_id: str,
+        model: Pipeline,
+        X: pd.DataFrame,
+        X_valid: pd.DataFrame | None,
+        y_valid: np.ndarray | None,
+    ) -> tuple[str | None, int | None]:
+        model_uri, version = None, None
+        if self.log_model:
+            model_uri, version = tracker.log_sklearn_model(
+                model, X, registered_model_name=self.registered_model_name
+            )
+            if self.alias is not None and version is not None:
+                tracker.set_alias(self.registered_model_name, self.alias, version)
+        if self.log_report and X_valid is not None:
+            self._log_report(
+                tracker, run_id, model, X_valid, y_valid, _threshold_of(model)
+            )
+        return model_uri, version
+
+    def _connect(self) -> RunLogger:
+        uri = resolve_tracking_uri(self.tracking_uri)
+        return RunLogger(uri, self.experiment_name).connect()
+
+    def _result(
+        self,
+        tracker: RunLogger,
+        *,
+        model: Pipeline,
+        run_id: str,
+        model_uri: str | None,
+        metrics: dict[str, float],
+        params: dict[str, Any],
+        version: int | None,
+    ) -> TrainingResult:
+        return TrainingResult(
+            model=model,
+            run_id=run_id,
+            model_uri=model_uri,
+            metrics=metrics,
+            params=params,
+            registered_version=version,
+            threshold=_threshold_of(model),
+            tracking_uri=redact_uri(tracker.uri),
+            experiment_id=tracker.experiment_id,
+            registered_model_name=self.registered_model_name if version else None,
+            alias=self.alias if version else None,
+        )
+
+    # --- public API ---------------------------------------------------------
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        X_valid: Any = None,
+        y_valid: Any = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> TrainingResult:
+        """Fit the pipeline, validate it, and record one MLflow run.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame of shape (n_samples, n_features)
+            Training features (one row per customer).
+        y : array-like of shape (n_samples,)
+            Churn labels, bool or 0/1 (True/1 = churned).
+        X_valid, y_valid : DataFrame and array-like, default=None
+            Held-out validation data. Without it, the metrics come from
+            stratified ``cv``-fold out-of-fold predictions on ``X``.
+        tags : dict of str to str, default=None
+            Extra run tags.
+
+        Returns
+        -------
+        TrainingResult
+
+        Raises
+        ------
+        DataValidationError
+            Bad input (single class, NaN or non-binary labels, length mismatch,
+            no usable feature), before any run is created.
+        TrackingError
+            The tracking store cannot be reached or written to.
+        """
+        self._validate()
+        X, y = check_training_data(X, y)
+        X_valid, y_valid = check_validation_data(X_valid, y_valid, X.columns)
+        pipeline = self._pipeline()
+        params = self._run_params(pipeline)
+        base_tags = self._base_tags(X, y, tags)
+        tracker = self._connect()
+        with tracker.run(run_name=self.run_name, tags=base_tags) as run_id:
+            tracker.log_params(params)
+            target = _target_name(X)
+            tracker.log_dataset(X, y, name="train", context="training", target=target)
+            if X_valid is not None:
+                tracker.log_dataset(
+                    X_valid, y_valid, name="valid", context="validation", target=target
+                )
+            model, metrics = self._fit_and_validate(pipeline, X, y, X_valid, y_valid)
+            tracker.log_metrics(metrics)
+            model_uri, version = self._finish_model(
+                tracker, run_id, model, X, X_valid, y_valid
+            )
+        return self._result(
+            tracker,
+            model=model,
+            run_id=run_id,
+            model_uri=model_uri,
+            metrics=metrics,
+            params=params,
+            version=version,
+        )
+
+    def tune(
+        self,
+        X: Any,
+        y: Any,
+        param_distributions: Mapping[str, Any] | list[Mapping[str, Any]],
+        *,
+        n_iter: int = 10,
+        cv: int | Any | None = None,
+        scoring: str = "roc_auc",
+        X_valid: Any = None,
+        y_valid: Any = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> TrainingResult:
+        """Random hyperparameter search: one parent run, one nested run per candidate.
+
+        Each candidate is scored like :meth:`fit` does (on ``X_valid`` or by
+        ``cv``-fold out-of-fold predictions). The best candidate is refitted on
+        all of ``X`` and its model is logged (and registered) in its own child
+        run; the parent run records the search and the best score.
+
+        Parameters
+        ----------
+        X, y
+            Training data, as for :meth:`fit`.
+        param_distributions : dict or list of dicts
+            As for :class:`~sklearn.model_selection.ParameterSampler`. Keys
+            without ``__`` name parameters of the estimator (``"max_depth"``);
+            keys with ``__`` address the pipeline (``"preprocess__..."``,
+            ``"classifier__..."``).
+        n_iter : int, default=10
+            Number of candidates sampled.
+        cv : int, splitter or None, default=None
+            Folds for scoring; None uses the trainer's ``cv``.
+        scoring : str, default="roc_auc"
+            Metric that picks the best candidate: one of ``roc_auc``,
+            ``average_precision``, ``accuracy``, ``precision``, ``recall``,
+            ``f1``, ``top_decile_lift`` (larger is better), ``brier``,
+            ``log_loss`` (smaller is better).
+        X_valid, y_valid : default=None
+            Held-out validation data used instead of cross-validation.
+        tags : dict, default=None
+            Extra tags for every run of the search.
+
+        Returns
+        -------
+        TrainingResult
+            The best candidate; ``run_id`` is its child run. The parent run id
+            is in ``result.params["parent_run_id"]``.
+        """
+        self._validate()
+        validate_params(
+            {
+                "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+                "scoring": [StrOptions(set(_TUNE_SCORING))],
+                "param_distributions": [Mapping, list],
+            },
+            {
+                "n_iter": n_iter,
+                "scoring": scoring,
+                "param_distributions": param_distributions,
+            },
+            "ChurnTrainer.tune",
+        )
+        if cv is not None:
+            trainer = ChurnTrainer(**{**self.get_params(), "cv": cv})
+            trainer._validate()
+        else:
+            trainer = self
+        if trainer.cv is None and X_valid is None:
+            raise InvalidParameterError(
+                "ChurnTrainer.tune needs a way to score candidates: pass X_valid/"
+                "y_valid or a cv (the trainer has cv=None)."
+            )
+        X, y = check_training_data(X, y)
+        X_valid, y_valid = check_validation_data(X_valid, y_valid, X.columns)
+        base = trainer._pipeline()
+        candidates = _prefixed_candidates(
+            base, param_distributions, n_iter, self.random_state
+        )
+        base_tags = trainer._base_tags(X, y, tags)
+        tracker = trainer._connect()
+        target = _target_name(X)
+        larger_is_better = _TUNE_SCORING[scoring]
+        with tracker.run(
+            run_name=self.run_name, tags={**base_tags, "churnlib.tuning": "parent"}
+        ) as parent_id:
+            parent_params = trainer._run_params(base)
+            parent_params.update({"n_iter": n_iter, "scoring": scoring})
+            tracker.log_params(parent_params)
+            tracker.log_dataset(X, y, name="train", context="training", target=target)
+            best: dict[str, Any] | None = None
+            for i, candidate in enumerate(candidates):
+                pipeline = clone(base).set_params(**candidate)
+                params = trainer._run_params(pipeline)
+                params["parent_run_id"] = parent_id
+                child_tags = {**base_tags, "churnlib.tuning": "candidate"}
+                with tracker.run(
+                    run_name=f"candidate-{i:03d}", tags=child_tags, nested=True
+                ) as child_id:
+                    tracker.log_params(params)
+                    model, metrics = trainer._fit_and_validate(
+                        pipeline, X, y, X_valid, y_valid, refit=X_valid is not None
+                    )
+                    tracker.log_metrics(metrics)
+                score = metrics.get(scoring, float("nan"))
+                better = best is None or (
+                    np.isfinite(score)
+                    and (
+                        not np.isfinite(best["score"])
+                        or (
+                            score > best["score"]
+                            if larger_is_better
+                            else score < best["score"]
+                        )
+                    )
+                )
+                if better:
+                    best = {
+                        "score": score,
+                        "run_id": child_id,
+                        "pipeline": pipeline,
+                        "params": params,
+                        "metrics": metrics,
+                        "model": model,
+                    }
+            assert best is not None  # n_iter >= 1
+            tracker.log_metrics({f"best_{scoring}": best["score"]})
+            tracker.set_tags({"churnlib.best_run_id": best["run_id"]})
+            model = best["model"]
+            if model is None:
+                model = clone(best["pipeline"]).fit(X, y)
+            with tracker.resume(best["run_id"]):
+                tracker.set_tags({"churnlib.tuning": "best"})
+                model_uri, version = trainer._finish_model(
+                    tracker, best["run_id"], model, X, X_valid, y_valid
+                )
+        return trainer._result(
+            tracker,
+            model=model,
+            run_id=best["run_id"],
+            model_uri=model_uri,
+            metrics=best["metrics"],
+            params=best["params"],
+            version=version,
+        )
+
+
+_INIT_PARAMS = (
+    "estimator",
+    "preprocessor",
+    "experiment_name",
+    "tracking_uri",
+    "registered_model_name",
+    "alias",
+    "threshold",
+    "cv",
+    "log_model",
+    "log_report",
+    "run_name",
+    "random_state",
+)
+_INIT_DEFAULTS = {
+    name: ChurnTrainer.__init__.__kwdefaults__.get(name) for name in _INIT_PARAMS
+}
+
+
+def _describe_threshold(threshold: Any) -> Any:
+    if threshold is None or isinstance(threshold, numbers.Real | str):
+        return threshold if threshold is not None else 0.5
+    if isinstance(threshold, Mapping):
+        return "gain" + str({k: float(v) for k, v in sorted(threshold.items())})
+    return getattr(threshold, "__name__", type(threshold).__name__)
+
+
+def _threshold_of(model: Pipeline) -> float:
+    final = model[-1]
+    if isinstance(final, TunedThresholdClassifierCV):
+        return float(final.best_threshold_)
+    if isinstance(final, FixedThresholdClassifier):
+        return float(final.threshold)
+    return 0.5
+
+
+def _churn_proba(model: Any, X: pd.DataFrame) -> np.ndarray:
+    proba = model.predict_proba(X)
+    column = list(model.classes_).index(1)  # 1 == True: the churn class
+    return np.asarray(proba[:, column], dtype=float)
+
+
+def _to01(pred: np.ndarray) -> np.ndarray:
+    return np.asarray(pred).astype(int)
+
+
+def _target_name(X: pd.DataFrame) -> str:
+    name = "churned"
+    while name in X.columns:
+        name = f"_{name}"
+    return name
+
+
+def _prefixed_candidates(
+    pipeline: Pipeline,
+    distributions: Mapping[str, Any] | list[Mapping[str, Any]],
+    n_iter: int,
+    random_state: Any,
+) -> list[dict[str, Any]]:
+    """Sample candidates; bare keys address the estimator inside the pipeline."""
+    final = pipeline[-1]
+    prefix = (
+        "classifier__estimator__"
+        if final is not None
+        and hasattr(final, "estimator")
+        and isinstance(final, FixedThresholdClassifier | TunedThresholdClassifierCV)
+        else ("classifier__")
+    )
+    grids = (
+        [distributions] if isinstance(distributions, Mapping) else list(distributions)
+    )
+    valid = set(pipeline.get_params(deep=True))
+    fixed = []
+    for grid in grids:
+        renamed = {}
+        for key, value in grid.items():
+            full = key if "__" in key else prefix + key
+            if full not in valid:
+                raise InvalidParameterError(
+                    f"ChurnTrainer.tune got an unknown parameter {key!r} in "
+                    f"param_distributions (looked up as {full!r}). Use a parameter of "
+                    "the estimator (e.g. 'max_depth') or a pipeline path such as "
+                    "'preprocess__...'."
+                )
+            renamed[full] = value
+        fixed.append(renamed)
+    if all(
+        isinstance(v, list | tuple | np.ndarray)
+        for grid in fixed
+        for v in grid.values()
+    ):  # a finite grid: never sample more candidates than it holds
+        n_iter = min(n_iter, len(ParameterGrid(fixed)))
+    return list(ParameterSampler(fixed, n_iter=n_iter, random_state=random_state))
