@@ -1,0 +1,701 @@
+"""``DriftDetector``: univariate drift of every column, vectorized over columns."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from churnlib._validation import Interval, StrOptions, validate_estimator_params
+from churnlib.exceptions import DataValidationError
+from churnlib.monitoring._stats import (
+    _chi2_from_counts,
+    _js_from_counts,
+    _ks_from_counts,
+    _psi_from_counts,
+)
+from churnlib.monitoring._summary import DriftSummary
+
+__all__ = ["DEFAULT_THRESHOLDS", "DriftDetector"]
+
+METHODS = ("psi", "ks", "jensen_shannon", "chi2")
+
+#: Effect-size floors: a column is flagged only when its statistic exceeds
+#: both this floor and the sample-size-aware critical value. All four are set
+#: near the size of a 0.25-0.3 standard-deviation shift of a normal variable.
+#: For ``chi2`` the floor is Cohen's *w*; the threshold on the statistic is
+#: ``w**2 * n_eff``.
+DEFAULT_THRESHOLDS: Mapping[str, float] = {
+    "psi": 0.1,
+    "ks": 0.1,
+    "jensen_shannon": 0.1,
+    "chi2": 0.25,
+}
+
+_AUTO = {"numeric": ("psi", "ks"), "categorical": ("psi", "chi2")}
+_GRID = 2048  # cells of the binning lookup table
+_MAX_PASSES = 6  # edges per lookup cell before falling back to searchsorted
+
+
+def _is_categorical_dtype(series: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(
+        series
+    )
+
+
+class _Binner:
+    """Maps a numeric column to reference-quantile bins with a lookup table.
+
+    ``searchsorted`` on a million unsorted values costs ~10 binary-search steps
+    each; here one multiply-and-truncate finds a cell of a uniform grid over
+    the edge range, a table gives the number of edges left of that cell, and a
+    few vectorized comparisons add the edges inside the cell. The cell function
+    is monotone, so the result is exactly ``searchsorted(edges, x, "right")``.
+    """
+
+    def __init__(self, edges: np.ndarray) -> None:
+        self.edges = edges
+        self.n_bins = len(edges) + 1
+        self.fallback = True
+        if len(edges) >= 2 and np.isfinite(edges).all():
+            lo, hi = float(edges[0]), float(edges[-1])
+            scale = (_GRID - 1) / (hi - lo)
+            if np.isfinite(scale):
+                cells = self._cells(edges, lo, scale)
+                per_cell = np.bincount(cells, minlength=_GRID)
+                if per_cell.max() <= _MAX_PASSES:
+                    self.lo, self.scale = lo, scale
+                    self.n_passes = int(per_cell.max())
+                    # number of edges strictly in cells left of each cell
+                    self.lut = np.concatenate([[0], np.cumsum(per_cell)[:-1]])
+                    self.padded = np.concatenate([edges, [np.inf]])
+                    self.fallback = False
+
+    @staticmethod
+    def _cells(x: np.ndarray, lo: float, scale: float) -> np.ndarray:
+        c = (x - lo) * scale
+        np.clip(c, 0, _GRID - 1, out=c)
+        return c.astype(np.intp)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.fallback:
+            return np.searchsorted(self.edges, x, side="right")
+        idx = self.lut[self._cells(x, self.lo, self.scale)]
+        for _ in range(self.n_passes):
+            idx += x >= self.padded[idx]
+        return idx
+
+
+class DriftDetector(BaseEstimator):
+    """Univariate drift of every column against a reference, from histograms.
+
+    ``fit`` learns, once, the reference bins (quantile edges of numeric
+    columns, frequent categories of categorical ones) and the reference
+    histograms. ``check`` bins the current data on the same bins, for all
+    columns at once, and compares histograms. Because everything is counts on
+    fixed bins, the summaries of slices add up (:meth:`summarize` and
+    :class:`DriftSummary`), so data can be summarized in pieces, in parallel
+    or streamed from storage, and checked once.
+
+    A (feature, method) cell is flagged when its statistic exceeds **both** an
+    effect-size floor (``threshold``) and the critical value of the statistic
+    under no drift at the family-wise level ``alpha`` (Bonferroni over all the
+    cells of one ``check``). The floor keeps large samples from flagging
+    negligible shifts; the critical value keeps small samples from flagging
+    noise.
+
+    Read more in the :doc:`monitoring guide </guide/monitoring>`.
+
+    Parameters
+    ----------
+    method : {"auto", "psi", "ks", "jensen_shannon", "chi2"} or list of those, \
+            default="auto"
+        Statistics to compute. ``"auto"`` uses PSI and KS for numeric columns
+        and PSI and chi-square for categorical ones. ``"ks"`` applies to
+        numeric columns only; the others apply to both (numeric columns use
+        ``n_bins`` reference-quantile bins).
+    threshold : float, dict or None, default=None
+        Effect-size floor per method. None uses :data:`DEFAULT_THRESHOLDS`
+        (PSI 0.1, KS 0.1, Jensen-Shannon distance 0.1, chi-square Cohen's w
+        0.25); a dict overrides some of them; a float applies to every method.
+    alpha : float, default=0.01
+        Family-wise false-alarm level of one ``check`` (all cells together).
+    n_bins : int, default=10
+        Reference-quantile bins for PSI, Jensen-Shannon and chi-square on
+        numeric columns.
+    n_quantiles : int, default=100
+        Finer reference-quantile bins on which the KS statistic is evaluated.
+    categorical_features : list of str or None, default=None
+        Columns to treat as categorical. None treats non-numeric and boolean
+        columns as categorical.
+    max_categories : int, default=50
+        Most frequent reference categories kept per column; the rest share an
+        "other" bin (with unseen categories).
+    subsample : int or None, default=200_000
+        Rows sampled to compute quantile edges (histograms always use every
+        row). None uses every row.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the subsampling for the edges.
+
+    Attributes
+    ----------
+    reference_stats_ : DriftSummary
+        The reference histograms.
+    bin_edges_ : dict of str to ndarray
+        Interior reference-quantile edges per numeric column (fine grid).
+    categories_ : dict of str to ndarray
+        Kept reference categories per categorical column, most frequent first.
+    numeric_features_, categorical_features_ : tuple of str
+        Columns by kind.
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in ``fit``.
+
+    See Also
+    --------
+    population_stability_index, ks_statistic, jensen_shannon_distance,
+    chi2_statistic : the statistics, one column at a time.
+    ChurnMonitor : logs predictions and reports drift over time with this.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from churnlib.monitoring import DriftDetector
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"age": rng.normal(40, 10, 5000),
+    ...                     "plan": rng.choice(["a", "b", "c"], 5000)})
+    >>> cur = pd.DataFrame({"age": rng.normal(48, 10, 2000),
+    ...                     "plan": rng.choice(["a", "b", "c"], 2000)})
+    >>> det = DriftDetector().fit(ref)
+    >>> det.check(cur)[["feature", "method", "drifted"]]
+      feature method  drifted
+    0     age    psi     True
+    1     age     ks     True
+    2    plan    psi    False
+    3    plan   chi2    False
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "method": [StrOptions({"auto", *METHODS}), list, tuple],
+        "threshold": [None, dict, Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "n_bins": [Interval(Integral, 2, None, closed="left")],
+        "n_quantiles": [Interval(Integral, 2, None, closed="left")],
+        "categorical_features": [None, list, tuple],
+        "max_categories": [Interval(Integral, 1, None, closed="left")],
+        "subsample": [None, Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        method: str | Sequence[str] = "auto",
+        threshold: float | Mapping[str, float] | None = None,
+        alpha: float = 0.01,
+        n_bins: int = 10,
+        n_quantiles: int = 100,
+        categorical_features: Sequence[str] | None = None,
+        max_categories: int = 50,
+        subsample: int | None = 200_000,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
+        self.method = method
+        self.threshold = threshold
+        self.alpha = alpha
+        self.n_bins = n_bins
+        self.n_quantiles = n_quantiles
+        self.categorical_features = categorical_features
+        self.max_categories = max_categories
+        self.subsample = subsample
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.target_tags.required = False
+        tags.requires_fit = True
+        return tags
+
+    # ------------------------------------------------------------------ #
+    # parameters
+    # ------------------------------------------------------------------ #
+    def _methods(self) -> tuple[str, ...]:
+        if isinstance(self.method, str):
+            return ("auto",) if self.method == "auto" else (self.method,)
+        methods = tuple(self.method)
+        bad = [m for m in methods if m not in METHODS]
+        if bad or not methods:
+            from churnlib.exceptions import InvalidParameterError
+
+            raise InvalidParameterError(
+                f"The 'method' parameter of DriftDetector must be 'auto', one of "
+                f"{list(METHODS)} or a non-empty list of them. Got {self.method!r} "
+                "instead."
+            )
+        return methods
+
+    def _floors(self) -> dict[str, float]:
+        floors = dict(DEFAULT_THRESHOLDS)
+        if isinstance(self.threshold, Mapping):
+            unknown = sorted(set(self.threshold) - set(METHODS))
+            if unknown:
+                from churnlib.exceptions import InvalidParameterError
+
+                raise InvalidParameterError(
+                    f"The 'threshold' parameter of DriftDetector has unknown methods "
+                    f"{unknown}; use keys among {list(METHODS)}."
+                )
+            floors.update({k: float(v) for k, v in self.threshold.items()})
+        elif self.threshold is not None:
+            floors = dict.fromkeys(METHODS, float(self.threshold))
+        return floors
+
+    # ------------------------------------------------------------------ #
+    # input handling
+    # ------------------------------------------------------------------ #
+    def _as_frame(self, X: Any, *, reset: bool) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            if X.shape[1] == 0:
+                raise DataValidationError(
+                    "DriftDetector needs at least one column; got 0 columns."
+                )
+            if reset:
+                validate_data(self, X, reset=True, skip_check_array=True)
+            if len(X) == 0 and reset:
+                raise DataValidationError(
+                    "Found array with 0 sample(s) (shape=(0, "
+                    f"{X.shape[1]})) while a minimum of 1 is required by "
+                    "DriftDetector."
+                )
+            return X
+        arr = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=None,
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=1 if reset else 0,
+        )
+        if arr.ndim != 2:  # pragma: no cover - validate_data ensures 2-D
+            raise DataValidationError("DriftDetector expects 2-D data.")
+        names = (
+            list(self.feature_names_in_)
+            if hasattr(self, "feature_names_in_")
+            else [f"x{i}" for i in range(arr.shape[1])]
+        )
+        frame = pd.DataFrame(arr, columns=names)
+        if arr.dtype == object:
+            # object arrays: numbers stay numbers, anything else is categorical
+            for name in frame.columns:
+                try:
+                    frame[name] = pd.to_numeric(frame[name])
+                except (TypeError, ValueError):
+                    frame[name] = frame[name].astype(str)
+        return frame
+
+    def _numeric_matrix(self, X: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+        out = np.empty((len(X), len(names)), dtype=np.float64, order="F")
+        for j, name in enumerate(names):
+            col = X[name]
+            try:
+                out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError) as err:
+                raise DataValidationError(
+                    f"Column {name!r} was numeric in the reference but holds "
+                    f"non-numeric values now (dtype {col.dtype}). Convert it to "
+                    "numbers, or pass it in categorical_features when fitting.",
+                    columns=[name],
+                ) from err
+        return out
+
+    # ------------------------------------------------------------------ #
+    # fit
+    # ------------------------------------------------------------------ #
+    def fit(self, X: Any, y: None = None) -> DriftDetector:
+        """Learn reference bins and histograms.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Reference data. Missing values are allowed.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : DriftDetector
+            The fitted detector.
+        """
+        validate_estimator_params(self)
+        self._methods()
+        self._floors()
+        X = self._as_frame(X, reset=True)
+        names = [str(c) for c in X.columns]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise DataValidationError(
+                f"Duplicate column names {dup}; rename them before fitting.",
+                columns=dup,
+            )
+        forced = set(self.categorical_features or ())
+        missing = sorted(forced - set(names))
+        if missing:
+            raise DataValidationError(
+                f"categorical_features names columns {missing} that are not in "
+                "the reference data.",
+                columns=missing,
+            )
+        cat = [n for n in names if n in forced or _is_categorical_dtype(X[n])]
+        num = [n for n in names if n not in cat]
+        self.numeric_features_ = tuple(num)
+        self.categorical_features_ = tuple(cat)
+
+        rng = check_random_state(self.random_state)
+        n = len(X)
+        rows = None
+        if self.subsample is not None and n > self.subsample:
+            rows = np.sort(rng.choice(n, size=self.subsample, replace=False))
+
+        coarse_levels = np.arange(1, self.n_bins) / self.n_bins
+        fine_levels = np.arange(1, self.n_quantiles) / self.n_quantiles
+        levels = np.unique(np.concatenate([coarse_levels, fine_levels]))
+        coarse_pos = np.searchsorted(levels, coarse_levels)
+        xnum = self._numeric_matrix(X, num)
+        self.bin_edges_: dict[str, np.ndarray] = {}
+        self._coarse: list[np.ndarray] = []
+        mins, maxs = [], []
+        for j, name in enumerate(num):
+            col = xnum[:, j] if rows is None else xnum[rows, j]
+            col = col[~np.isnan(col)]
+            if len(col) == 0:
+                edges = np.empty(0)
+                coarse = np.empty(0)
+                mins.append(np.nan)
+                maxs.append(np.nan)
+            else:
+                q = np.quantile(col, levels)
+                edges = np.unique(q)
+                coarse = np.unique(q[coarse_pos])
+                full = xnum[:, j]
+                mins.append(np.nanmin(full))
+                maxs.append(np.nanmax(full))
+            self.bin_edges_[name] = edges
+            # coarse group of each fine bin: fine bin i is [edges[i-1], edges[i])
+            left = np.concatenate([[-np.inf], edges])
+            self._coarse.append(np.searchsorted(coarse, left, side="right"))
+        self._ref_min = np.asarray(mins, dtype=np.float64)
+        self._ref_max = np.asarray(maxs, dtype=np.float64)
+        self._binners = [_Binner(self.bin_edges_[name]) for name in num]
+        self._num_slots = max((len(e) + 1 for e in self.bin_edges_.values()), default=1)
+
+        self.categories_: dict[str, np.ndarray] = {}
+        self._all_categories: list[pd.Index] = []
+        for name in cat:
+            counts = X[name].value_counts(dropna=True, sort=False)
+            counts = counts.iloc[
+                np.lexsort((np.arange(len(counts)), -counts.to_numpy()))
+            ]
+            seen = pd.Index(counts.index)
+            self._all_categories.append(seen)
+            self.categories_[name] = np.asarray(seen[: self.max_categories])
+        self._cat_slots = max(
+            (len(c) + 1 for c in self.categories_.values()), default=1
+        )
+        self._key = uuid.uuid4().hex
+        self.reference_stats_ = self._summarize(X)
+        return self
+
+    # ------------------------------------------------------------------ #
+    # summarize
+    # ------------------------------------------------------------------ #
+    def summarize(self, X: pd.DataFrame) -> DriftSummary:
+        """Histogram counts of ``X`` on the reference bins (mergeable).
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_samples, n_features)
+            Current data with (at least) the reference columns. Extra columns
+            are ignored. May be empty.
+
+        Returns
+        -------
+        DriftSummary
+            Counts; add summaries of disjoint slices with ``+``.
+        """
+        check_is_fitted(self)
+        X = self._as_frame(X, reset=False)
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise DataValidationError(
+                f"Columns {missing} of the reference data are missing from the "
+                "data to check. Pass every reference column.",
+                columns=missing,
+            )
+        return self._summarize(X)
+
+    def _summarize(self, X: pd.DataFrame) -> DriftSummary:
+        num, cat = self.numeric_features_, self.categorical_features_
+        n = len(X)
+        xnum = self._numeric_matrix(X, num)
+        counts = np.zeros((len(num), self._num_slots), dtype=np.int64)
+        nan_counts = np.zeros(len(num), dtype=np.int64)
+        below = np.zeros(len(num), dtype=np.int64)
+        above = np.zeros(len(num), dtype=np.int64)
+        for j, binner in enumerate(self._binners):
+            x = xnum[:, j]
+            nan = np.isnan(x)
+            n_nan = int(nan.sum())
+            if n_nan:
+                x = x[~nan]
+            idx = binner(x)
+            counts[j, : binner.n_bins] = np.bincount(idx, minlength=binner.n_bins)
+            nan_counts[j] = n_nan
+            below[j] = np.count_nonzero(x < self._ref_min[j])
+            above[j] = np.count_nonzero(x > self._ref_max[j])
+
+        ccounts = np.zeros((len(cat), self._cat_slots), dtype=np.int64)
+        cmissing = np.zeros(len(cat), dtype=np.int64)
+        unseen = np.zeros(len(cat), dtype=np.int64)
+        for j, name in enumerate(cat):
+            codes, n_missing = _category_codes(X[name], self._all_categories[j])
+            k = len(self.categories_[name])
+            n_unseen = int(np.count_nonzero(codes == -1)) - n_missing
+            valid = codes[codes >= 0]
+            np.minimum(valid, k, out=valid)  # rare reference categories -> other
+            ccounts[j, : k + 1] = np.bincount(valid, minlength=k + 1)
+            ccounts[j, k] += n_unseen
+            cmissing[j] = n_missing
+            unseen[j] = n_unseen
+        return DriftSummary(
+            detector_key=self._key,
+            numeric_features=tuple(num),
+            categorical_features=tuple(cat),
+            n_rows=n,
+            numeric_counts=counts,
+            numeric_missing=nan_counts,
+            numeric_below=below,
+            numeric_above=above,
+            categorical_counts=ccounts,
+            categorical_missing=cmissing,
+            categorical_unseen=unseen,
+        )
+
+    # ------------------------------------------------------------------ #
+    # check
+    # ------------------------------------------------------------------ #
+    def check(self, X: pd.DataFrame | DriftSummary) -> pd.DataFrame:
+        """Compare current data (or its summary) with the reference.
+
+        Parameters
+        ----------
+        X : DataFrame or DriftSummary
+            Current data with the reference columns, or the (merged) summary
+            of it from :meth:`summarize`.
+
+        Returns
+        -------
+        DataFrame
+            One row per (feature, method): ``feature``, ``method``,
+            ``statistic``, ``threshold`` (the larger of the effect-size floor
+            and the critical value at this sample size) and ``drifted``
+            (``statistic > threshold``). Features follow the reference column
+            order. A feature with no non-missing current value gets a NaN
+            statistic and ``drifted=False``.
+        """
+        check_is_fitted(self)
+        summary = X if isinstance(X, DriftSummary) else self.summarize(X)
+        if summary.detector_key != self._key:
+            raise DataValidationError(
+                "This DriftSummary was computed by another fitted detector; "
+                "summarize with the detector you check with."
+            )
+        return self._compare(self.reference_stats_, summary)
+
+    def _compare(self, ref: DriftSummary, cur: DriftSummary) -> pd.DataFrame:
+        methods = self._methods()
+        floors = self._floors()
+        pieces: list[tuple[str, str, float, int, float]] = []
+        # rows: (feature, method, statistic, dof, n_eff) -> threshold later
+        order = {name: i for i, name in enumerate(self.feature_names_in_)}
+
+        def wanted(kind: str) -> tuple[str, ...]:
+            if methods == ("auto",):
+                return _AUTO[kind]
+            if kind == "categorical":
+                return tuple(m for m in methods if m != "ks")
+            return methods
+
+        num_methods = wanted("numeric")
+        cat_methods = wanted("categorical")
+        results: dict[tuple[str, str], tuple[float, float, float]] = {}
+        if len(cur.numeric_features):
+            rc, cc = ref.numeric_counts, cur.numeric_counts
+            n_ref = rc.sum(axis=1).astype(float)
+            n_cur = cc.sum(axis=1).astype(float)
+            n_eff = _n_eff(n_ref, n_cur)
+            if "ks" in num_methods:
+                ks = _ks_from_counts(rc, cc)
+                for j, name in enumerate(cur.numeric_features):
+                    results[name, "ks"] = (ks[j], 1, n_eff[j])
+            coarse_methods = [m for m in num_methods if m != "ks"]
+            if coarse_methods:
+                n_coarse = max(int(g.max()) + 1 for g in self._coarse)
+                rg = np.zeros((len(rc), n_coarse))
+                cg = np.zeros((len(rc), n_coarse))
+                mask = np.zeros((len(rc), n_coarse), dtype=bool)
+                for j, groups in enumerate(self._coarse):
+                    k = len(groups)
+                    np.add.at(rg[j], groups, rc[j, :k])
+                    np.add.at(cg[j], groups, cc[j, :k])
+                    mask[j, : int(groups.max()) + 1] = True
+                self._coarse_stats(
+                    coarse_methods, rg, cg, mask, cur.numeric_features, n_eff, results
+                )
+        if len(cur.categorical_features):
+            rc, cc = ref.categorical_counts, cur.categorical_counts
+            n_ref = rc.sum(axis=1).astype(float)
+            n_cur = cc.sum(axis=1).astype(float)
+            n_eff = _n_eff(n_ref, n_cur)
+            sizes = np.array(
+                [len(self.categories_[n]) for n in cur.categorical_features]
+            )
+            mask = np.arange(rc.shape[1])[None, :] <= sizes[:, None]
+            self._coarse_stats(
+                cat_methods, rc, cc, mask, cur.categorical_features, n_eff, results
+            )
+
+        n_tests = max(len(results), 1)
+        alpha = self.alpha / n_tests
+        for (name, method), (stat, dof, neff) in results.items():
+            pieces.append((name, method, stat, dof, neff))
+        frame = pd.DataFrame(
+            pieces, columns=["feature", "method", "statistic", "dof", "n_eff"]
+        )
+        frame["threshold"] = _thresholds(
+            frame["method"].to_numpy(),
+            frame["dof"].to_numpy(dtype=float),
+            frame["n_eff"].to_numpy(dtype=float),
+            alpha,
+            floors,
+        )
+        stat = frame["statistic"].to_numpy(dtype=float)
+        frame["drifted"] = np.nan_to_num(stat, nan=-np.inf) > frame["threshold"]
+        method_rank = {m: i for i, m in enumerate(METHODS)}
+        frame["_f"] = frame["feature"].map(order)
+        frame["_m"] = frame["method"].map(method_rank)
+        frame = frame.sort_values(["_f", "_m"], kind="stable").reset_index(drop=True)
+        return frame[["feature", "method", "statistic", "threshold", "drifted"]]
+
+    @staticmethod
+    def _coarse_stats(
+        methods: Sequence[str],
+        rc: np.ndarray,
+        cc: np.ndarray,
+        mask: np.ndarray,
+        names: Sequence[str],
+        n_eff: np.ndarray,
+        results: dict[tuple[str, str], tuple[float, float, float]],
+    ) -> None:
+        occupied = ((rc > 0) | (cc > 0)) & mask
+        dof = np.maximum(occupied.sum(axis=1) - 1, 1)
+        empty = cc.sum(axis=1) == 0
+        values: dict[str, np.ndarray] = {}
+        if "psi" in methods:
+            values["psi"] = _psi_from_counts(rc, cc, mask)
+        if "jensen_shannon" in methods:
+            values["jensen_shannon"] = _js_from_counts(rc, cc, mask)
+        if "chi2" in methods:
+            values["chi2"], dof = _chi2_from_counts(rc, cc, mask)
+        for method, vals in values.items():
+            vals = np.where(empty, np.nan, vals)
+            for j, name in enumerate(names):
+                results[name, method] = (float(vals[j]), float(dof[j]), n_eff[j])
+
+
+def _n_eff(n_ref: np.ndarray, n_cur: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = n_ref * n_cur / (n_ref + n_cur)
+    return np.nan_to_num(out, nan=0.0)
+
+
+def _thresholds(
+    method: np.ndarray,
+    dof: np.ndarray,
+    n_eff: np.ndarray,
+    alpha: float,
+    floors: Mapping[str, float],
+) -> np.ndarray:
+    """Larger of the effect-size floor and the no-drift critical value.
+
+    Under no drift, ``n_eff * PSI`` and ``8 ln2 * n_eff * JS**2`` are
+    asymptotically chi-square with ``dof`` degrees of freedom (as is the
+    chi-square statistic itself); ``sqrt(n_eff) * KS`` follows the Kolmogorov
+    distribution, bounded with the Dvoretzky-Kiefer-Wolfowitz tail
+    ``P(KS > t) <= 2 exp(-2 n_eff t**2)``.
+    """
+    out = np.full(len(method), np.inf)
+    safe_n = np.where(n_eff > 0, n_eff, np.nan)
+    chi = stats.chi2.isf(alpha, np.maximum(dof, 1))
+    for name, floor in floors.items():
+        sel = method == name
+        if not sel.any():
+            continue
+        if name == "psi":
+            crit = chi[sel] / safe_n[sel]
+            out[sel] = np.fmax(crit, floor)
+        elif name == "jensen_shannon":
+            crit = np.sqrt(chi[sel] / (8 * np.log(2) * safe_n[sel]))
+            out[sel] = np.fmax(crit, floor)
+        elif name == "ks":
+            crit = np.sqrt(np.log(2 / alpha) / 2) / np.sqrt(safe_n[sel])
+            out[sel] = np.fmax(crit, floor)
+        elif name == "chi2":
+            out[sel] = np.fmax(chi[sel], floor**2 * np.nan_to_num(safe_n[sel]))
+    return out
+
+
+def _category_codes(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, int]:
+    """Position of each value in ``categories`` (-1: missing or unseen)."""
+    na = col.isna().to_numpy()
+    n_missing = int(na.sum())
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        recode = categories.get_indexer(col.cat.categories)
+        codes = col.cat.codes.to_numpy()
+        out = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1)
+        return out.astype(np.intp), n_missing
+    arrow = _arrow_codes(col, categories)
+    if arrow is not None:
+        return arrow, n_missing
+    codes = categories.get_indexer(col.to_numpy(dtype=object))
+    return codes.astype(np.intp), n_missing
+
+
+def _arrow_codes(col: pd.Series, categories: pd.Index) -> np.ndarray | None:
+    """Fast path for pyarrow-backed strings (pandas >= 3 default ``str``)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    data = getattr(col.array, "_pa_array", None)
+    if data is None or not (
+        pa.types.is_string(data.type) or pa.types.is_large_string(data.type)
+    ):
+        return None
+    if not all(isinstance(c, str) for c in categories):
+        return None
+    value_set = pa.array(list(categories), type=data.type)
+    idx = pc.index_in(data, value_set=value_set)
+    return np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
