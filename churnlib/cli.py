@@ -30,6 +30,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 __all__ = ["main"]
@@ -86,12 +87,28 @@ def _parse_storage_options(pairs: Sequence[str] | None) -> dict[str, Any] | None
 def _split_model_ref(text: str) -> tuple[str, str]:
     """``"s3://bucket/models@production"`` -> ``("s3://bucket/models", "production")``.
 
-    Without ``@REF`` the reference is ``"latest"``.
+    Without ``@REF`` the reference is ``"latest"``. Only an ``@`` in the last
+    path segment counts, so ``user@host`` parts of a URL are left alone.
     """
-    url, sep, ref = text.rpartition("@")
-    if not sep or not url or not ref or "/" in ref:
-        return text, "latest"
-    return url, ref
+    scheme, sep, rest = text.partition("://")
+    netloc, slash, path = rest.partition("/") if sep else ("", "", text)
+    head, _, last = path.rpartition("/")
+    name, at, ref = last.rpartition("@")
+    if not at or not name or not ref:
+        return text.rstrip("@"), "latest"
+    path = f"{head}/{name}" if head else name
+    return (f"{scheme}://{netloc}{slash}{path}" if sep else path), ref
+
+
+def _parse_label(text: str | None) -> Any:
+    """Decode a label from the command line: ``1`` -> 1, ``true`` -> True, else str."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    return value if isinstance(value, bool | int | float) else text
 
 
 class _UsageError(Exception):
@@ -274,6 +291,27 @@ def _build_parser() -> argparse.ArgumentParser:
         help="seed for every random draw (default: 0)",
     )
     p.add_argument(
+        "--scenario",
+        choices=("none", "covariate_shift", "concept_drift", "prior_shift"),
+        default="covariate_shift",
+        help="drift in the simulated production batches, from the middle batch "
+        "on (default: covariate_shift)",
+    )
+    p.add_argument(
+        "--batches",
+        type=_positive_int(2),
+        default=8,
+        metavar="N",
+        help="production batches to simulate (default: 8)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int(50),
+        default=1_000,
+        metavar="N",
+        help="customers per production batch (default: 1000)",
+    )
+    p.add_argument(
         "--quiet",
         action="store_true",
         help="no progress lines; print only the final summary",
@@ -309,7 +347,262 @@ def _build_parser() -> argparse.ArgumentParser:
         help="add the column 'churn_probability' (the Bayes-optimal score)",
     )
     _storage_option_arg(p)
+
+    # train ------------------------------------------------------------------
+    p = add(
+        "train",
+        _cmd_train,
+        "train a model on a CSV/Parquet table, tracked in MLflow",
+        "Read a churn table from any fsspec URL (cleaned: blank numbers, yes/no,\n"
+        "'Unknown' placeholders, identifier columns kept out), split it\n"
+        "(stratified), train a pipeline and record it as an MLflow run with its\n"
+        "validation metrics. Optionally publish the model to a model store.",
+    )
+    _table_args(p)
+    p.add_argument(
+        "--estimator",
+        choices=sorted(_ESTIMATORS),
+        default="random_forest",
+        help="the classifier (default: random_forest)",
+    )
+    p.add_argument(
+        "--threshold",
+        metavar="T|METRIC",
+        help="decision threshold: a number in (0, 1), or a metric to tune it "
+        "for by cross-validation (e.g. f1); default 0.5",
+    )
+    p.add_argument(
+        "--test-size",
+        type=_probability,
+        default=0.2,
+        metavar="F",
+        help="share of rows held out for validation (default: 0.2)",
+    )
+    p.add_argument("--random-state", type=int, default=0, metavar="SEED")
+    _tracking_args(p)
+    p.add_argument("--experiment", default="churnlib", help="MLflow experiment")
+    p.add_argument("--run-name", help="MLflow run name")
+    p.add_argument(
+        "--registered-model-name",
+        metavar="NAME",
+        help="also register the model in the MLflow model registry",
+    )
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="publish the trained model to this model store",
+    )
+    p.add_argument(
+        "--alias",
+        metavar="NAME",
+        help="with --store: point this alias (e.g. staging) at the new version",
+    )
+    p.add_argument(
+        "--report",
+        metavar="URL",
+        help="write the evaluation report card (HTML) of the held-out rows here",
+    )
+    _storage_option_arg(p)
+
+    # evaluate ---------------------------------------------------------------
+    p = add(
+        "evaluate",
+        _cmd_evaluate,
+        "evaluate a stored model on a labelled table",
+        "Score a labelled table with a model and print every metric of the\n"
+        "report card (ranking, probability quality, decisions at the threshold,\n"
+        "campaign profit); optionally write the HTML report card.",
+    )
+    _model_arg(p, mlflow=True)
+    _table_args(p)
+    p.add_argument(
+        "--threshold",
+        type=_unit_interval,
+        default=0.5,
+        metavar="T",
+        help="decision threshold for the decision metrics (default: 0.5)",
+    )
+    p.add_argument("--output", metavar="URL", help="write the HTML report card here")
+    p.add_argument(
+        "--json", action="store_true", help="print the metrics as JSON instead"
+    )
+    _tracking_args(p)
+    _storage_option_arg(p)
+
+    # publish ----------------------------------------------------------------
+    p = add(
+        "publish",
+        _cmd_publish,
+        "copy a model from MLflow into a model store",
+        "Load a model logged in MLflow (runs:/RUN_ID/model, models:/NAME/VERSION,\n"
+        "models:/NAME@ALIAS or models:/MODEL_ID) and publish it as a new immutable\n"
+        "version of a model store, with the run's metrics.",
+    )
+    p.add_argument(
+        "--model-uri", required=True, metavar="URI", help="the MLflow model URI"
+    )
+    p.add_argument("--store", required=True, metavar="URL", help="the model store")
+    p.add_argument(
+        "--alias", metavar="NAME", help="point this alias at the new version"
+    )
+    _tracking_args(p)
+    _storage_option_arg(p)
+
+    # versions / promote / rollback --------------------------------------------
+    p = add(
+        "versions",
+        _cmd_versions,
+        "list the versions of a model store",
+        "List every complete version of a model store, newest last, with its\n"
+        "aliases, creation time and main metrics.",
+    )
+    p.add_argument("--store", required=True, metavar="URL", help="the model store")
+    p.add_argument("--json", action="store_true", help="print JSON instead")
+    _storage_option_arg(p)
+
+    p = add(
+        "promote",
+        _cmd_promote,
+        "point an alias (e.g. production) at a version",
+        "Point ALIAS at VERSION (a version id, another alias, or 'latest').\n"
+        "The previous target is kept in the alias history, for rollback.",
+    )
+    p.add_argument("--store", required=True, metavar="URL", help="the model store")
+    p.add_argument("version", metavar="VERSION")
+    p.add_argument("alias", metavar="ALIAS")
+    _storage_option_arg(p)
+
+    p = add(
+        "rollback",
+        _cmd_rollback,
+        "move an alias back to its previous version",
+        "Point ALIAS back at the version it pointed to before its last change.",
+    )
+    p.add_argument("--store", required=True, metavar="URL", help="the model store")
+    p.add_argument("alias", metavar="ALIAS")
+    _storage_option_arg(p)
+
+    # score ------------------------------------------------------------------
+    p = add(
+        "score",
+        _cmd_score,
+        "score a whole table with a stored model",
+        "Score a Parquet or CSV dataset (a file, a folder of part files or a glob)\n"
+        "with a model from a model store, in bounded memory, and write the scores\n"
+        "(ids, churn probability, decision, model version, timestamp) as a dataset\n"
+        "whose _SUCCESS marker is written last. Locally on every core, or on a\n"
+        "Dask cluster with --engine dask.",
+    )
+    _model_arg(p)
+    p.add_argument("--input", required=True, metavar="URL", help="the table to score")
+    p.add_argument(
+        "--output", required=True, metavar="URL", help="output dataset folder"
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local threads (default) or a dask.distributed cluster",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="Dask scheduler address (with --engine dask; default: a temporary "
+        "local cluster)",
+    )
+    p.add_argument(
+        "--id-column",
+        action="append",
+        metavar="COL",
+        help="identifier column copied to the output (repeatable; default: "
+        "the first column named like an id)",
+    )
+    p.add_argument(
+        "--column",
+        action="append",
+        metavar="COL",
+        help="another input column to copy to the output (repeatable)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=_unit_interval,
+        metavar="T",
+        help="decision threshold (default: the model's own, else 0.5)",
+    )
+    p.add_argument(
+        "--batch-rows",
+        type=_positive_int(1),
+        default=100_000,
+        metavar="N",
+        help="rows held in memory per batch (default: 100000)",
+    )
+    p.add_argument("--output-format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output"
+    )
+    _storage_option_arg(p)
     return parser
+
+
+def _model_arg(parser: argparse.ArgumentParser, *, mlflow: bool = False) -> None:
+    extra = " or an MLflow model URI (runs:/..., models:/...)" if mlflow else ""
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="STORE@REF",
+        help="model store URL and version or alias, e.g. "
+        f"s3://acme-models/churn@production (no @REF: the latest version){extra}",
+    )
+
+
+def _table_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", required=True, metavar="URL", help="CSV or Parquet table"
+    )
+    parser.add_argument(
+        "--target", required=True, metavar="COL", help="the label column"
+    )
+    parser.add_argument(
+        "--positive",
+        metavar="V",
+        help="the label value meaning 'churned' (obvious cases need none: "
+        "Yes/No, 1/0, True/False)",
+    )
+    parser.add_argument(
+        "--id-column",
+        action="append",
+        metavar="COL",
+        help="an identifier column, kept out of the features (repeatable; "
+        "obvious ones are detected)",
+    )
+
+
+def _tracking_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
+        "sqlite:///mlflow.db in the current folder)",
+    )
+
+
+_ESTIMATORS = {
+    "random_forest": "churnlib's default forest (400 trees, tuned for churn)",
+    "logistic_regression": "sklearn.linear_model.LogisticRegression",
+    "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingClassifier",
+}
+
+
+def _make_estimator(name: str, random_state: int | None) -> Any:
+    if name == "random_forest":
+        return None  # ChurnTrainer's default
+    if name == "logistic_regression":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(max_iter=1_000)
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(random_state=random_state)
 
 
 def _help_texts() -> dict[str, str]:
@@ -343,6 +636,16 @@ def _positive_int(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
 
 
 def _probability(text: str) -> float:
@@ -403,10 +706,494 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from churnlib._demo import run_demo
+def _read_labelled(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    from churnlib.data import read_churn_table
 
-    return run_demo(args)
+    return read_churn_table(
+        args.data,
+        target=args.target,
+        positive=_parse_label(args.positive),
+        id_columns=args.id_column,
+        storage_options=_parse_storage_options(args.storage_option),
+    )
+
+
+def _threshold_arg(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text  # a scorer name; ChurnTrainer validates it
+    if not 0.0 < value < 1.0:
+        raise _UsageError(f"--threshold must be in (0, 1) or a metric, got {text}")
+    return value
+
+
+def _print_metrics(metrics: Mapping[str, Any], stream: TextIO) -> None:
+    width = max((len(k) for k in metrics), default=0)
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            stream.write(f"  {key:<{width}}  {value:.4f}\n")
+        else:
+            stream.write(f"  {key:<{width}}  {value}\n")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from churnlib.features import train_test_split_churn
+    from churnlib.training import ChurnTrainer
+
+    if args.alias and not args.store:
+        raise _UsageError("--alias needs --store")
+    threshold = _threshold_arg(args.threshold)
+    storage_options = _parse_storage_options(args.storage_option)
+    if args.report:
+        _check_html_url(args.report)
+    X, y, schema = _read_labelled(args)
+    X_train, X_test, y_train, y_test = train_test_split_churn(
+        X, y, test_size=args.test_size, random_state=args.random_state
+    )
+    trainer = ChurnTrainer(
+        _make_estimator(args.estimator, args.random_state),
+        experiment_name=args.experiment,
+        tracking_uri=args.tracking_uri,
+        registered_model_name=args.registered_model_name,
+        threshold=threshold,
+        run_name=args.run_name,
+        random_state=args.random_state,
+    )
+    result = trainer.fit(X_train, y_train, X_valid=X_test, y_valid=y_test)
+    out = sys.stdout
+    out.write(
+        f"trained {args.estimator} on {len(X_train):,} rows "
+        f"({len(schema.features)} features), validated on {len(X_test):,}\n"
+    )
+    out.write(f"MLflow run   {result.run_id}\n")
+    if result.model_uri:
+        out.write(f"model URI    {result.model_uri}\n")
+    if result.registered_model_uri:
+        out.write(f"registered   {result.registered_model_uri}\n")
+    out.write(f"threshold    {result.threshold:.4f}\n")
+    _print_metrics(dict(result.metrics), out)
+    if args.report:
+        from churnlib.evaluation import evaluate
+
+        report = evaluate(result.model, X_test, y_test, threshold=result.threshold)
+        report.save_html(args.report, storage_options=storage_options)
+        out.write(f"report card  {_redact(args.report)}\n")
+    if args.store:
+        from churnlib.deployment import ModelStore
+
+        store = ModelStore(args.store, storage_options=storage_options)
+        version = store.publish(
+            result.model,
+            metrics=dict(result.metrics),
+            metadata={"data": _redact(args.data), "target": args.target},
+            alias=args.alias,
+            run_id=result.run_id,
+        )
+        where = f" as {args.alias!r}" if args.alias else ""
+        out.write(f"published    {version.version} to {_redact(args.store)}{where}\n")
+    return EXIT_OK
+
+
+def _check_html_url(url: str) -> None:
+    if not str(url).lower().split("?")[0].endswith((".html", ".htm")):
+        raise _UsageError(f"the report must be an .html file, got {_redact(url)!r}")
+
+
+def _load_model(
+    ref: str, tracking_uri: str | None, storage_options: Mapping[str, Any] | None
+) -> tuple[Any, str]:
+    """Load a model from ``STORE@REF`` or an MLflow URI; return it and a label."""
+    if ref.startswith(("runs:/", "models:/")):
+        return _load_mlflow_model(ref, tracking_uri), ref
+    from churnlib.deployment import ModelStore
+
+    url, which = _split_model_ref(ref)
+    store = ModelStore(url, storage_options=storage_options)
+    return store.load(which), f"{_redact(url)}@{which}"
+
+
+def _load_mlflow_model(uri: str, tracking_uri: str | None) -> Any:
+    import mlflow.sklearn
+
+    from churnlib.exceptions import TrackingError
+    from churnlib.training._tracking import resolve_tracking_uri
+
+    resolved = resolve_tracking_uri(tracking_uri)
+    previous = mlflow.get_tracking_uri()
+    try:
+        mlflow.set_tracking_uri(resolved)
+        return mlflow.sklearn.load_model(uri)
+    except Exception as err:
+        raise TrackingError(
+            f"cannot load the MLflow model {uri!r} from {_redact(resolved)}: "
+            f"{_one_line(err)}. Check the URI (mlflow ui lists the runs) and "
+            "--tracking-uri",
+            tracking_uri=_redact(resolved),
+        ) from err
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from churnlib.evaluation import evaluate
+
+    storage_options = _parse_storage_options(args.storage_option)
+    if args.output:
+        _check_html_url(args.output)
+    model, label = _load_model(args.model, args.tracking_uri, storage_options)
+    X, y, _ = _read_labelled(args)
+    report = evaluate(model, X, y, threshold=args.threshold, name=label)
+    metrics = {k: _plain(v) for k, v in dict(report.metrics).items()}
+    if args.json:
+        json.dump(metrics, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(f"{label} on {len(X):,} rows of {_redact(args.data)}\n")
+        _print_metrics(metrics, sys.stdout)
+    if args.output:
+        report.save_html(args.output, storage_options=storage_options)
+        if not args.json:
+            sys.stdout.write(f"report card  {_redact(args.output)}\n")
+    return EXIT_OK
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars -> Python scalars (for JSON)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from churnlib.deployment import ModelStore
+
+    model = _load_mlflow_model(args.model_uri, args.tracking_uri)
+    metrics, run_id = _run_metrics(args.model_uri, args.tracking_uri)
+    store = ModelStore(
+        args.store, storage_options=_parse_storage_options(args.storage_option)
+    )
+    version = store.publish(
+        model,
+        metrics=metrics,
+        metadata={"mlflow_model_uri": args.model_uri},
+        alias=args.alias,
+        run_id=run_id,
+    )
+    where = f", alias {args.alias!r}" if args.alias else ""
+    print(f"published {version.version} to {_redact(args.store)}{where}")
+    return EXIT_OK
+
+
+def _run_metrics(
+    uri: str, tracking_uri: str | None
+) -> tuple[dict[str, float], str | None]:
+    """Return the metrics and run id behind an MLflow model URI (empty if unknown)."""
+    import mlflow
+
+    from churnlib.training._tracking import resolve_tracking_uri
+
+    previous = mlflow.get_tracking_uri()
+    try:
+        mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
+        if uri.startswith("runs:/"):
+            run_id = uri[len("runs:/") :].split("/", 1)[0]
+        else:
+            from mlflow.models import get_model_info
+
+            run_id = get_model_info(uri).run_id
+        if not run_id:
+            return {}, None
+        return dict(mlflow.get_run(run_id).data.metrics), run_id
+    except Exception:  # metrics are a courtesy; the model itself loaded fine
+        return {}, None
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from churnlib.deployment import ModelStore
+
+    return ModelStore(
+        args.store, storage_options=_parse_storage_options(args.storage_option)
+    )
+
+
+def _cmd_versions(args: argparse.Namespace) -> int:
+    versions = _store(args).versions()
+    if args.json:
+        rows = [
+            {
+                "version": v.version,
+                "created_at": v.created_at.isoformat(),
+                "aliases": list(v.aliases),
+                "metrics": {k: _plain(x) for k, x in v.metrics.items()},
+                "run_id": v.run_id,
+                "sha256": v.sha256,
+            }
+            for v in versions
+        ]
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not versions:
+        print(f"no versions in {_redact(args.store)}")
+        return EXIT_OK
+    rows = [
+        {
+            "VERSION": v.version,
+            "CREATED (UTC)": f"{v.created_at:%Y-%m-%d %H:%M:%S}",
+            "ALIASES": ",".join(v.aliases) or "-",
+            "ROC AUC": (
+                f"{v.metrics['roc_auc']:.4f}" if "roc_auc" in v.metrics else "-"
+            ),
+            "RUN": (v.run_id or "-")[:12],
+        }
+        for v in versions
+    ]
+    _print_table(rows, sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_promote(args: argparse.Namespace) -> int:
+    store = _store(args)
+    version = store.promote(args.version, args.alias)
+    print(f"{args.alias} -> {getattr(version, 'version', version)}")
+    return EXIT_OK
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    store = _store(args)
+    version = store.rollback(args.alias)
+    print(f"{args.alias} -> {getattr(version, 'version', version)} (rolled back)")
+    return EXIT_OK
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from churnlib.scoring import score_table
+
+    if args.scheduler and args.engine != "dask":
+        raise _UsageError("--scheduler needs --engine dask")
+    ids = args.id_column
+    result = score_table(
+        args.model,
+        args.input,
+        args.output,
+        engine=args.engine,
+        client=args.scheduler,
+        id_column=ids[0] if ids and len(ids) == 1 else ids,
+        columns=args.column,
+        threshold=args.threshold,
+        batch_rows=args.batch_rows,
+        output_format=args.output_format,
+        overwrite=args.overwrite,
+        storage_options=_parse_storage_options(args.storage_option),
+    )
+    rate = result.rows / result.seconds if result.seconds > 0 else float("nan")
+    print(
+        f"scored {result.rows:,} rows in {result.n_partitions} partitions with model "
+        f"version {result.model_version} (threshold {result.threshold:g}, "
+        f"{result.threshold_source}) on the {result.engine} engine in "
+        f"{result.seconds:.1f} s ({rate:,.0f} rows/s)"
+    )
+    print(f"wrote {_redact(result.output_url)}")
+    return EXIT_OK
+
+
+def _local_path(url: str) -> Path | None:
+    """Return the local path of a plain path or ``file://`` URL, else None."""
+    text = str(url)
+    if text.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(text).path))
+    if "://" in text or "::" in text:
+        return None
+    return Path(text)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """Run the whole loop on generated customers (``churnlib demo --help``)."""
+    out = sys.stdout
+    started = time.perf_counter()
+    workdir = Path(args.workdir).expanduser().resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    storage_options = _parse_storage_options(args.storage_option)
+    store_url = args.store or (workdir / "models").as_uri()
+    tracking_uri = args.tracking_uri or f"sqlite:///{workdir / 'mlflow.db'}"
+    monitor_url = (workdir / "monitor").as_uri()
+    seed = args.random_state
+    files: dict[str, str] = {}
+    progress = _Progress(9, quiet=args.quiet, stream=out)
+    if not args.quiet:
+        out.write(f"churnlib demo: the whole loop, writing into {workdir}\n")
+
+    # 1. generate ----------------------------------------------------------
+    with progress.stage("generate") as info:
+        from churnlib.data import generate_customers
+
+        customers = generate_customers(
+            args.n_customers, random_state=seed, return_truth=True
+        )
+        path = workdir / "customers.parquet"
+        customers.to_parquet(path, index=False)
+        files["customers.parquet"] = "the generated customers (with the truth)"
+        info["detail"] = (
+            f"{len(customers):,} customers, {customers['churned'].mean():.1%} churned"
+        )
+    truth = customers.pop("churn_probability")
+    y = customers.pop("churned")
+    X = customers
+
+    # 2. validate ----------------------------------------------------------
+    with progress.stage("validate") as info:
+        from churnlib.data import infer_schema
+        from churnlib.features import SchemaValidator
+
+        schema = infer_schema(X.assign(churned=y), target="churned")
+        X = X.drop(columns=list(schema.id_columns))
+        SchemaValidator().fit(X).transform(X)
+        info["detail"] = (
+            f"{len(schema.numeric)} numeric, {len(schema.categorical)} categorical, "
+            f"{len(schema.binary)} binary; ids kept out: {', '.join(schema.id_columns)}"
+        )
+
+    # 3. preprocess --------------------------------------------------------
+    with progress.stage("preprocess") as info:
+        from churnlib.features import ChurnPreprocessor
+
+        features = ChurnPreprocessor().fit(X).get_feature_names_out()
+        info["detail"] = f"{X.shape[1]} columns -> {len(features)} model features"
+
+    # 4. split --------------------------------------------------------------
+    with progress.stage("split") as info:
+        from churnlib.features import train_test_split_churn
+
+        X_train, X_test, y_train, y_test = train_test_split_churn(
+            X, y, test_size=0.25, random_state=seed
+        )
+        info["detail"] = (
+            f"{len(X_train):,} train / {len(X_test):,} test, stratified "
+            f"({y_train.mean():.1%} / {y_test.mean():.1%} churned)"
+        )
+
+    # 5. train --------------------------------------------------------------
+    with progress.stage("train") as info:
+        from churnlib.training import ChurnTrainer
+
+        trainer = ChurnTrainer(
+            experiment_name="churnlib-demo", tracking_uri=tracking_uri
+        )
+        result = trainer.fit(X_train, y_train, X_valid=X_test, y_valid=y_test)
+        if args.tracking_uri is None:
+            files["mlflow.db"] = "the MLflow tracking store (SQLite)"
+        info["detail"] = f"MLflow run {result.run_id[:8]}, {_short_metrics(result)}"
+
+    # 6. evaluate -----------------------------------------------------------
+    with progress.stage("evaluate") as info:
+        from churnlib.evaluation import evaluate
+
+        report = evaluate(result.model, X_test, y_test, truth=truth.loc[X_test.index])
+        report.save_html(workdir / "report_card.html")
+        report.log_to_mlflow(result.run_id, tracking_uri=tracking_uri)
+        files["report_card.html"] = "the evaluation report card"
+        m = report.metrics
+        info["detail"] = (
+            f"ROC AUC {m['roc_auc']:.3f} (best possible "
+            f"{m['bayes_optimal_roc_auc']:.3f}), top-decile lift {m['lift_at_10']:.2f}"
+        )
+
+    # 7. publish ------------------------------------------------------------
+    with progress.stage("publish") as info:
+        from churnlib.deployment import ModelStore
+
+        store = ModelStore(store_url, storage_options=storage_options)
+        version = store.publish(
+            result.model,
+            metrics=dict(report.metrics),
+            metadata={"mlflow_run_id": result.run_id, "source": "churnlib demo"},
+        )
+        store.promote(version.version, "production")
+        if _local_path(store_url) is not None:
+            files["models/"] = "the model store (versions and aliases)"
+        info["detail"] = f"version {version.version} -> alias 'production'"
+
+    # 8. simulate production ---------------------------------------------------
+    with progress.stage("simulate production") as info:
+        from churnlib.data import simulate_production
+
+        onset = args.batches // 2
+        batches = list(
+            simulate_production(
+                args.batches,
+                args.batch_size,
+                scenario=args.scenario,
+                onset=onset,
+                random_state=seed + 1,
+            )
+        )
+        info["detail"] = (
+            f"{args.batches} batches of {args.batch_size:,}, "
+            f"{args.scenario} from batch {onset}"
+        )
+
+    # 9. monitor -------------------------------------------------------------
+    with progress.stage("monitor") as info:
+        from churnlib.monitoring import ChurnMonitor
+
+        production_model = store.load("production")
+        monitor = ChurnMonitor(X_train, model=production_model, store=monitor_url)
+        for batch in batches:
+            scores = production_model.predict_proba(batch.X)[:, 1]
+            monitor.log_predictions(
+                batch.X, scores, ids=batch.ids, timestamp=batch.timestamp
+            )
+            monitor.log_outcomes(batch.ids, batch.y, timestamp=batch.labels_at)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=_drift_warning())
+            monitor_report = monitor.report()
+        monitor_report.save_html(workdir / "monitor_report.html")
+        files["monitor/"] = "the prediction and outcome log (Parquet)"
+        files["monitor_report.html"] = "the monitor report"
+        alerts = list(monitor_report.alerts)
+        info["detail"] = f"{len(batches)} batches logged, {len(alerts)} alerts"
+
+    # summary ------------------------------------------------------------------
+    elapsed = time.perf_counter() - started
+    out.write("\n")
+    if alerts:
+        out.write(f"Alerts ({len(alerts)}):\n")
+        for alert in alerts:
+            out.write(f"  ! {_one_line(alert)}\n")
+    else:
+        out.write("Alerts: none\n")
+    out.write(f"\nDone in {elapsed:.1f} s. Outputs in {workdir}:\n")
+    width = max(len(name) for name in files)
+    for name, what in files.items():
+        out.write(f"  {name:<{width}}  {what}\n")
+    if _local_path(store_url) is None:
+        out.write(f"  model store: {_redact(store_url)}\n")
+    out.write("\nOpen the HTML files in a browser. Browse the MLflow runs with:\n")
+    out.write(f"  mlflow ui --backend-store-uri {_redact(tracking_uri)}\n")
+    out.flush()
+    return EXIT_OK
+
+
+def _drift_warning() -> type[Warning]:
+    from churnlib.exceptions import DriftWarning
+
+    return DriftWarning
+
+
+def _short_metrics(result: Any) -> str:
+    """Format a few validation metrics of a training result for one line."""
+    metrics = dict(result.metrics)
+    shown = []
+    for key, label in (("valid_roc_auc", "valid ROC AUC"), ("roc_auc", "ROC AUC")):
+        if key in metrics:
+            shown.append(f"{label} {metrics[key]:.3f}")
+            break
+    return ", ".join(shown) or f"{len(metrics)} metrics logged"
 
 
 # --------------------------------------------------------------------------
