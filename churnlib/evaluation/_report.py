@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import math
+import os
+import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from numbers import Real
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,10 +41,15 @@ from churnlib.evaluation._metrics import (
     _profit_from_counts,
     _ranked_counts,
 )
-from churnlib.exceptions import DataValidationError, InvalidParameterError
+from churnlib.evaluation._plotting import check_matplotlib_support
+from churnlib.exceptions import (
+    DataValidationError,
+    InvalidParameterError,
+    TrackingError,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.figure import Figure
+    from matplotlib.axes import Axes
 
 __all__ = ["EvaluationReport", "evaluate"]
 
@@ -353,6 +365,529 @@ class EvaluationReport:
             index=pd.Index(names, name="metric"),
         )
 
+    # ------------------------------------------------------------- summaries
+    def summary(self) -> str:
+        """Explain the numbers in plain language, and say whom to target.
+
+        Returns
+        -------
+        str
+            A few short paragraphs separated by blank lines.
+        """
+        return "\n\n".join(self._summary_paragraphs())
+
+    def _summary_paragraphs(self) -> list[str]:
+        m = self.metrics
+        n = int(m["n_samples"])
+        auc = m["roc_auc"]
+        quality = (
+            "excellent"
+            if auc >= 0.9
+            else "good"
+            if auc >= 0.8
+            else "fair"
+            if auc >= 0.7
+            else "weak"
+            if auc >= 0.6
+            else "poor, barely better than chance"
+        )
+        out = [
+            f"The model was evaluated on {n:,} customers, of whom "
+            f"{m['churn_rate']:.1%} churned. It ranks a randomly chosen churner "
+            f"above a randomly chosen customer who stays {auc:.0%} of the time "
+            f"(ROC AUC {auc:.3f}; 50% is a coin flip, 100% is perfect): {quality}."
+        ]
+        if "bayes_optimal_roc_auc" in m:
+            out.append(
+                "A model that knew each customer's true churn probability would "
+                f"reach a ROC AUC of {m['bayes_optimal_roc_auc']:.3f} on these "
+                f"customers, so better modelling could gain at most "
+                f"{max(m['roc_auc_gap'], 0.0):.3f}."
+            )
+        out.append(
+            "Contacting the 10% of customers with the highest scores reaches "
+            f"{m['top_decile_lift']:.1f} times as many churners as contacting 10% "
+            "picked at random (top-decile lift)."
+        )
+        flagged = int(m["tp"] + m["fp"])
+        out.append(
+            f"At a probability threshold of {m['threshold']:.2f} the model flags "
+            f"{flagged:,} customers; {int(m['tp']):,} of them churn (precision "
+            f"{m['precision']:.0%}) and they include {m['recall']:.0%} of all "
+            f"churners, while {int(m['fn']):,} churners are missed."
+        )
+        base = m["churn_rate"] * (1.0 - m["churn_rate"])
+        out.append(
+            f"The probabilities have a Brier score of {m['brier']:.3f} (lower is "
+            f"better; always predicting the churn rate scores {base:.3f}); the "
+            "calibration plot shows whether a predicted 30% really means 30%."
+        )
+        e = self.campaign.economics
+        money = (
+            f"a retained customer worth {e.customer_value:,.0f}, an incentive "
+            f"costing {e.incentive_cost:,.0f}, a contact costing "
+            f"{e.contact_cost:,.2f} and {e.acceptance_rate:.0%} of contacted "
+            "churners accepting the offer"
+        )
+        c = self.campaign
+        if c.fraction > 0 and c.profit > 0:
+            k = int(np.count_nonzero(self.y_score >= c.threshold))
+            out.append(
+                f"Whom to target: assuming {money}, the most profitable campaign "
+                f"contacts the customers with a churn score of at least "
+                f"{c.threshold:.3f}, the top {c.fraction:.1%} ({k:,} of {n:,} "
+                f"here), for an expected profit of {c.profit:,.0f} "
+                f"({c.profit / n:,.2f} per customer evaluated)."
+            )
+        else:
+            out.append(
+                f"Whom to target: assuming {money}, no campaign is profitable: "
+                "every contacted group costs more than the churners it saves. "
+                "Revisit the economics or improve the model before running one."
+            )
+        return out
+
+    # ------------------------------------------------------------------ plots
+    def plot_confusion_matrix(
+        self, *, ax: Axes | None = None, normalize: str | None = None, **kwargs: Any
+    ) -> Any:
+        """Plot the confusion matrix at the report's threshold.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when ``None``.
+        normalize : {"true", "pred", "all"}, default=None
+            Normalization, as in :class:`sklearn.metrics.ConfusionMatrixDisplay`.
+        **kwargs : dict
+            Passed to ``ConfusionMatrixDisplay.from_predictions``.
+
+        Returns
+        -------
+        sklearn.metrics.ConfusionMatrixDisplay
+        """
+        check_matplotlib_support("EvaluationReport.plot_confusion_matrix")
+        from sklearn.metrics import ConfusionMatrixDisplay
+
+        kwargs.setdefault("colorbar", False)
+        display = ConfusionMatrixDisplay.from_predictions(
+            self.y_true,
+            self.y_score >= self.threshold,
+            labels=[False, True],
+            display_labels=["stays", "churns"],
+            normalize=normalize,
+            ax=ax,
+            **kwargs,
+        )
+        display.ax_.set_title(f"Confusion matrix at threshold {self.threshold:.2f}")
+        return display
+
+    def plot_roc_curve(
+        self, *, ax: Axes | None = None, plot_bayes_optimal: bool = True, **kwargs: Any
+    ) -> Any:
+        """Plot the ROC curve (and the Bayes-optimal one when ``truth`` is known).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when ``None``.
+        plot_bayes_optimal : bool, default=True
+            Also draw the ROC curve of the true probabilities, if known.
+        **kwargs : dict
+            Passed to ``RocCurveDisplay.from_predictions``.
+
+        Returns
+        -------
+        sklearn.metrics.RocCurveDisplay
+            The display of the model's curve.
+        """
+        check_matplotlib_support("EvaluationReport.plot_roc_curve")
+        from sklearn.metrics import RocCurveDisplay
+
+        kwargs.setdefault("plot_chance_level", True)
+        display = RocCurveDisplay.from_predictions(
+            self.y_true, self.y_score, pos_label=True, name=self.name, ax=ax, **kwargs
+        )
+        if plot_bayes_optimal and self.truth is not None:
+            RocCurveDisplay.from_predictions(
+                self.y_true,
+                self.truth,
+                pos_label=True,
+                name="Bayes-optimal (true probabilities)",
+                ax=display.ax_,
+                curve_kwargs={"linestyle": ":", "color": "tab:gray"},
+            )
+        return display
+
+    def plot_precision_recall_curve(
+        self, *, ax: Axes | None = None, **kwargs: Any
+    ) -> Any:
+        """Plot the precision-recall curve of the churn class.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when ``None``.
+        **kwargs : dict
+            Passed to ``PrecisionRecallDisplay.from_predictions``.
+
+        Returns
+        -------
+        sklearn.metrics.PrecisionRecallDisplay
+        """
+        check_matplotlib_support("EvaluationReport.plot_precision_recall_curve")
+        from sklearn.metrics import PrecisionRecallDisplay
+
+        kwargs.setdefault("plot_chance_level", True)
+        return PrecisionRecallDisplay.from_predictions(
+            self.y_true, self.y_score, pos_label=True, name=self.name, ax=ax, **kwargs
+        )
+
+    def plot_calibration_curve(
+        self,
+        *,
+        ax: Axes | None = None,
+        n_bins: int = 10,
+        strategy: str = "uniform",
+        **kwargs: Any,
+    ) -> Any:
+        """Plot the calibration (reliability) curve of the churn probabilities.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when ``None``.
+        n_bins : int, default=10
+            Number of probability bins.
+        strategy : {"uniform", "quantile"}, default="uniform"
+            Bin edges, as in :func:`sklearn.calibration.calibration_curve`.
+        **kwargs : dict
+            Passed to ``CalibrationDisplay.from_predictions``.
+
+        Returns
+        -------
+        sklearn.calibration.CalibrationDisplay
+        """
+        check_matplotlib_support("EvaluationReport.plot_calibration_curve")
+        from sklearn.calibration import CalibrationDisplay
+
+        return CalibrationDisplay.from_predictions(
+            self.y_true,
+            self.y_score,
+            n_bins=n_bins,
+            strategy=strategy,
+            pos_label=True,
+            name=self.name,
+            ax=ax,
+            **kwargs,
+        )
+
+    def plot_lift_curve(self, *, ax: Axes | None = None, **kwargs: Any) -> Any:
+        """Plot the lift curve, see :class:`LiftCurveDisplay`.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when ``None``.
+        **kwargs : dict
+            Passed to ``LiftCurveDisplay.from_predictions``.
+
+        Returns
+        -------
+        LiftCurveDisplay
+        """
+        from churnlib.evaluation._plotting import LiftCurveDisplay
+
+        return LiftCurveDisplay.from_predictions(
+            self.y_true, self.y_score, name=self.name, ax=ax, **kwargs
+        )
+
+    def plot_cumulative_gain(self, *, ax: Axes | None = None, **kwargs: Any) -> Any:
+        """Plot the cumulative gain curve, see :class:`CumulativeGainDisplay`.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when ``None``.
+        **kwargs : dict
+            Passed to ``CumulativeGainDisplay.from_predictions``.
+
+        Returns
+        -------
+        CumulativeGainDisplay
+        """
+        from churnlib.evaluation._plotting import CumulativeGainDisplay
+
+        return CumulativeGainDisplay.from_predictions(
+            self.y_true, self.y_score, name=self.name, ax=ax, **kwargs
+        )
+
+    def plot_profit_curve(self, *, ax: Axes | None = None, **kwargs: Any) -> Any:
+        """Plot expected campaign profit by fraction targeted.
+
+        Uses the economics given to :func:`evaluate`; see
+        :class:`ProfitCurveDisplay`.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when ``None``.
+        **kwargs : dict
+            Passed to ``ProfitCurveDisplay.from_predictions``.
+
+        Returns
+        -------
+        ProfitCurveDisplay
+        """
+        from churnlib.evaluation._plotting import ProfitCurveDisplay
+
+        e = self.campaign.economics
+        return ProfitCurveDisplay.from_predictions(
+            self.y_true,
+            self.y_score,
+            customer_value=e.customer_value,
+            incentive_cost=e.incentive_cost,
+            contact_cost=e.contact_cost,
+            acceptance_rate=e.acceptance_rate,
+            name=self.name,
+            ax=ax,
+            **kwargs,
+        )
+
+    def feature_importance(
+        self,
+        *,
+        method: str = "auto",
+        n_repeats: int = 5,
+        max_samples: float | int | None = None,
+        random_state: Any = 0,
+        n_jobs: int | None = None,
+    ) -> pd.DataFrame:
+        """Compute the importance of each original input column (cached).
+
+        See :func:`~churnlib.evaluation.feature_importance`; permutation
+        importance is computed on the report's ``X`` and ``y``.
+
+        Returns
+        -------
+        DataFrame
+            ``importance_mean`` and ``importance_std`` by feature.
+        """
+        from churnlib.evaluation._importance import feature_importance
+
+        if self.model is None or self.X is None:
+            raise InvalidParameterError(
+                "This report has no model or X; create it with evaluate(model, X, y)."
+            )
+        key = ("importance", method, n_repeats, max_samples, random_state)
+        if key not in self._cache:
+            if self.y is not None:
+                y, pos_label = self.y, self.pos_label
+            else:
+                y, pos_label = self.y_true, True
+            self._cache[key] = feature_importance(
+                self.model,
+                self.X,
+                y,
+                method=method,
+                n_repeats=n_repeats,
+                max_samples=max_samples,
+                pos_label=pos_label,
+                random_state=random_state,
+                n_jobs=n_jobs,
+            )
+        return self._cache[key].copy()
+
+    def plot_feature_importance(
+        self,
+        *,
+        method: str = "auto",
+        n_repeats: int = 5,
+        max_samples: float | int | None = None,
+        random_state: Any = 0,
+        n_jobs: int | None = None,
+        max_features: int | None = 20,
+        ax: Axes | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Plot feature importance grouped by original input column.
+
+        Parameters
+        ----------
+        method : {"auto", "permutation", "impurity"}, default="auto"
+            See :func:`~churnlib.evaluation.feature_importance`.
+        n_repeats, max_samples, random_state, n_jobs
+            Permutation settings.
+        max_features : int, default=20
+            Show only the most important features.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when ``None``.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.barh`.
+
+        Returns
+        -------
+        FeatureImportanceDisplay
+        """
+        check_matplotlib_support("EvaluationReport.plot_feature_importance")
+        from churnlib.evaluation._importance import FeatureImportanceDisplay
+
+        importances = self.feature_importance(
+            method=method,
+            n_repeats=n_repeats,
+            max_samples=max_samples,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+        display = FeatureImportanceDisplay(
+            importances=importances, method=importances.attrs["method"], name=self.name
+        )
+        return display.plot(ax=ax, max_features=max_features, **kwargs)
+
+    # ------------------------------------------------------- figures and HTML
+    def _figure_specs(
+        self, feature_importance: str | None
+    ) -> list[tuple[str, str, str, Any]]:
+        specs: list[tuple[str, str, str, Any]] = [
+            (
+                "confusion_matrix",
+                "Confusion matrix",
+                f"Counts of customers by outcome and by the model's decision at "
+                f"threshold {self.threshold:.2f}.",
+                self.plot_confusion_matrix,
+            ),
+            (
+                "roc_curve",
+                "ROC curve",
+                "Share of churners caught (y) against share of stayers wrongly "
+                "flagged (x) as the threshold moves; higher and further left is "
+                "better, the diagonal is guessing.",
+                self.plot_roc_curve,
+            ),
+            (
+                "precision_recall_curve",
+                "Precision-recall curve",
+                "How pure the flagged group is (precision) against how many "
+                "churners it contains (recall); the dashed line is the churn rate.",
+                self.plot_precision_recall_curve,
+            ),
+            (
+                "calibration_curve",
+                "Calibration",
+                "Observed churn rate against predicted probability; points on the "
+                "diagonal mean the probabilities can be taken at face value.",
+                self.plot_calibration_curve,
+            ),
+            (
+                "lift_curve",
+                "Lift",
+                "How many times more churners a campaign reaches than random "
+                "targeting, by share of customers contacted.",
+                self.plot_lift_curve,
+            ),
+            (
+                "cumulative_gain",
+                "Cumulative gain",
+                "Share of all churners reached by contacting the highest-scored "
+                "customers first; the diagonal is random targeting.",
+                self.plot_cumulative_gain,
+            ),
+            (
+                "profit_curve",
+                "Campaign profit",
+                "Expected profit of a retention campaign by share of customers "
+                "contacted; the dot marks the most profitable campaign.",
+                self.plot_profit_curve,
+            ),
+        ]
+        if (
+            feature_importance is not None
+            and self.model is not None
+            and self.X is not None
+        ):
+            specs.append(
+                (
+                    "feature_importance",
+                    "Feature importance",
+                    "Which input columns the model relies on, one bar per original "
+                    "column (encoded columns are grouped back).",
+                    lambda ax: self.plot_feature_importance(
+                        method=feature_importance, ax=ax
+                    ),
+                )
+            )
+        return specs
+
+    def _render_figures(
+        self, feature_importance: str | None
+    ) -> list[tuple[str, str, str, bytes]]:
+        """Draw every figure off-screen and return ``(key, title, caption, png)``."""
+        check_matplotlib_support("EvaluationReport figures")
+        import io
+
+        from matplotlib.figure import Figure
+
+        rendered = []
+        for key, title, caption, draw in self._figure_specs(feature_importance):
+            fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+            ax = fig.subplots()
+            if key == "feature_importance":
+                draw(ax)
+            else:
+                draw(ax=ax)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=100)
+            rendered.append((key, title, caption, buf.getvalue()))
+        return rendered
+
+    def to_html(self, *, feature_importance: str | None = "auto") -> str:
+        """Return the report card as one self-contained HTML document.
+
+        The document has no external references: styles are inline and every
+        figure is embedded as a base64 PNG.
+
+        Parameters
+        ----------
+        feature_importance : {"auto", "permutation", "impurity"} or None, \
+                default="auto"
+            Method of the feature-importance figure; ``None`` leaves it out.
+
+        Returns
+        -------
+        str
+            The HTML document.
+        """
+        return _render_html(self, self._render_figures(feature_importance))
+
+    def save_html(
+        self,
+        path_or_url: str | os.PathLike[str],
+        *,
+        storage_options: Mapping[str, Any] | None = None,
+        feature_importance: str | None = "auto",
+    ) -> None:
+        """Write the self-contained HTML report card to a file or fsspec URL.
+
+        Parameters
+        ----------
+        path_or_url : str or path-like
+            Local path or any fsspec URL (``s3://``, ``memory://``, ...).
+            Missing parent folders are created.
+        storage_options : mapping, default=None
+            Options for the filesystem (credentials, endpoint, ...).
+        feature_importance : {"auto", "permutation", "impurity"} or None, \
+                default="auto"
+            Method of the feature-importance figure; ``None`` leaves it out.
+        """
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(path_or_url, **(storage_options or {}))
+        document = self.to_html(feature_importance=feature_importance).encode("utf-8")
+        parent = fs._parent(path)
+        if parent:
+            fs.makedirs(parent, exist_ok=True)
+        fs.pipe_file(path, document)
+
     # ----------------------------------------------------------------- MLflow
     def log_to_mlflow(
         self,
@@ -362,12 +897,14 @@ class EvaluationReport:
         prefix: str = "",
         artifact_path: str = "evaluation",
         figures: bool = True,
+        feature_importance: str | None = "auto",
     ) -> None:
         """Log metrics, every figure and the HTML report card to an MLflow run.
 
         The run must exist (it may be finished). Metrics are logged as
-        ``<prefix><name>``; artifacts go under ``artifact_path``: one PNG per
-        figure, ``report.html`` and ``metrics.json``.
+        ``<prefix><name>`` (non-finite values are skipped); artifacts go under
+        ``artifact_path``: one PNG per figure, ``report.html`` and
+        ``metrics.json``.
 
         Parameters
         ----------
@@ -382,19 +919,20 @@ class EvaluationReport:
             Folder of the artifacts inside the run.
         figures : bool, default=True
             Log the figures and the HTML report (needs matplotlib).
+        feature_importance : {"auto", "permutation", "impurity"} or None, \
+                default="auto"
+            Method of the feature-importance figure; ``None`` leaves it out.
 
         Raises
         ------
         TrackingError
-            If MLflow is not installed, the run does not exist or logging fails.
+            If mlflow is missing, the run does not exist or logging fails.
         """
-        from churnlib.exceptions import TrackingError
-
         try:
             import mlflow
             from mlflow.entities import Metric
             from mlflow.tracking import MlflowClient
-        except ImportError as err:  # pragma: no cover - mlflow is a test dependency
+        except ImportError as err:
             raise TrackingError(
                 "EvaluationReport.log_to_mlflow requires mlflow. Install it with "
                 'pip install "churnlib[mlflow]".'
@@ -412,8 +950,7 @@ class EvaluationReport:
                 "run and the tracking_uri it lives in.",
                 tracking_uri=safe_uri,
             ) from err
-        import time
-
+        rendered = self._render_figures(feature_importance) if figures else []
         now = int(time.time() * 1000)
         values = [
             Metric(f"{prefix}{k}", float(v), now, 0)
@@ -422,20 +959,18 @@ class EvaluationReport:
         ]
         try:
             client.log_batch(run_id, metrics=values)
-            client.log_text(
-                run_id,
-                json.dumps(self.metrics, indent=2, default=float),
-                f"{artifact_path}/metrics.json",
-            )
-            if figures:
-                for key, fig in self._figures():
-                    try:
-                        client.log_figure(run_id, fig, f"{artifact_path}/{key}.png")
-                    finally:
-                        fig.clear()
-                client.log_text(run_id, self.to_html(), f"{artifact_path}/report.html")
-        except ImportError:
-            raise
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp)
+                (folder / "metrics.json").write_text(
+                    json.dumps(self.metrics, indent=2), encoding="utf-8"
+                )
+                for key, _, _, png in rendered:
+                    (folder / f"{key}.png").write_bytes(png)
+                if figures:
+                    (folder / "report.html").write_text(
+                        _render_html(self, rendered), encoding="utf-8"
+                    )
+                client.log_artifacts(run_id, tmp, artifact_path)
         except Exception as err:
             raise TrackingError(
                 f"Logging the evaluation to MLflow run {run_id!r} at {safe_uri} "
@@ -443,10 +978,102 @@ class EvaluationReport:
                 tracking_uri=safe_uri,
             ) from err
 
-    def _figures(self) -> list[tuple[str, Figure]]:
-        """Return ``(key, figure)`` for every report figure (filled in below)."""
-        return []
 
-    def to_html(self) -> str:
-        """Return the self-contained HTML report card (filled in below)."""
-        return "<!DOCTYPE html><html><body></body></html>"
+def _fmt(value: float) -> str:
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 1):
+        return f"{value:,.0f}"
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.4f}"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1100px;color:#1f2933;line-height:1.5;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2rem;
+border-bottom:1px solid #d9e2ec;padding-bottom:.2rem}
+.meta{color:#52606d;font-size:.9rem}.summary p{margin:.5rem 0}
+.target{background:#f0f4f8;border-left:4px solid #2680c2;padding:.6rem 1rem}
+table{border-collapse:collapse;font-size:.92rem}th,td{padding:.25rem .7rem;
+text-align:left;border-bottom:1px solid #e4e7eb}td.num{text-align:right;
+font-variant-numeric:tabular-nums}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:1.2rem}
+figure{margin:0;border:1px solid #e4e7eb;border-radius:6px;padding:.6rem}
+figure img{width:100%;height:auto}figcaption{font-size:.88rem;color:#52606d}
+"""
+
+
+def _render_html(
+    report: EvaluationReport, rendered: list[tuple[str, str, str, bytes]]
+) -> str:
+    """Assemble the report card; every string is escaped, nothing is linked."""
+    from churnlib import __version__
+
+    esc = html.escape
+    paragraphs = report._summary_paragraphs()
+    target = paragraphs[-1]
+    rows = "\n".join(
+        f"<tr><th>{esc(k)}</th><td class='num'>{esc(_fmt(v))}</td>"
+        f"<td>{esc(METRIC_DESCRIPTIONS.get(k, ''))}</td></tr>"
+        for k, v in report.metrics.items()
+    )
+    e = report.campaign.economics
+    econ = "\n".join(
+        f"<tr><th>{esc(k)}</th><td class='num'>{esc(_fmt(v))}</td></tr>"
+        for k, v in (
+            ("customer value", e.customer_value),
+            ("incentive cost", e.incentive_cost),
+            ("contact cost", e.contact_cost),
+            ("acceptance rate", e.acceptance_rate),
+            ("gain per contacted churner", e.gain_per_churner),
+            ("cost per contacted non-churner", e.cost_per_non_churner),
+        )
+    )
+    figures = "\n".join(
+        f"<figure id='{esc(key)}'><h3>{esc(title)}</h3>"
+        f"<img alt='{esc(title)}' src='data:image/png;base64,"
+        f"{base64.b64encode(png).decode('ascii')}'>"
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+        for key, title, caption, png in rendered
+    )
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    summary = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs[:-1])
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Churn model report card: {esc(report.name)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>Churn model report card: {esc(report.name)}</h1>
+<p class="meta">{int(report.metrics["n_samples"]):,} customers evaluated &middot;
+threshold {report.threshold:.2f} &middot; created {created} &middot;
+churnlib {esc(__version__)}</p>
+<h2>In plain words</h2>
+<div class="summary">
+{summary}
+<p class="target">{esc(target)}</p>
+</div>
+<h2>Metrics</h2>
+<table>
+<thead><tr><th>metric</th><th>value</th><th>meaning</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+<h2>Campaign assumptions</h2>
+<p>A contacted churner is worth <code>acceptance rate &times; (customer value
+&minus; incentive cost) &minus; contact cost</code>; a contacted customer who
+would have stayed costs <code>incentive cost + contact cost</code>.</p>
+<table><tbody>
+{econ}
+</tbody></table>
+<h2>Figures</h2>
+<div class="grid">
+{figures}
+</div>
+</body>
+</html>
+"""
