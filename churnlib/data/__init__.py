@@ -12,6 +12,12 @@ from churnlib.data._production import (
     ProductionBatch,
     simulate_production,
 )
+from churnlib.data._reader import (
+    LEAKAGE_AUC,
+    PLACEHOLDERS,
+    infer_schema,
+    read_churn_table,
+)
 from churnlib.data._schema import ChurnSchema
 
 # Plain sorted() order, as tests/test_package.py checks (not isort order).
@@ -19,10 +25,14 @@ __all__ = [  # noqa: RUF022
     "BASE_CHURN_RATE",
     "CONCEPT_DRIFT_DELTAS",
     "ChurnSchema",
+    "LEAKAGE_AUC",
+    "PLACEHOLDERS",
     "ProductionBatch",
     "SCENARIOS",
     "TRUTH_COEFFICIENTS",
     "TRUTH_TERMS",
     "generate_customers",
+    "infer_schema",
+    "read_churn_table",
     "simulate_production",
 ]

@@ -1,0 +1,684 @@
+"""Read real churn tables: infer column roles, clean, split off the label.
+
+One set of rules, no per-table code: the same functions handle the IBM Telco,
+the bank "Churn Modelling" and the credit-card "BankChurners" tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from churnlib.data._schema import ChurnSchema
+from churnlib.exceptions import (
+    DataQualityWarning,
+    DataValidationError,
+    InvalidParameterError,
+)
+
+__all__ = ["LEAKAGE_AUC", "PLACEHOLDERS", "infer_schema", "read_churn_table"]
+
+#: Text values read as missing (compared after stripping and case-folding).
+PLACEHOLDERS: frozenset[str] = frozenset(
+    {"", "unknown", "na", "n/a", "nan", "null", "?", "missing", "#n/a"}
+)
+
+#: A feature whose single-feature ROC AUC (or 1 - AUC) exceeds this is
+#: reported as suspected target leakage.
+LEAKAGE_AUC: float = 0.98
+
+_TRUE = frozenset({"yes", "y", "true", "t", "1", "1.0"})
+_FALSE = frozenset({"no", "n", "false", "f", "0", "0.0"})
+_CHURN_WORDS = re.compile(
+    r"churn|attrit|exit|\bleft\b|leav|cancel|lost|quit|closed|terminat|defect|lapse",
+    re.IGNORECASE,
+)
+_ID_TOKENS = frozenset(
+    {"id", "ids", "identifier", "uuid", "guid", "key", "number", "num", "no", "nr"}
+)
+_NAME_TOKENS = frozenset(
+    {"surname", "name", "firstname", "lastname", "fullname", "forename", "email"}
+)
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?.*)?$")
+_MIN_ROWS_UNNAMED_ID = 50
+_MIN_CLASS_FOR_LEAKAGE = 20
+
+
+@dataclass(frozen=True)
+class _Column:
+    kind: str  # "numeric", "binary", "categorical", "datetime"
+    values: pd.Series  # cleaned values
+
+
+def _tokens(name: object) -> list[str]:
+    """Split ``customerID``/``Customer_Id``/``row-number`` into lowercase words."""
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    return [t for t in re.split(r"[^A-Za-z0-9]+", text.lower()) if t]
+
+
+def _id_hint(name: object) -> bool:
+    return any(
+        t in _ID_TOKENS or (len(t) > 4 and t.endswith(("id", "num", "number")))
+        for t in _tokens(name)
+    )
+
+
+def _name_hint(name: object) -> bool:
+    return any(t in _NAME_TOKENS for t in _tokens(name))
+
+
+def _is_text(s: pd.Series) -> bool:
+    return (
+        s.dtype == object
+        or isinstance(s.dtype, pd.StringDtype)
+        or (
+            isinstance(s.dtype, pd.CategoricalDtype)
+            and not pd.api.types.is_numeric_dtype(s.dtype.categories.dtype)
+        )
+    )
+
+
+def _looks_like_id(name: object, s: pd.Series) -> bool:
+    """Apply the identifier rule documented in :func:`infer_schema`."""
+    n = len(s)
+    if n < 2 or pd.api.types.is_bool_dtype(s) or pd.api.types.is_float_dtype(s):
+        return False
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    text = _is_text(s)
+    if not text and not pd.api.types.is_integer_dtype(s):
+        return False
+    n_unique = s.nunique(dropna=True)
+    unique = n_unique == n and not s.isna().any()
+    if unique and (_id_hint(name) or _name_hint(name)):
+        return True
+    if unique and text and n >= _MIN_ROWS_UNNAMED_ID:
+        return True
+    if unique and not text and n >= _MIN_ROWS_UNNAMED_ID:
+        return _is_row_number(s)
+    if text and _id_hint(name) and n >= 20 and n_unique >= 0.9 * n:
+        return True
+    return text and _name_hint(name) and n_unique > max(20, 0.05 * n)
+
+
+def _is_row_number(s: pd.Series) -> bool:
+    """Tell whether ``s`` holds unique integers k, k+1, ..., k+n-1 (any order)."""
+    if not pd.api.types.is_integer_dtype(s) or s.isna().any() or not s.is_unique:
+        return False
+    values = s.to_numpy(dtype=np.int64)
+    return bool(values.size and values.max() - values.min() == values.size - 1)
+
+
+def _clean_text(s: pd.Series, na_values: frozenset[str]) -> pd.Series:
+    """Strip text, turn placeholders into NaN; works on the distinct values."""
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    stripped = np.array([str(u).strip() for u in uniques], dtype=object)
+    missing = np.array(
+        [u.casefold() in PLACEHOLDERS or u in na_values for u in stripped], dtype=bool
+    )
+    cleaned = np.where(missing, None, stripped)
+    out = np.full(len(s), None, dtype=object)
+    present = codes >= 0
+    out[present] = cleaned[codes[present]]
+    return pd.Series(out, index=s.index, name=s.name, dtype=object)
+
+
+def _analyze(s: pd.Series, na_values: frozenset[str] = frozenset()) -> _Column:
+    """Classify one column and return its cleaned values (rules in infer_schema)."""
+    if pd.api.types.is_bool_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
+        return _Column("binary", _to_binary(s.astype(object), lambda v: bool(v)))
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return _Column("datetime", s)
+    if isinstance(s.dtype, pd.CategoricalDtype) and not _is_text(s):
+        s = s.astype(float)
+    if pd.api.types.is_numeric_dtype(s):
+        if not isinstance(s.dtype, np.dtype):  # nullable Int64/Float64/Arrow
+            s = pd.Series(
+                s.to_numpy(dtype=float, na_value=np.nan), index=s.index, name=s.name
+            )
+        return _numeric(s)
+    text = _clean_text(s, na_values)
+    present = text.dropna()
+    if present.empty:
+        return _Column("numeric", pd.Series(np.nan, index=s.index, name=s.name))
+    numbers = pd.to_numeric(present, errors="coerce")
+    if not numbers.isna().any():
+        return _numeric(pd.to_numeric(text, errors="coerce"))
+    folded = {str(v).casefold() for v in present.unique()}
+    if folded <= (_TRUE | _FALSE):
+        return _Column("binary", _to_binary(text, lambda v: str(v).casefold() in _TRUE))
+    head = present.iloc[: min(len(present), 20)]
+    if head.map(lambda v: bool(_DATE_RE.match(str(v)))).all():
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        if parsed.notna().sum() == len(present):
+            return _Column("datetime", parsed)
+    categories = sorted(present.unique(), key=str)
+    values = pd.Categorical(text, categories=categories)
+    return _Column("categorical", pd.Series(values, index=s.index, name=s.name))
+
+
+def _numeric(s: pd.Series) -> _Column:
+    values = set(pd.unique(s.dropna()).tolist())
+    if values and values <= {0, 1}:
+        return _Column("binary", _to_binary(s.astype(object), lambda v: v == 1))
+    if s.dtype.kind in "iuf":
+        return _Column("numeric", s)
+    return _Column("numeric", s.astype(float))
+
+
+def _to_binary(s: pd.Series, is_true: Any) -> pd.Series:
+    """Map to a bool Series, or float 0/1 with NaN where values are missing."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    truth = np.array([bool(is_true(u)) for u in uniques], dtype=bool)
+    out = truth[np.maximum(codes, 0)] if len(truth) else np.zeros(len(s), dtype=bool)
+    missing = codes < 0
+    if missing.any():
+        values = np.where(missing, np.nan, out.astype(float))
+        return pd.Series(values, index=s.index, name=s.name)
+    return pd.Series(out, index=s.index, name=s.name)
+
+
+def _safe_url(url: object) -> str:
+    """Return the URL without any user:password part, for messages."""
+    text = os.fspath(url) if isinstance(url, os.PathLike) else str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is not None or parts.username is not None:
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        return urlunsplit(parts._replace(netloc=host))
+    return text
+
+
+def _describe_values(values: Iterable[Any], limit: int = 6) -> str:
+    vals = list(values)
+    text = ", ".join(repr(v) for v in vals[:limit])
+    return text + (f", ... ({len(vals)} in all)" if len(vals) > limit else "")
+
+
+def _target_labels(s: pd.Series, positive: Any) -> tuple[pd.Series, Any]:
+    """Boolean label and the raw positive value (rules in infer_schema)."""
+    name = s.name
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if _is_text(s):
+        s = _clean_text(s, frozenset())
+    n_missing = int(s.isna().sum())
+    if n_missing:
+        raise DataValidationError(
+            f"The target column {name!r} has {n_missing} missing value(s) "
+            f"(blank or placeholder such as 'Unknown'); drop those rows before "
+            f"reading or training.",
+            columns=[name],
+        )
+    values = list(pd.unique(s))
+    if not values:
+        raise DataValidationError(
+            f"The target column {name!r} is empty: the table has no rows.",
+            columns=[name],
+        )
+    if positive is not None:
+        mask = (s == positive).to_numpy(dtype=bool)
+        if not mask.any():
+            folded = s.astype(str).str.strip().str.casefold()
+            mask = (folded == str(positive).strip().casefold()).to_numpy(dtype=bool)
+            matches = pd.unique(s[mask])
+            if len(matches) == 1:
+                positive = matches[0]
+        if not mask.any():
+            raise DataValidationError(
+                f"positive={positive!r} does not occur in the target column "
+                f"{name!r}, whose values are {_describe_values(values)}. Pass one "
+                f"of those as positive=.",
+                columns=[name],
+            )
+        return pd.Series(mask, index=s.index, name=name), _python_scalar(positive)
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(bool), True
+    folded = {str(v).strip().casefold(): v for v in values}
+    if len(values) <= 2 and set(folded) <= (_TRUE | _FALSE):
+        pos = next((v for k, v in folded.items() if k in _TRUE), None)
+        if pos is None:  # only the negative label occurs
+            return pd.Series(False, index=s.index, name=name), None
+        mask = (s == pos).to_numpy(dtype=bool)
+        return pd.Series(mask, index=s.index, name=name), _python_scalar(pos)
+    if len(values) == 2:
+        hits = [v for v in values if _CHURN_WORDS.search(str(v))]
+        if len(hits) == 1:
+            mask = (s == hits[0]).to_numpy(dtype=bool)
+            return pd.Series(mask, index=s.index, name=name), _python_scalar(hits[0])
+    raise DataValidationError(
+        f"Cannot tell which value of the target column {name!r} means churn: "
+        f"its values are {_describe_values(values)}. Pass positive=<the churn "
+        f"label>, e.g. positive={values[0]!r}.",
+        columns=[name],
+    )
+
+
+def _python_scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_columns(df: pd.DataFrame, names: Iterable[Any], what: str) -> None:
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise DataValidationError(
+            f"{what} {_describe_values(missing)} not found in the table; its "
+            f"columns are {_describe_values(list(df.columns), limit=30)}.",
+            columns=missing,
+        )
+
+
+def _infer(
+    df: pd.DataFrame,
+    *,
+    target: Any,
+    positive: Any,
+    id_columns: Sequence[Any] | None,
+    na_values: frozenset[str] = frozenset(),
+) -> tuple[ChurnSchema, dict[Any, _Column], pd.Series | None]:
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidParameterError(
+            f"infer_schema expects a pandas DataFrame. Got {type(df).__name__} "
+            f"instead; wrap arrays with pandas.DataFrame(X, columns=...)."
+        )
+    if df.columns.has_duplicates:
+        dup = df.columns[df.columns.duplicated()].unique().tolist()
+        raise DataValidationError(
+            f"Duplicate column names {_describe_values(dup)}: rename them first.",
+            columns=dup,
+        )
+    if target is not None:
+        _check_columns(df, [target], "Target column")
+    if id_columns is None:
+        ids = [c for c in df.columns if c != target and _looks_like_id(c, df[c])]
+    else:
+        if isinstance(id_columns, str):
+            id_columns = [id_columns]
+        _check_columns(df, id_columns, "Identifier column(s)")
+        ids = list(id_columns)
+    if target is not None and target in ids:
+        raise DataValidationError(
+            f"The target column {target!r} cannot also be an identifier column.",
+            columns=[target],
+        )
+    y, pos = (None, None)
+    if target is not None:
+        y, pos = _target_labels(df[target], positive)
+    columns: dict[Any, _Column] = {}
+    for c in df.columns:
+        if c != target and c not in ids:
+            columns[c] = _analyze(df[c], na_values)
+    kinds = {
+        k: [c for c, col in columns.items() if col.kind == k]
+        for k in ("numeric", "categorical", "binary", "datetime")
+    }
+    schema = ChurnSchema(
+        numeric=kinds["numeric"],
+        categorical=kinds["categorical"],
+        binary=kinds["binary"],
+        datetime=kinds["datetime"],
+        id_columns=ids,
+        target=None if target is None else str(target),
+        positive=pos,
+    )
+    return schema, columns, y
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    *,
+    target: str | None = None,
+    positive: Any = None,
+    id_columns: Sequence[str] | None = None,
+) -> ChurnSchema:
+    """Infer the role of every column of a churn table.
+
+    The rules are generic (no per-table code) and the same as
+    :func:`read_churn_table` uses to clean the data.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The raw table, as read (text columns may hold numbers, blanks, or
+        placeholders such as ``"Unknown"``).
+    target : str, default=None
+        The label column, if any. It is never a feature.
+    positive : object, default=None
+        The label value that means churn. ``None`` decides it (see Notes) and
+        raises :class:`~churnlib.exceptions.DataValidationError` when that is
+        ambiguous.
+    id_columns : sequence of str, default=None
+        Identifier columns. ``None`` detects them (see Notes); a list (even
+        empty) is taken as is and disables detection.
+
+    Returns
+    -------
+    ChurnSchema
+        ``numeric``, ``categorical``, ``binary``, ``datetime`` and
+        ``id_columns`` in table order, ``target`` and ``positive`` (the raw
+        label value meaning churn, ``None`` when only non-churners occur).
+
+    Raises
+    ------
+    DataValidationError
+        If ``target``/``id_columns`` are not columns, the target has missing
+        values, or its churn label cannot be decided.
+    InvalidParameterError
+        If ``df`` is not a DataFrame.
+
+    See Also
+    --------
+    read_churn_table : Read, clean and split a table with these rules.
+
+    Notes
+    -----
+    Values are first cleaned: text is stripped; ``""`` and the
+    case-insensitive placeholders of :data:`PLACEHOLDERS` (``"Unknown"``,
+    ``"N/A"``, ``"?"``...) count as missing. Then each column is:
+
+    - **binary** if it is bool, holds only 0/1, or only yes/no, y/n,
+      true/false, t/f words (any case);
+    - **numeric** if it has a numeric dtype or every present text value
+      parses as a number (``" "`` becomes NaN);
+    - **datetime** if it has a datetime dtype or ISO-formatted date text;
+    - **categorical** otherwise (text, including two-level text such as
+      gender).
+
+    A column is an **identifier** (excluded from features) when it is never
+    float or bool and either: its values are unique and its name hints at an
+    id (a word such as ``id``, ``number``, ``num``, ``no``, ``key``, or one
+    ending in ``id``/``num``/``number``, e.g. ``customerID``, ``CLIENTNUM``)
+    or a name (``surname``, ``name``, ``email``...); or it is unique text in a
+    table of at least 50 rows; or it is a unique integer run
+    ``k, k+1, ..., k+n-1`` (a row number) with at least 50 rows; or it is text
+    with an id-like name and at least 90 % distinct values; or it is text
+    with a name-like name and more than ``max(20, 5 % of rows)`` distinct
+    values (surnames repeat).
+
+    The churn label, when ``positive`` is None: ``True`` for a bool target;
+    the yes/true/1 value when the values are a yes/no-style pair; otherwise,
+    of two labels, the single one containing a churn word (churn, attrit,
+    exit, left, leav, cancel, lost, quit, closed, terminat, defect, lapse),
+    e.g. ``"Attrited Customer"``. Anything else is ambiguous and raises.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from churnlib.data import infer_schema
+    >>> df = pd.DataFrame(
+    ...     {
+    ...         "customerID": ["a1", "b2", "c3", "d4"],
+    ...         "tenure": [1, 20, 3, 40],
+    ...         "TotalCharges": ["20.5", " ", "60", "800.1"],
+    ...         "Partner": ["Yes", "No", "No", "Yes"],
+    ...         "Contract": ["One year", "Month-to-month", "Unknown", "Two year"],
+    ...         "Churn": ["No", "Yes", "Yes", "No"],
+    ...     }
+    ... )
+    >>> schema = infer_schema(df, target="Churn")
+    >>> schema.numeric, schema.binary, schema.categorical
+    (('tenure', 'TotalCharges'), ('Partner',), ('Contract',))
+    >>> schema.id_columns, schema.positive
+    (('customerID',), 'Yes')
+    """
+    schema, _, _ = _infer(df, target=target, positive=positive, id_columns=id_columns)
+    return schema
+
+
+def _leakage_scores(X: pd.DataFrame, y: np.ndarray) -> dict[Any, float]:
+    """Single-feature ROC AUC (folded to >= 0.5) of every feature, vectorized.
+
+    Numeric and binary columns are ranked as they are (missing values rank
+    lowest, so missingness that predicts churn counts too); categorical
+    columns are scored by their smoothed churn rate per level (m-estimate
+    with weight 10, missing as its own level), which is the best single-
+    column score and cannot overfit levels seen once.
+    """
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if min(n1, n0) < _MIN_CLASS_FOR_LEAKAGE:  # too few to tell luck from leakage
+        return {}
+    cols, blocks = [], []
+    prior = n1 / len(y)
+    for c in X.columns:
+        s = X[c]
+        if isinstance(s.dtype, pd.CategoricalDtype) or not (
+            pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+        ):
+            if pd.api.types.is_datetime64_any_dtype(s):
+                continue
+            codes = pd.factorize(s, use_na_sentinel=False)[0]
+            counts = np.bincount(codes)
+            hits = np.bincount(codes, weights=y)
+            enc = (hits + 10.0 * prior) / (counts + 10.0)
+            col = enc[codes]
+        else:
+            col = s.to_numpy(dtype=float, na_value=np.nan)
+            finite = col[~np.isnan(col)]
+            low = (finite.min() - 1.0) if finite.size else 0.0
+            col = np.where(np.isnan(col), low, col)
+        cols.append(c)
+        blocks.append(col)
+    if not cols:
+        return {}
+    ranks = rankdata(np.column_stack(blocks), axis=0)
+    auc = (ranks[y].sum(axis=0) - n1 * (n1 + 1) / 2.0) / (n1 * n0)
+    folded = np.maximum(auc, 1.0 - auc)
+    return dict(zip(cols, folded.tolist(), strict=True))
+
+
+def _quality_warnings(X: pd.DataFrame, y: pd.Series, source: str) -> None:
+    """Warn (DataQualityWarning) about constant columns and suspected leakage."""
+    for c in X.columns:
+        n_values = X[c].nunique(dropna=True)
+        if n_values <= 1:
+            what = "only missing values" if n_values == 0 else "a single value"
+            warnings.warn(
+                f"Column {c!r} of {source} is constant ({what}): it carries no "
+                f"information; drop it (read_churn_table(...)[0].drop(columns="
+                f"[{c!r}])).",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+    scores = _leakage_scores(X, y.to_numpy(dtype=bool))
+    for c, auc in scores.items():
+        if auc > LEAKAGE_AUC:
+            warnings.warn(
+                f"Column {c!r} of {source} alone predicts the target {y.name!r} "
+                f"almost perfectly (single-feature ROC AUC {auc:.3f} > "
+                f"{LEAKAGE_AUC}): suspected target leakage. Drop it unless its "
+                f"value is known before churn happens.",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+
+
+def _format(url: str, head: bytes) -> str:
+    path = urlsplit(url).path if "://" in url else url
+    suffixes = [x.lower() for x in PurePosixPath(path).suffixes]
+    if head.startswith(b"PAR1") or any(x in (".parquet", ".pq") for x in suffixes):
+        return "parquet"
+    return "csv"
+
+
+def _read_raw(
+    url: str,
+    *,
+    na_values: Sequence[str] | None,
+    storage_options: Mapping[str, Any] | None,
+) -> pd.DataFrame:
+    import fsspec
+
+    safe = _safe_url(url)
+    try:
+        with fsspec.open(
+            url, mode="rb", compression="infer", **(storage_options or {})
+        ) as f:
+            head = f.read(4)
+            f.seek(0)
+            fmt = _format(url, head)
+            if fmt == "parquet":
+                df = pd.read_parquet(f)
+            else:
+                df = pd.read_csv(f, na_values=na_values, low_memory=False)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"No churn table at {safe!r}: {err}") from err
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        if isinstance(err, FileNotFoundError):  # pragma: no cover
+            raise
+        raise DataValidationError(
+            f"Could not read {safe!r} as a CSV or Parquet table: "
+            f"{type(err).__name__}: {err}. Check the file format (CSV with a "
+            f"header row, or Parquet)."
+        ) from err
+    if fmt == "parquet" and na_values:
+        df = df.replace(list(na_values), np.nan)
+    return df
+
+
+def read_churn_table(
+    path_or_url: str | os.PathLike[str],
+    *,
+    target: str,
+    positive: Any = None,
+    id_columns: Sequence[str] | None = None,
+    na_values: Sequence[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> tuple[pd.DataFrame, pd.Series, ChurnSchema]:
+    r"""Read a churn table from any fsspec URL and return clean ``(X, y, schema)``.
+
+    CSV (optionally compressed, by extension) or Parquet (by extension or its
+    ``PAR1`` magic bytes), local or remote (``s3://``, ``az://``, ``gs://``,
+    ``memory://``, ``https://``...). The table is cleaned with the generic
+    rules of :func:`infer_schema`, so no per-table code is needed.
+
+    Parameters
+    ----------
+    path_or_url : str or os.PathLike
+        Local path or fsspec URL.
+    target : str
+        The label column.
+    positive : object, default=None
+        The label value meaning churn; ``None`` decides it (see
+        :func:`infer_schema`).
+    id_columns : sequence of str, default=None
+        Identifier columns; ``None`` detects them.
+    na_values : sequence of str, default=None
+        Extra strings to read as missing, on top of pandas' defaults and
+        :data:`PLACEHOLDERS`.
+    storage_options : mapping, default=None
+        Passed to :func:`fsspec.open` (credentials, endpoint...). Never shown
+        in messages.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        The feature columns in table order: numeric as int64/float64 (number
+        text with blanks becomes float64 with NaN), binary as bool (float
+        0/1 with NaN when values are missing), categorical as pandas
+        ``category`` (placeholders become NaN), datetime as datetime64.
+        Identifier and target columns are not in ``X``; the first unique
+        identifier column (preferring one that is not a plain row number)
+        becomes ``X.index``, the other identifiers are dropped; without a
+        unique identifier the index is a RangeIndex.
+    y : pandas.Series of bool
+        True for churn, named after ``target``, same index as ``X``.
+    schema : ChurnSchema
+        The roles of the columns, with ``target`` and ``positive``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing exists at ``path_or_url``.
+    DataValidationError
+        If the file cannot be parsed, is empty, or a column named in
+        ``target``/``id_columns`` is missing, or the churn label is missing
+        or ambiguous.
+
+    Warns
+    -----
+    DataQualityWarning
+        For each constant column, and for each column whose single-feature
+        ROC AUC against ``y`` (folded: ``max(AUC, 1 - AUC)``) exceeds
+        :data:`LEAKAGE_AUC` (suspected target leakage). The leakage check
+        needs at least 20 churners and 20 non-churners; smaller tables skip it.
+
+    See Also
+    --------
+    infer_schema : The rules used here.
+    load_telco : The IBM Telco table shipped with churnlib.
+
+    Examples
+    --------
+    >>> import fsspec
+    >>> from churnlib.data import read_churn_table
+    >>> csv = (
+    ...     "CustomerId,Surname,Age,Balance,HasCrCard,Geography,Exited\n"
+    ...     "1001,Hill,42,0.0,1,France,1\n"
+    ...     "1002,Onio,41,838.5,0,Spain,0\n"
+    ...     "1003,Kay,39,0.0,1,France,0\n"
+    ... )
+    >>> with fsspec.open("memory://example/bank.csv", "w") as f:
+    ...     _ = f.write(csv)
+    >>> X, y, schema = read_churn_table("memory://example/bank.csv", target="Exited")
+    >>> X
+                Age  Balance  HasCrCard Geography
+    CustomerId
+    1001         42      0.0       True    France
+    1002         41    838.5      False     Spain
+    1003         39      0.0       True    France
+    >>> y.tolist(), schema.id_columns, schema.positive
+    ([True, False, False], ('CustomerId', 'Surname'), 1)
+    """
+    if not isinstance(path_or_url, str | os.PathLike):
+        raise InvalidParameterError(
+            "The 'path_or_url' parameter of read_churn_table must be a str or "
+            f"os.PathLike. Got {type(path_or_url).__name__} instead."
+        )
+    if not isinstance(target, str) or not target:
+        raise InvalidParameterError(
+            "The 'target' parameter of read_churn_table must be a column name "
+            f"(str). Got {target!r} instead."
+        )
+    url = os.fspath(path_or_url)
+    source = repr(_safe_url(url))
+    raw = _read_raw(url, na_values=na_values, storage_options=storage_options)
+    if raw.shape[0] == 0:
+        raise DataValidationError(
+            f"The table at {source} has no rows; a churn table needs at least one."
+        )
+    schema, columns, y = _infer(
+        raw,
+        target=target,
+        positive=positive,
+        id_columns=id_columns,
+        na_values=frozenset(na_values or ()),
+    )
+    assert y is not None  # target is set
+    index: pd.Index = pd.RangeIndex(len(raw))
+    unique_ids = [
+        c for c in schema.id_columns if raw[c].notna().all() and raw[c].is_unique
+    ]
+    # Prefer a real identifier over a row number (1, 2, 3, ...).
+    unique_ids.sort(key=lambda c: _is_row_number(raw[c]))
+    if unique_ids:
+        index = pd.Index(raw[unique_ids[0]].to_numpy(), name=unique_ids[0])
+    X = pd.DataFrame({c: col.values.array for c, col in columns.items()}, index=index)
+    y = pd.Series(y.to_numpy(dtype=bool), index=index, name=target)
+    _quality_warnings(X, y, source)
+    return X, y, schema
