@@ -594,7 +594,7 @@ def read_churn_table(
         ``category`` (placeholders become NaN), datetime as datetime64.
         Identifier and target columns are not in ``X``; the first unique
         identifier column (preferring one that is not a plain row number)
-        becomes ``X.index``, the other identifiers are dropped; without a
+        (and not a name) becomes ``X.index``, the other identifiers are dropped; without a
         unique identifier the index is a RangeIndex.
     y : pandas.Series of bool
         True for churn, named after ``target``, same index as ``X``.
@@ -674,8 +674,8 @@ def read_churn_table(
     unique_ids = [
         c for c in schema.id_columns if raw[c].notna().all() and raw[c].is_unique
     ]
-    # Prefer a real identifier over a row number (1, 2, 3, ...).
-    unique_ids.sort(key=lambda c: _is_row_number(raw[c]))
+    # Prefer a real identifier over a row number (1, 2, 3, ...) and a name.
+    unique_ids.sort(key=lambda c: (_name_hint(c), _is_row_number(raw[c])))
     if unique_ids:
         index = pd.Index(raw[unique_ids[0]].to_numpy(), name=unique_ids[0])
     X = pd.DataFrame({c: col.values.array for c, col in columns.items()}, index=index)
