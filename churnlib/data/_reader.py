@@ -592,9 +592,9 @@ def read_churn_table(
         text with blanks becomes float64 with NaN), binary as bool (float
         0/1 with NaN when values are missing), categorical as pandas
         ``category`` (placeholders become NaN), datetime as datetime64.
-        Identifier and target columns are not in ``X``; the first unique
-        identifier column (preferring one that is not a plain row number)
-        (and not a name) becomes ``X.index``, the other identifiers are dropped; without a
+        Identifier and target columns are not in ``X``. The first unique
+        identifier column becomes ``X.index`` (preferring a real id over a
+        row number or a name); the other identifiers are dropped. Without a
         unique identifier the index is a RangeIndex.
     y : pandas.Series of bool
         True for churn, named after ``target``, same index as ``X``.
