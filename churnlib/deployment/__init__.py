@@ -1,0 +1,20 @@
+"""Publish, list, load, promote and roll back models on any fsspec storage.
+
+:class:`ModelStore` keeps immutable, verifiable model versions in a folder on
+local disk, ``memory://``, S3, Azure Blob or Google Cloud Storage. Each version
+is an MLflow-format model directory serialized with skops (never pickle) plus a
+``manifest.json`` with the SHA-256 of every file, written last. Aliases such as
+``production`` point to versions and keep their history for roll-backs.
+"""
+
+from churnlib.deployment._security import TRUSTED_TYPES
+from churnlib.deployment._store import ModelStore, load_model
+from churnlib.deployment._version import ModelVersion, parse_reference
+
+__all__ = [
+    "TRUSTED_TYPES",
+    "ModelStore",
+    "ModelVersion",
+    "load_model",
+    "parse_reference",
+]
