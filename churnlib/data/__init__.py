@@ -6,6 +6,7 @@ from churnlib.data._generator import (
     TRUTH_TERMS,
     generate_customers,
 )
+from churnlib.data._load import TELCO_SHA256, load_telco
 from churnlib.data._production import (
     CONCEPT_DRIFT_DELTAS,
     SCENARIOS,
@@ -29,10 +30,12 @@ __all__ = [  # noqa: RUF022
     "PLACEHOLDERS",
     "ProductionBatch",
     "SCENARIOS",
+    "TELCO_SHA256",
     "TRUTH_COEFFICIENTS",
     "TRUTH_TERMS",
     "generate_customers",
     "infer_schema",
+    "load_telco",
     "read_churn_table",
     "simulate_production",
 ]
