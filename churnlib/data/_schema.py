@@ -23,6 +23,9 @@ class ChurnSchema:
         Two-level features (yes/no, 0/1, bool).
     id_columns : tuple of str
         Identifiers, never used as features.
+    datetime : tuple of str
+        Date/time columns: kept in the data (for time-based splits) but not
+        features.
     target : str or None
         The label column, if the table had one.
     positive : object or None
@@ -42,11 +45,12 @@ class ChurnSchema:
     categorical: tuple[str, ...] = ()
     binary: tuple[str, ...] = ()
     id_columns: tuple[str, ...] = ()
+    datetime: tuple[str, ...] = ()
     target: str | None = None
     positive: Any = field(default=None)
 
     def __post_init__(self) -> None:
-        for name in ("numeric", "categorical", "binary", "id_columns"):
+        for name in ("numeric", "categorical", "binary", "id_columns", "datetime"):
             object.__setattr__(self, name, tuple(str(c) for c in getattr(self, name)))
 
     @property
