@@ -153,6 +153,21 @@ def pandas_kind(series: pd.Series) -> str:
     return "other"
 
 
+def _csv_kind(series: pd.Series) -> str:
+    """Kind of a sampled CSV column; mostly-numeric text counts as numeric.
+
+    A stray ``"n/a"`` or ``"many"`` in a numeric CSV column turns the whole
+    column into text; calling it numeric lets the batch check name the bad
+    value instead of blaming the clean batches.
+    """
+    kind = pandas_kind(series)
+    if kind != "string":
+        return kind
+    present = series.dropna()
+    parsed = pd.to_numeric(present, errors="coerce").notna().mean()
+    return "numeric" if parsed > 0.5 else kind
+
+
 def _compatible(kind: str, expected: str) -> bool:
     return kind == expected or "null" in (kind, expected)
 
@@ -236,7 +251,7 @@ def plan_input(
                     f"Cannot read {file_url(p)!r} as CSV ({err}). Remove it from "
                     "the input or pass input_format='parquet' for Parquet files."
                 ) from err
-            schemas[p] = {str(c): pandas_kind(sample[c]) for c in sample.columns}
+            schemas[p] = {str(c): _csv_kind(sample[c]) for c in sample.columns}
             units.append(WorkUnit(len(units), p, file_url(p), fmt, None, None))
 
     # columns present everywhere, and the expected kind of each (majority vote)

@@ -221,11 +221,13 @@ class _PartWriter:
 
     def discard(self) -> None:
         try:
+            if self._writer is not None:
+                self._writer.close()
             if self._file is not None:
                 self._file.close()
             if self.fs.exists(self.path):
                 self.fs.rm_file(self.path)
-        except OSError:
+        except Exception:  # noqa: BLE001 - best effort, the temp prefix goes anyway
             pass
 
 
@@ -254,12 +256,14 @@ def _process_unit(
             check_batch(frame, job.kinds, unit, rows)
             X = frame[list(job.features)]
             t0 = time.perf_counter()
-            proba = _predict(model, X, job, unit, rows)
+            # a model fitted without feature names gets the columns positionally
+            X_in = X if job.info.features is not None else X.to_numpy()
+            proba = _predict(model, X_in, job, unit, rows)
             t_pred += time.perf_counter() - t0
             if job.monitor is not None:
                 t0 = time.perf_counter()
                 part = _summarize(job.monitor, X)
-                summary = part if summary is None else summary.merge(part)
+                summary = part if summary is None else summary + part
                 t_mon += time.perf_counter() - t0
             t0 = time.perf_counter()
             writer.write(_output_table(frame, proba, job))
@@ -352,7 +356,7 @@ def _start_local_cluster(n_workers: int) -> tuple[Any, Any]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     )
     return cluster, Client(cluster)
 
@@ -736,7 +740,7 @@ def _merge_summaries(parts: Sequence[Any]) -> Any:
     for p in parts:
         if p is None:
             continue
-        merged = p if merged is None else merged.merge(p)
+        merged = p if merged is None else merged + p
     return merged
 
 
