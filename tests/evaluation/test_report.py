@@ -1,0 +1,446 @@
+"""evaluate(), EvaluationReport: metrics, plots, HTML report card, MLflow."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibrationDisplay
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    PrecisionRecallDisplay,
+    RocCurveDisplay,
+    accuracy_score,
+    average_precision_score,
+    brier_score_loss,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.svm import LinearSVC
+
+from churnlib.evaluation import (
+    CampaignEconomics,
+    CumulativeGainDisplay,
+    EvaluationReport,
+    FeatureImportanceDisplay,
+    LiftCurveDisplay,
+    ProfitCurveDisplay,
+    evaluate,
+    expected_campaign_profit,
+    feature_importance,
+    ks_statistic,
+    lift_score,
+)
+from churnlib.exceptions import (
+    DataValidationError,
+    InvalidParameterError,
+    TrackingError,
+)
+
+FIGURE_KEYS = [
+    "confusion_matrix",
+    "roc_curve",
+    "precision_recall_curve",
+    "calibration_curve",
+    "lift_curve",
+    "cumulative_gain",
+    "profit_curve",
+    "feature_importance",
+]
+
+
+# ------------------------------------------------------------------- metrics
+def test_metrics_equal_sklearn(report, logistic_pipeline, churn_split):
+    *_, X_test, y_test, p_test = churn_split
+    s = logistic_pipeline.predict_proba(X_test)[:, 1]
+    pred = s >= 0.5
+    m = report.metrics
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y_test, s))
+    assert m["average_precision"] == pytest.approx(average_precision_score(y_test, s))
+    assert m["accuracy"] == pytest.approx(accuracy_score(y_test, pred))
+    assert m["precision"] == pytest.approx(precision_score(y_test, pred))
+    assert m["recall"] == pytest.approx(recall_score(y_test, pred))
+    assert m["f1"] == pytest.approx(f1_score(y_test, pred))
+    assert m["brier"] == pytest.approx(brier_score_loss(y_test, s))
+    assert m["log_loss"] == pytest.approx(log_loss(y_test, s))
+    tn, fp, fn, tp = confusion_matrix(y_test, pred).ravel()
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (tn, fp, fn, tp)
+    assert m["top_decile_lift"] == pytest.approx(lift_score(y_test, s, fraction=0.1))
+    assert m["ks"] == pytest.approx(ks_statistic(y_test, s))
+    best = expected_campaign_profit(y_test, s, **_default_econ())
+    assert m["campaign_profit"] == pytest.approx(best.profit)
+    assert m["campaign_fraction"] == pytest.approx(best.fraction)
+    assert m["campaign_threshold"] == pytest.approx(best.threshold)
+    assert m["bayes_optimal_roc_auc"] == pytest.approx(roc_auc_score(y_test, p_test))
+    assert m["roc_auc_gap"] == pytest.approx(m["bayes_optimal_roc_auc"] - m["roc_auc"])
+    assert m["n_samples"] == len(y_test)
+    assert m["churn_rate"] == pytest.approx(np.mean(y_test))
+    np.testing.assert_array_equal(report.y_score, s)
+    assert report.name == "LogisticRegression"
+
+
+def _default_econ():
+    e = CampaignEconomics()
+    return {
+        "customer_value": e.customer_value,
+        "incentive_cost": e.incentive_cost,
+        "contact_cost": e.contact_cost,
+        "acceptance_rate": e.acceptance_rate,
+    }
+
+
+def test_to_frame(report):
+    frame = report.to_frame()
+    assert list(frame.columns) == ["value", "description"]
+    assert frame.index.name == "metric"
+    assert list(frame.index) == list(report.metrics)
+    assert frame.loc["roc_auc", "value"] == report.metrics["roc_auc"]
+    assert frame["description"].str.len().gt(0).all()
+    assert "bayes_optimal_roc_auc" in frame.index
+
+
+def test_threshold_and_profit_parameters(logistic_pipeline, churn_split):
+    *_, X_test, y_test, _ = churn_split
+    r = evaluate(
+        logistic_pipeline,
+        X_test,
+        y_test,
+        threshold=0.2,
+        profit={"customer_value": 1000.0, "acceptance_rate": 0.5},
+        name="lr",
+    )
+    s = logistic_pipeline.predict_proba(X_test)[:, 1]
+    assert r.metrics["tp"] + r.metrics["fp"] == np.count_nonzero(s >= 0.2)
+    assert r.campaign.economics == CampaignEconomics(
+        customer_value=1000.0, acceptance_rate=0.5
+    )
+    best = expected_campaign_profit(
+        y_test,
+        s,
+        customer_value=1000.0,
+        incentive_cost=10.0,
+        contact_cost=1.0,
+        acceptance_rate=0.5,
+    )
+    assert r.metrics["campaign_profit"] == pytest.approx(best.profit)
+    assert "bayes_optimal_roc_auc" not in r.metrics
+    assert r.name == "lr"
+    econ = CampaignEconomics(incentive_cost=50.0)
+    assert (
+        evaluate(logistic_pipeline, X_test, y_test, profit=econ).campaign.economics
+        is econ
+    )
+
+
+def test_string_labels_and_pos_label():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = np.where(X[:, 0] + rng.normal(size=200) > 0.8, "Yes", "No")
+    model = LogisticRegression().fit(X, y)
+    with pytest.raises(DataValidationError, match="Pass pos_label"):
+        evaluate(model, X, y)
+    r = evaluate(model, X, y, pos_label="Yes")
+    assert r.metrics["roc_auc"] == pytest.approx(
+        roc_auc_score(y == "Yes", model.predict_proba(X)[:, 1])
+    )
+    assert r.metrics["churn_rate"] == pytest.approx(np.mean(y == "Yes"))
+    # the other class as "churn" mirrors the ranking
+    r_no = evaluate(model, X, y, pos_label="No")
+    assert r_no.metrics["roc_auc"] == pytest.approx(r.metrics["roc_auc"])
+    assert r_no.metrics["churn_rate"] == pytest.approx(1 - r.metrics["churn_rate"])
+
+
+class _BadProba(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        s = np.linspace(-0.5, 1.5, len(X))
+        return np.column_stack([1 - s, s])
+
+
+def test_bad_inputs(logistic_pipeline, churn_split):
+    *_, X_test, y_test, _ = churn_split
+    with pytest.raises(InvalidParameterError, match="has none"):
+        evaluate(
+            LinearSVC().fit(X_test[["tenure"]], y_test), X_test[["tenure"]], y_test
+        )
+    with pytest.raises(DataValidationError, match="X has 300 rows but y has 299"):
+        evaluate(logistic_pipeline, X_test, y_test[:-1])
+    with pytest.raises(DataValidationError, match="single class"):
+        evaluate(logistic_pipeline, X_test, np.zeros(len(X_test), dtype=bool))
+    with pytest.raises(DataValidationError, match=r"probabilities in \[0, 1\]"):
+        evaluate(_BadProba().fit(X_test, y_test), X_test, y_test)
+    with pytest.raises(DataValidationError, match="truth has 3 values"):
+        evaluate(logistic_pipeline, X_test, y_test, truth=[0.1, 0.2, 0.3])
+    with pytest.raises(DataValidationError, match="truth must be probabilities"):
+        evaluate(logistic_pipeline, X_test, y_test, truth=np.full(len(y_test), 2.0))
+    with pytest.raises(
+        InvalidParameterError, match="'threshold' parameter of evaluate"
+    ):
+        evaluate(logistic_pipeline, X_test, y_test, threshold=1.5)
+    with pytest.raises(InvalidParameterError, match="unknown keys"):
+        evaluate(logistic_pipeline, X_test, y_test, profit={"value": 1})
+    with pytest.raises(InvalidParameterError, match="'profit' parameter"):
+        evaluate(logistic_pipeline, X_test, y_test, profit=3)
+
+
+def test_unfitted_model_raises_not_fitted():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        evaluate(LogisticRegression(), np.zeros((4, 1)), [0, 1, 0, 1])
+
+
+def test_summary_mentions_whom_to_target(report):
+    text = report.summary()
+    assert "Whom to target" in text
+    assert f"{report.campaign.threshold:.3f}" in text
+    assert "Bayes" not in text  # plain words, not jargon
+    assert "true churn probability" in text
+
+
+def test_summary_when_no_campaign_pays(logistic_pipeline, churn_split):
+    *_, X_test, y_test, _ = churn_split
+    r = evaluate(logistic_pipeline, X_test, y_test, profit={"acceptance_rate": 0.0})
+    assert r.metrics["campaign_fraction"] == 0.0
+    assert "no campaign is profitable" in r.summary()
+
+
+# --------------------------------------------------------------------- plots
+@pytest.mark.parametrize(
+    ("method", "display_cls"),
+    [
+        ("plot_confusion_matrix", ConfusionMatrixDisplay),
+        ("plot_roc_curve", RocCurveDisplay),
+        ("plot_precision_recall_curve", PrecisionRecallDisplay),
+        ("plot_calibration_curve", CalibrationDisplay),
+        ("plot_lift_curve", LiftCurveDisplay),
+        ("plot_cumulative_gain", CumulativeGainDisplay),
+        ("plot_profit_curve", ProfitCurveDisplay),
+        ("plot_feature_importance", FeatureImportanceDisplay),
+    ],
+)
+def test_plot_methods_return_displays_on_ax(pyplot, report, method, display_cls):
+    fig, ax = pyplot.subplots()
+    display = getattr(report, method)(ax=ax)
+    assert isinstance(display, display_cls)
+    assert display.ax_ is ax
+    assert display.figure_ is fig
+    assert len(pyplot.get_fignums()) == 1
+    # without ax: a new figure
+    other = getattr(report, method)()
+    assert other.ax_ is not ax
+
+
+def test_roc_plot_draws_bayes_optimal_curve(pyplot, report):
+    display = report.plot_roc_curve()
+    labels = [line.get_label() for line in display.ax_.lines]
+    assert any("Bayes-optimal" in label for label in labels)
+    display = report.plot_roc_curve(plot_bayes_optimal=False)
+    assert not any("Bayes" in line.get_label() for line in display.ax_.lines)
+
+
+def test_confusion_matrix_plot_counts(pyplot, report):
+    display = report.plot_confusion_matrix()
+    m = report.metrics
+    np.testing.assert_array_equal(
+        display.confusion_matrix, [[m["tn"], m["fp"]], [m["fn"], m["tp"]]]
+    )
+
+
+# -------------------------------------------------------- feature importance
+def test_permutation_importance_is_grouped_by_input_column(
+    logistic_pipeline, churn_split
+):
+    *_, X_test, y_test, _ = churn_split
+    imp = feature_importance(
+        logistic_pipeline, X_test, y_test, method="permutation", random_state=0
+    )
+    assert imp.attrs["method"] == "permutation"
+    assert set(imp.index) == set(X_test.columns)  # contract, not contract_month
+    assert imp.index[0] in {"contract", "tenure"}
+    assert imp.loc["noise", "importance_mean"] < imp.loc["contract", "importance_mean"]
+    assert (imp["importance_std"] >= 0).all()
+    # auto -> permutation for a model without feature_importances_
+    auto = feature_importance(logistic_pipeline, X_test, y_test, random_state=0)
+    pd.testing.assert_frame_equal(auto, imp)
+
+
+def test_impurity_importance_sums_one_hot_columns(forest_pipeline, churn_split):
+    *_, X_test, _, _ = churn_split
+    imp = feature_importance(forest_pipeline, X_test, method="impurity")
+    forest = forest_pipeline[-1]
+    names = forest_pipeline[:-1].get_feature_names_out()
+    onehot = [i for i, n in enumerate(names) if n.startswith("onehotencoder__contract")]
+    assert len(onehot) == 3
+    assert imp.loc["contract", "importance_mean"] == pytest.approx(
+        forest.feature_importances_[onehot].sum()
+    )
+    assert imp["importance_mean"].sum() == pytest.approx(1.0)
+    assert set(imp.index) == set(X_test.columns)
+    assert imp["importance_std"].notna().all()  # spread across the trees
+    assert imp["importance_mean"].is_monotonic_decreasing
+
+
+def test_feature_importance_bad_calls(logistic_pipeline, churn_split):
+    *_, X_test, y_test, _ = churn_split
+    with pytest.raises(InvalidParameterError, match="feature_importances_"):
+        feature_importance(logistic_pipeline, X_test, y_test, method="impurity")
+    with pytest.raises(InvalidParameterError, match="needs the true outcomes"):
+        feature_importance(logistic_pipeline, X_test, method="permutation")
+    with pytest.raises(InvalidParameterError, match="'method' parameter"):
+        feature_importance(logistic_pipeline, X_test, y_test, method="shap")
+
+
+def test_report_caches_importance(report):
+    a = report.feature_importance(method="permutation")
+    key = ("importance", "permutation", 5, None, 0)
+    assert key in report._cache
+    b = report.feature_importance(method="permutation")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_feature_importance_for_plain_arrays():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    y = X[:, 1] > 0
+    model = LogisticRegression().fit(X, y)
+    imp = feature_importance(model, X, y, random_state=0)
+    assert imp.index[0] == "x1"
+
+
+# ----------------------------------------------------------------------- HTML
+def _images(document):
+    return re.findall(
+        r"<figure id='([a-z_]+)'>.*?src='data:image/png;base64,([^']+)'",
+        document,
+        flags=re.S,
+    )
+
+
+def test_html_is_self_contained_and_has_every_figure(report):
+    document = report.to_html()
+    images = _images(document)
+    assert [key for key, _ in images] == FIGURE_KEYS
+    for _, data in images:
+        assert base64.b64decode(data).startswith(b"\x89PNG")
+    # nothing fetched from elsewhere
+    assert not re.search(r"(?:src|href)\s*=\s*['\"](?!data:)", document)
+    assert "http://" not in document
+    assert "https://" not in document
+    assert "<link" not in document
+    assert "<script" not in document
+    assert "@import" not in document
+    # the metrics table and the plain-language summary
+    for key in report.metrics:
+        assert f"<tr><th>{key}</th>" in document
+    assert "In plain words" in document
+    assert "Whom to target" in document
+    assert document.startswith("<!DOCTYPE html>")
+
+
+def test_html_escapes_the_model_name(logistic_pipeline, churn_split):
+    *_, X_test, y_test, _ = churn_split
+    r = evaluate(logistic_pipeline, X_test, y_test, name="<b>lr</b>")
+    document = r.to_html(feature_importance=None)
+    assert "<b>lr</b>" not in document
+    assert "&lt;b&gt;lr&lt;/b&gt;" in document
+    assert [key for key, _ in _images(document)] == FIGURE_KEYS[:-1]
+
+
+def test_save_html_to_any_fsspec_url(report, storage_url):
+    import fsspec
+
+    url = f"{storage_url}/cards/nested/report.html"
+    report.save_html(url, feature_importance=None)
+    with fsspec.open(url, "r", encoding="utf-8") as f:
+        document = f.read()
+    assert document.startswith("<!DOCTYPE html>")
+    assert len(_images(document)) == len(FIGURE_KEYS) - 1
+
+
+def test_save_html_local_path(report, tmp_path):
+    path = tmp_path / "out" / "card.html"
+    report.save_html(path)
+    assert len(_images(path.read_text(encoding="utf-8"))) == len(FIGURE_KEYS)
+
+
+# --------------------------------------------------------------------- MLflow
+@pytest.fixture
+def mlflow_run(mlflow_tracking_uri, tmp_path, request):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow_tracking_uri)
+    experiment_id = client.create_experiment(
+        f"evaluation-{request.node.name}",
+        artifact_location=(tmp_path / "artifacts").as_uri(),
+    )
+    run = client.create_run(experiment_id)
+    client.set_terminated(run.info.run_id)
+    return client, run.info.run_id
+
+
+def test_log_to_mlflow_puts_metrics_and_artifacts_on_the_run(
+    report, mlflow_run, mlflow_tracking_uri
+):
+    client, run_id = mlflow_run
+    report.log_to_mlflow(run_id, tracking_uri=mlflow_tracking_uri, prefix="test_")
+    logged = client.get_run(run_id).data.metrics
+    for key, value in report.metrics.items():
+        assert logged[f"test_{key}"] == pytest.approx(value)
+    paths = {a.path for a in client.list_artifacts(run_id, "evaluation")}
+    expected = {f"evaluation/{k}.png" for k in FIGURE_KEYS}
+    expected |= {"evaluation/report.html", "evaluation/metrics.json"}
+    assert paths == expected
+    local = client.download_artifacts(run_id, "evaluation/report.html")
+    with open(local, encoding="utf-8") as f:
+        assert len(_images(f.read())) == len(FIGURE_KEYS)
+    metrics_json = client.download_artifacts(run_id, "evaluation/metrics.json")
+    with open(metrics_json, encoding="utf-8") as f:
+        assert json.load(f)["roc_auc"] == pytest.approx(report.metrics["roc_auc"])
+
+
+def test_log_to_mlflow_uses_the_current_tracking_uri(
+    report, mlflow_run, mlflow_tracking_uri, monkeypatch
+):
+    client, run_id = mlflow_run
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_tracking_uri)
+    report.log_to_mlflow(run_id, figures=False)
+    assert "roc_auc" in client.get_run(run_id).data.metrics
+    paths = {a.path for a in client.list_artifacts(run_id, "evaluation")}
+    assert paths == {"evaluation/metrics.json"}
+
+
+def test_log_to_mlflow_unknown_run(report, mlflow_tracking_uri):
+    with pytest.raises(TrackingError, match="'no-such-run' was not found") as info:
+        report.log_to_mlflow("no-such-run", tracking_uri=mlflow_tracking_uri)
+    assert info.value.tracking_uri == mlflow_tracking_uri
+
+
+def test_report_is_a_frozen_result(report):
+    assert isinstance(report, EvaluationReport)
+    with pytest.raises(AttributeError):
+        report.threshold = 0.3
+    assert "roc_auc" in repr(report)
+
+
+def test_dummy_model_has_chance_level_ranking():
+    X = np.zeros((100, 1))
+    y = np.array([0, 1] * 50)
+    r = evaluate(DummyClassifier(strategy="prior").fit(X, y), X, y)
+    assert r.metrics["roc_auc"] == 0.5
+    assert r.metrics["ks"] == 0.0
+    assert r.metrics["top_decile_lift"] == pytest.approx(1.0)
