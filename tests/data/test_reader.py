@@ -1,0 +1,511 @@
+"""Tests for infer_schema, read_churn_table and load_telco."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnlib.data import (
+    TELCO_SHA256,
+    ChurnSchema,
+    generate_customers,
+    infer_schema,
+    load_telco,
+    read_churn_table,
+)
+from churnlib.data._reader import _safe_url
+from churnlib.exceptions import (
+    DataQualityWarning,
+    DataValidationError,
+    InvalidParameterError,
+)
+
+SHARED = Path(__file__).parents[2].parent / "shared" / "data"
+TABLES = {
+    "telco_customer_churn.csv": (
+        "16320c9c1ec72448db59aa0a26a0b95401046bef5d02fd3aeb906448e3055e91"
+    ),
+    "bank_churn_modelling.csv": (
+        "3996cd1fa372e0db0cd9c0ebac35bbd4e8e3c65fb942bb010c826e7b1eeef0a0"
+    ),
+    "credit_card_churners.csv": (
+        "758ec415de20d06fe86f6b1d8f3dbff9e11e5cce98e54dab30e86b9d9b3467d5"
+    ),
+}
+
+
+def shared_table(name: str) -> Path:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"shared churn table {name} not found next to the repository")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digest == TABLES[name], f"{name} changed (sha256 {digest})"
+    return path
+
+
+def write(memory_fs, path: str, data: bytes) -> str:
+    memory_fs.pipe_file(path, data)
+    return f"memory://{path}"
+
+
+# --------------------------------------------------------------------------
+# infer_schema rules
+
+
+def test_infer_schema_on_generated_data():
+    df = generate_customers(300, random_state=0, return_truth=True)
+    schema = infer_schema(df, target="churned")
+    assert schema.id_columns == ("customer_id",)
+    assert schema.target == "churned"
+    assert schema.positive is True
+    assert schema.categorical == (
+        "gender",
+        "contract",
+        "payment_method",
+        "internet_service",
+    )
+    assert "senior_citizen" in schema.binary
+    assert "streaming" in schema.binary
+    assert schema.numeric == (
+        "age",
+        "tenure_months",
+        "monthly_charges",
+        "total_charges",
+        "support_calls",
+        "churn_probability",
+    )
+    assert set(schema.features).isdisjoint({"customer_id", "churned"})
+
+
+def test_infer_schema_without_target_keeps_label_as_feature():
+    df = generate_customers(100, random_state=0)
+    schema = infer_schema(df)
+    assert schema.target is None
+    assert "churned" in schema.binary
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        ([1.5, 2.0, np.nan, 4.0], "numeric"),
+        (["1.5", " ", "3", "4"], "numeric"),
+        (["10", "Unknown", "30", "40"], "numeric"),
+        ([0, 1, 1, 0], "binary"),
+        ([0.0, 1.0, np.nan, 1.0], "binary"),
+        (["Yes", "No", "no", "YES"], "binary"),
+        (["True", "False", "True", "True"], "binary"),
+        ([True, False, True, True], "binary"),
+        (["y", "n", "Unknown", "y"], "binary"),
+        (["Male", "Female", "Female", "Male"], "categorical"),
+        (["a", "b", "c", "a"], "categorical"),
+        (["No", "Yes", "No phone service", "No"], "categorical"),
+        (["2024-01-02", "2024-02-03", "2024-03-04", " "], "datetime"),
+        (pd.to_datetime(["2024-01-02"] * 4), "datetime"),
+        (pd.Categorical(["x", "y", "x", "y"]), "categorical"),
+        (pd.array([1, 2, None, 4], dtype="Int64"), "numeric"),
+    ],
+)
+def test_column_kinds(values, kind):
+    df = pd.DataFrame({"col": values, "other": [1.0, 2.0, 3.0, 4.5]})
+    schema = infer_schema(df)
+    assert getattr(schema, kind) == ("col",) or (
+        kind == "numeric" and schema.numeric == ("col", "other")
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "is_id"),
+    [
+        ("customerID", [f"{i:04d}-AB" for i in range(10)], True),
+        ("CLIENTNUM", list(range(700_000, 700_010)), True),
+        ("CustomerId", list(range(15_000_000, 15_000_010)), True),
+        ("RowNumber", list(range(1, 11)), True),
+        ("Surname", [f"Name{i % 30}" for i in range(200)], True),
+        ("email", [f"u{i}@x.org" for i in range(10)], True),
+        ("code", [f"k{i}" for i in range(60)], True),  # unique text, >= 50 rows
+        ("row", list(range(100, 160)), True),  # an integer run, >= 50 rows
+        ("age", list(range(20, 30)), False),  # unique but few rows, no hint
+        ("balance", [float(i) for i in range(60)], False),  # floats never ids
+        ("paid", [True, False] * 5, False),
+        ("city", ["a", "b", "c", "d", "e"] * 2, False),
+        ("tenure", list(range(100, 160, 2))[:30] * 2, False),
+    ],
+)
+def test_identifier_detection(name, values, is_id):
+    schema = infer_schema(pd.DataFrame({name: values}))
+    assert (schema.id_columns == (name,)) is is_id
+
+
+def test_explicit_id_columns_disable_detection():
+    df = pd.DataFrame({"customerID": ["a", "b", "c"], "x": [1.0, 2.0, 3.0]})
+    assert infer_schema(df, id_columns=[]).id_columns == ()
+    assert infer_schema(df, id_columns=["x"]).id_columns == ("x",)
+    assert infer_schema(df, id_columns="x").id_columns == ("x",)
+    with pytest.raises(DataValidationError, match="'nope'") as info:
+        infer_schema(df, id_columns=["nope"])
+    assert info.value.columns == ("nope",)
+
+
+@pytest.mark.parametrize(
+    ("labels", "positive"),
+    [
+        (["Yes", "No", "No"], "Yes"),
+        ([" yes", "no ", "no"], "yes"),
+        ([1, 0, 0], 1),
+        ([1.0, 0.0, 0.0], 1.0),
+        ([True, False, False], True),
+        (["TRUE", "FALSE", "FALSE"], "TRUE"),
+        (["Attrited Customer", "Existing Customer", "Existing Customer"], None),
+        (["churned", "stayed", "stayed"], "churned"),
+        (["Exited", "Retained", "Retained"], "Exited"),
+    ],
+)
+def test_obvious_positive_labels(labels, positive):
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "label": labels})
+    schema = infer_schema(df, target="label")
+    expected = "Attrited Customer" if positive is None else positive
+    assert schema.positive == expected
+    assert type(schema.positive) is type(expected)
+
+
+def test_only_negative_labels():
+    df = pd.DataFrame({"x": [1.0, 2.0], "Churn": ["No", "No"]})
+    assert infer_schema(df, target="Churn").positive is None
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["A", "B", "B"],  # no churn word
+        ["churn risk", "churned", "churned"],  # both have one
+        ["low", "mid", "high"],  # more than two values
+    ],
+)
+def test_ambiguous_target_raises(labels):
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "status": labels})
+    with pytest.raises(DataValidationError, match=r"[Pp]ass positive=") as e:
+        infer_schema(df, target="status")
+    assert e.value.columns == ("status",)
+
+
+def test_explicit_positive():
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "status": ["low", "mid", "high"]})
+    assert infer_schema(df, target="status", positive="high").positive == "high"
+    # case and blanks do not matter, the raw value is stored
+    df2 = pd.DataFrame({"x": [1.0, 2.0], "status": ["Gone", "Here"]})
+    assert infer_schema(df2, target="status", positive=" gone").positive == "Gone"
+    with pytest.raises(DataValidationError, match="positive='left' does not occur"):
+        infer_schema(df, target="status", positive="left")
+
+
+def test_target_errors():
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "Churn": ["Yes", None, "No"]})
+    with pytest.raises(DataValidationError, match="1 missing value") as e:
+        infer_schema(df, target="Churn")
+    assert e.value.columns == ("Churn",)
+    with pytest.raises(DataValidationError, match=r"Target column 'churn' not found"):
+        infer_schema(df, target="churn")
+    with pytest.raises(DataValidationError, match="cannot also be an identifier"):
+        infer_schema(df.fillna("No"), target="Churn", id_columns=["Churn"])
+
+
+def test_bad_frames():
+    with pytest.raises(InvalidParameterError, match="pandas DataFrame"):
+        infer_schema(np.zeros((3, 2)))  # type: ignore[arg-type]
+    dup = pd.DataFrame([[1, 2]], columns=["a", "a"])
+    with pytest.raises(DataValidationError, match="Duplicate column names") as e:
+        infer_schema(dup)
+    assert e.value.columns == ("a",)
+    empty = infer_schema(pd.DataFrame({"a": pd.Series([], dtype=float)}))
+    assert empty.numeric == ("a",)
+
+
+def test_schema_json_round_trip():
+    df = pd.DataFrame(
+        {
+            "id": np.arange(60),
+            "x": np.linspace(0, 1, 60),
+            "when": pd.date_range("2024-01-01", periods=60),
+            "y": np.tile(np.array([1, 0], dtype=np.int64), 30),
+        }
+    )
+    schema = infer_schema(df, target="y")
+    assert schema.positive == 1
+    assert schema.datetime == ("when",)
+    again = ChurnSchema.from_json(schema.to_json())
+    assert again == schema
+    assert isinstance(again.positive, int)
+
+
+# --------------------------------------------------------------------------
+# read_churn_table
+
+
+CSV = (
+    "customerID,tenure,TotalCharges,SeniorCitizen,Partner,Education,Churn\n"
+    "A-1,1,29.85,0,Yes,Graduate,No\n"
+    "A-2,0, ,1,No,Unknown,Yes\n"
+    "A-3,45,1840.75,0,No,High School,No\n"
+)
+
+
+def test_read_csv_from_memory(memory_fs):
+    url = write(memory_fs, "/tables/t.csv", CSV.encode())
+    X, y, schema = read_churn_table(url, target="Churn")
+    assert list(X.columns) == [
+        "tenure",
+        "TotalCharges",
+        "SeniorCitizen",
+        "Partner",
+        "Education",
+    ]
+    assert X.index.name == "customerID"
+    assert X.index.tolist() == ["A-1", "A-2", "A-3"]
+    assert X["TotalCharges"].dtype == np.float64
+    assert np.isnan(X.loc["A-2", "TotalCharges"])
+    assert X["SeniorCitizen"].dtype == bool
+    assert X["Partner"].tolist() == [True, False, False]
+    assert isinstance(X["Education"].dtype, pd.CategoricalDtype)
+    assert X["Education"].isna().tolist() == [False, True, False]
+    assert "Unknown" not in X["Education"].cat.categories
+    assert y.dtype == bool
+    assert y.name == "Churn"
+    assert y.tolist() == [False, True, False]
+    assert y.index.equals(X.index)
+    assert schema.id_columns == ("customerID",)
+    assert schema.positive == "Yes"
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "data"])
+def test_read_parquet_by_extension_or_magic(memory_fs, suffix):
+    df = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "x": [1.0, 2.0, np.nan, 4.0],
+            "plan": pd.Categorical(["p", "q", "p", "Unknown"]),
+            "churn": [True, False, False, True],
+        }
+    )
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+    url = write(memory_fs, f"/t/table.{suffix}", buf.getvalue())
+    X, y, schema = read_churn_table(url, target="churn", id_columns=["customer_id"])
+    assert X.index.name == "customer_id"
+    assert list(X.columns) == ["x", "plan"]
+    assert X["plan"].isna().sum() == 1
+    assert y.tolist() == [True, False, False, True]
+    assert schema.positive is True
+
+
+def test_read_compressed_csv_and_local_path(memory_fs, tmp_path):
+    url = write(memory_fs, "/t/t.csv.gz", gzip.compress(CSV.encode()))
+    X, _y, _ = read_churn_table(url, target="Churn")
+    assert X.shape == (3, 5)
+    local = tmp_path / "t.csv"
+    local.write_text(CSV)
+    X2, _y2, _ = read_churn_table(local, target="Churn")
+    pd.testing.assert_frame_equal(X, X2)
+    X3, _, _ = read_churn_table(local.as_uri(), target="Churn")
+    pd.testing.assert_frame_equal(X, X3)
+
+
+def test_na_values(memory_fs):
+    csv = "id,x,plan,Churn\n1,5,-,Yes\n2,-,b,No\n3,7,c,No\n"
+    url = write(memory_fs, "/t/na.csv", csv.encode())
+    X, _, schema = read_churn_table(
+        url, target="Churn", na_values=["-"], id_columns=["id"]
+    )
+    assert X["x"].isna().tolist() == [False, True, False]
+    assert X["plan"].isna().tolist() == [True, False, False]
+    assert schema.numeric == ("x",)
+
+
+def test_read_errors(memory_fs):
+    with pytest.raises(FileNotFoundError, match=re.escape("memory://nowhere/x.csv")):
+        read_churn_table("memory://nowhere/x.csv", target="Churn")
+    bad = write(memory_fs, "/t/bad.parquet", b"PAR1 this is not parquet")
+    with pytest.raises(DataValidationError, match="Could not read 'memory://"):
+        read_churn_table(bad, target="Churn")
+    empty = write(memory_fs, "/t/empty.csv", b"")
+    with pytest.raises(DataValidationError, match="Could not read"):
+        read_churn_table(empty, target="Churn")
+    header = write(memory_fs, "/t/header.csv", b"a,Churn\n")
+    with pytest.raises(DataValidationError, match="has no rows"):
+        read_churn_table(header, target="Churn")
+    ok = write(memory_fs, "/t/ok.csv", CSV.encode())
+    with pytest.raises(DataValidationError, match="'Exited' not found") as e:
+        read_churn_table(ok, target="Exited")
+    assert e.value.columns == ("Exited",)
+    with pytest.raises(InvalidParameterError, match="'target' parameter"):
+        read_churn_table(ok, target=None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="'path_or_url' parameter"):
+        read_churn_table(io.BytesIO(b""), target="Churn")  # type: ignore[arg-type]
+
+
+def test_credentials_never_in_messages():
+    url = "s3://AKIAEXAMPLE:s3cr3t@bucket/table.csv"
+    assert _safe_url(url) == "s3://bucket/table.csv"
+    assert _safe_url("memory://x/y.csv") == "memory://x/y.csv"
+    with pytest.raises(FileNotFoundError) as e:
+        read_churn_table("file://user:s3cr3t@/definitely/missing.csv", target="y")
+    assert "s3cr3t" not in str(e.value)
+
+
+def leaky_frame(n=400, seed=0):
+    df = generate_customers(n, random_state=seed)
+    rng = np.random.default_rng(seed)
+    df["days_since_cancel"] = np.where(
+        df["churned"], rng.integers(1, 30, n), rng.integers(-5, 0, n)
+    )
+    df["region"] = "north"
+    return df
+
+
+def test_leakage_and_constant_warnings(memory_fs):
+    url = write(memory_fs, "/t/leaky.csv", leaky_frame().to_csv(index=False).encode())
+    with pytest.warns(DataQualityWarning) as record:
+        X, _, _ = read_churn_table(url, target="churned")
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 2
+    assert any(
+        re.search(r"'days_since_cancel'.*suspected target leakage", m) for m in messages
+    )
+    assert any(re.search(r"'region'.*constant", m) for m in messages)
+    assert "days_since_cancel" in X  # warned, not dropped
+
+
+def test_categorical_leak_is_detected_but_ids_are_not(memory_fs):
+    df = generate_customers(400, random_state=1)
+    df["status_note"] = np.where(df["churned"], "closed account", "active")
+    url = write(memory_fs, "/t/cat.csv", df.to_csv(index=False).encode())
+    with pytest.warns(DataQualityWarning, match="'status_note'") as record:
+        read_churn_table(url, target="churned")
+    assert len(record) == 1  # customer_id is an id, not a leak
+
+
+def test_clean_generated_table_reads_without_warnings(memory_fs):
+    df = generate_customers(2_000, random_state=3)
+    url = write(memory_fs, "/t/gen.csv", df.to_csv(index=False).encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, y, schema = read_churn_table(url, target="churned")
+    assert X.index.name == "customer_id"
+    assert X.shape == (2_000, 16)
+    assert y.mean() == pytest.approx(df["churned"].mean())
+    assert schema.features == infer_schema(X).features  # stable on its output
+
+
+def test_small_tables_skip_the_leakage_check(memory_fs):
+    csv = "x,Churn\n1,Yes\n2,No\n3,No\n"
+    url = write(memory_fs, "/t/small.csv", csv.encode())
+    _X, y, _ = read_churn_table(url, target="Churn")  # x separates y, 1 churner
+    assert y.sum() == 1
+
+
+# --------------------------------------------------------------------------
+# the three real tables, with no per-table code
+
+
+def test_real_telco():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, y, schema = read_churn_table(
+            shared_table("telco_customer_churn.csv"), target="Churn"
+        )
+    assert X.shape == (7043, 19)
+    assert X.index.name == "customerID"
+    assert schema.id_columns == ("customerID",)
+    assert schema.positive == "Yes"
+    assert y.mean() == pytest.approx(0.265, abs=0.001)
+    assert X["TotalCharges"].dtype == np.float64
+    assert X["TotalCharges"].isna().sum() == 11
+    assert (X.loc[X["TotalCharges"].isna(), "tenure"] == 0).all()
+    assert X["SeniorCitizen"].dtype == bool
+    assert X["Partner"].dtype == bool
+    assert set(schema.binary) == {
+        "SeniorCitizen",
+        "Partner",
+        "Dependents",
+        "PhoneService",
+        "PaperlessBilling",
+    }
+    assert schema.numeric == ("tenure", "MonthlyCharges", "TotalCharges")
+    assert "Contract" in schema.categorical
+    assert "gender" in schema.categorical
+
+
+def test_real_bank_churn_modelling():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, y, schema = read_churn_table(
+            shared_table("bank_churn_modelling.csv"), target="Exited"
+        )
+    assert schema.id_columns == ("RowNumber", "CustomerId", "Surname")
+    assert X.index.name == "CustomerId"
+    assert X.shape == (10_000, 10)
+    assert schema.positive == 1
+    assert y.mean() == pytest.approx(0.204, abs=0.001)
+    assert X["HasCrCard"].dtype == bool
+    assert X["IsActiveMember"].dtype == bool
+    assert (X["Balance"] == 0).mean() == pytest.approx(0.36, abs=0.01)
+    assert set(schema.categorical) == {"Geography", "Gender"}
+
+
+def test_real_credit_card_churners():
+    with pytest.warns(DataQualityWarning, match="Naive_Bayes_Classifier") as record:
+        X, y, schema = read_churn_table(
+            shared_table("credit_card_churners.csv"), target="Attrition_Flag"
+        )
+    leaks = {str(w.message).split("'")[1] for w in record}
+    assert len(leaks) == 2
+    assert all(name.startswith("Naive_Bayes_Classifier") for name in leaks)
+    assert schema.positive == "Attrited Customer"
+    assert schema.id_columns == ("CLIENTNUM",)
+    assert X.index.name == "CLIENTNUM"
+    assert y.mean() == pytest.approx(0.161, abs=0.001)
+    for col, n_unknown in [
+        ("Education_Level", 1519),
+        ("Marital_Status", 749),
+        ("Income_Category", 1112),
+    ]:
+        assert isinstance(X[col].dtype, pd.CategoricalDtype)
+        assert X[col].isna().sum() == n_unknown
+        assert "Unknown" not in X[col].cat.categories
+    # the known redundancy is left alone (documented, not dropped)
+    np.testing.assert_allclose(
+        X["Avg_Open_To_Buy"], X["Credit_Limit"] - X["Total_Revolving_Bal"]
+    )
+
+
+# --------------------------------------------------------------------------
+# load_telco
+
+
+def test_load_telco():
+    X, y, schema = load_telco()
+    assert X.shape == (7043, 19)
+    assert y.sum() == 1869
+    assert schema.target == "Churn"
+    raw = load_telco(as_frame=True)
+    assert raw.shape == (7043, 21)
+    assert raw["TotalCharges"].dtype != np.float64  # raw: text, as in the file
+    with pytest.raises(InvalidParameterError, match="'as_frame' parameter"):
+        load_telco(as_frame="yes")  # type: ignore[call-overload]
+
+
+def test_shipped_telco_is_the_shared_table():
+    from importlib.resources import files
+
+    shipped = files("churnlib.data").joinpath("_datasets", "telco_customer_churn.csv")
+    assert hashlib.sha256(shipped.read_bytes()).hexdigest() == TELCO_SHA256
+    licence = files("churnlib.data").joinpath("_datasets", "LICENSE-Apache-2.0.txt")
+    assert "Apache License" in licence.read_text()
+    assert TABLES["telco_customer_churn.csv"] == TELCO_SHA256
