@@ -374,32 +374,37 @@ class ModelStore:
 
     # --------------------------------------------------------------- low level
     def _ensure_root(self) -> None:
+        """Create (or with ``create=False``, check) the bucket/container/folder."""
         if self._root_ready:
             return
         fs, root = self._fs, self._root
-        if self.create:
+        split = getattr(fs, "split_path", None)  # object stores: bucket/key
+        container = split(root)[0] if callable(split) else root
+        with self._io("check the store location", container):
+            exists = fs.exists(container)
+        if not exists and not self.create:
+            raise DeploymentError(
+                f"The model store location {self._url(container)} does not "
+                "exist; create it or pass create=True.",
+                url=self.url,
+            )
+        if not exists or self._local:
             try:
-                with self._io("create the store location", root):
-                    fs.makedirs(root, exist_ok=True)
+                with self._io("create the store location", container):
+                    if container == root:
+                        fs.makedirs(root, exist_ok=True)
+                    else:
+                        fs.mkdir(container)
             except FileExistsError:
-                pass
+                pass  # created meanwhile by someone else
             except DeploymentError as err:
                 raise DeploymentError(
                     f"{err} Create the bucket/container yourself, or use "
                     "credentials allowed to create it.",
                     url=self.url,
                 ) from err.__cause__
-        else:
-            split = getattr(fs, "split_path", None)
-            container = split(root)[0] if callable(split) else root
-            with self._io("check the store location", container):
-                exists = fs.exists(container)
-            if not exists:
-                raise DeploymentError(
-                    f"The model store location {self._url(container)} does not "
-                    "exist; create it or pass create=True.",
-                    url=self.url,
-                )
+            with contextlib.suppress(Exception):
+                fs.invalidate_cache(container)
         self._root_ready = True
 
     def _makedirs(self, path: str) -> None:
@@ -449,6 +454,52 @@ class ModelStore:
             os.replace(tmp, path)
             return
         self._fs.pipe_file(path, data)
+
+    def _find(self, folder: str) -> list[str]:
+        """Every file below ``folder`` (no glob: paths may hold ``[`` or ``*``)."""
+        with contextlib.suppress(Exception):
+            self._fs.invalidate_cache(folder)
+        try:
+            return [p.rstrip("/") for p in self._fs.find(folder)]
+        except FileNotFoundError:
+            return []
+
+    def _cat_many(self, paths: Sequence[str]) -> dict[str, bytes | Exception]:
+        """Read many files (concurrently on async backends); errors as values."""
+        fs = self._fs
+        if getattr(fs, "async_impl", False) and len(paths) > 1:
+            import asyncio
+
+            from fsspec.asyn import sync
+
+            async def gather() -> list[Any]:
+                return await asyncio.gather(
+                    *(fs._cat_file(p) for p in paths), return_exceptions=True
+                )
+
+            results = sync(fs.loop, gather)
+        else:
+            results = []
+            for p in paths:
+                try:
+                    results.append(fs.cat_file(p))
+                except Exception as err:
+                    results.append(err)
+        return dict(zip(paths, results, strict=True))
+
+    def _rm_tree(self, folder: str) -> None:
+        """Delete every file below ``folder``, then its empty folders."""
+        fs = self._fs
+        files = self._find(folder)
+        for path in files:
+            with contextlib.suppress(FileNotFoundError):
+                fs.rm_file(path)
+        if self._local or not callable(getattr(fs, "split_path", None)):
+            dirs = {posixpath.dirname(p) for p in files} | {folder}
+            for d in sorted(dirs, key=len, reverse=True):
+                if d.startswith(folder):
+                    with contextlib.suppress(Exception):
+                        fs.rmdir(d)
 
     def _cat(self, path: str) -> bytes:
         with self._io("read", path):
@@ -525,28 +576,21 @@ class ModelStore:
         return state
 
     def _all_aliases(self) -> dict[str, dict[str, Any]]:
-        fs = self._fs
         folder = self._path("aliases")
         with self._io("list aliases in", folder):
-            with contextlib.suppress(Exception):
-                fs.invalidate_cache(folder)
-            try:
-                paths = fs.glob(posixpath.join(folder, "*.json"))
-            except FileNotFoundError:
-                return {}
-            if not paths:
-                return {}
-            blobs = (
-                fs.cat(paths, on_error="omit")
-                if len(paths) > 1
-                else {paths[0]: fs.cat_file(paths[0])}
-            )
+            paths = [
+                p
+                for p in self._find(folder)
+                if p.endswith(".json") and posixpath.dirname(p) == folder
+            ]
+            blobs = self._cat_many(paths)
         out = {}
         for path, raw in blobs.items():
             name = posixpath.basename(path)[: -len(".json")]
+            if isinstance(raw, Exception):
+                continue  # deleted meanwhile
             try:
-                state = json.loads(raw)
-                out[name] = state
+                out[name] = json.loads(raw)
             except ValueError:
                 logger.warning("skipping damaged alias file %s", self._url(path))
         return out
@@ -663,16 +707,15 @@ class ModelStore:
 
     def _complete_versions(self) -> list[str]:
         """Ids of versions that have a manifest, oldest first."""
-        fs = self._fs
         folder = self._path("versions")
         with self._io("list versions in", folder):
-            with contextlib.suppress(Exception):
-                fs.invalidate_cache(folder)
-            try:
-                paths = fs.glob(posixpath.join(folder, "*", MANIFEST))
-            except FileNotFoundError:
-                return []
-        ids = {posixpath.basename(posixpath.dirname(p)) for p in paths}
+            paths = self._find(folder)
+        ids = {
+            posixpath.basename(posixpath.dirname(p))
+            for p in paths
+            if posixpath.basename(p) == MANIFEST
+            and posixpath.dirname(posixpath.dirname(p)) == folder
+        }
         return sorted(v for v in ids if is_version_id(v))
 
     # ---------------------------------------------------------------- public
@@ -691,9 +734,7 @@ class ModelStore:
             return []
         paths = [self._manifest_path(v) for v in ids]
         with self._io("read manifests in", self._path("versions")):
-            blobs = self._fs.cat(paths, on_error="omit")
-            if not isinstance(blobs, dict):  # a single path returns bytes
-                blobs = {paths[0]: blobs}
+            blobs = self._cat_many(paths)
         by_version: dict[str, list[str]] = {}
         for name, state in self._all_aliases().items():
             stack = _alias_stack(state.get("history", []))
@@ -701,8 +742,8 @@ class ModelStore:
                 by_version.setdefault(stack[-1], []).append(name)
         out = []
         for version, path in zip(ids, paths, strict=True):
-            raw = blobs.get(path) or blobs.get(self._fs._strip_protocol(path))
-            if raw is None or isinstance(raw, Exception):
+            raw = blobs[path]
+            if isinstance(raw, Exception):
                 continue
             try:
                 manifest = json.loads(raw)
@@ -883,9 +924,18 @@ class ModelStore:
                 f"Version {version} already exists in {self.url}; publish again.",
                 url=self.url,
             ) from None
+        except FileNotFoundError as err:
+            with contextlib.suppress(Exception):
+                self._rm_tree(vdir)
+            raise DeploymentError(
+                f"Could not write version {version} to {self.url}: the location "
+                "does not exist (was the bucket or folder deleted?). Create it, "
+                "or use create=True.",
+                url=self.url,
+            ) from err
         except BaseException:
             with contextlib.suppress(Exception):
-                self._fs.rm(vdir, recursive=True)
+                self._rm_tree(vdir)
             raise
         logger.info("published %s to %s", version, self.url)
         published = self._version_from(manifest, raw, [])
@@ -966,13 +1016,11 @@ class ModelStore:
             names.append(name)
         paths = [posixpath.join(vdir, n) for n in names]
         with self._io("read version files from", vdir):
-            blobs = self._fs.cat(paths, on_error="return")
-            if not isinstance(blobs, dict):
-                blobs = {paths[0]: blobs}
+            blobs = self._cat_many(paths)
         model_bytes = b""
         for name, path in zip(names, paths, strict=True):
-            blob = blobs.get(path, blobs.get(self._fs._strip_protocol(path)))
-            if blob is None or isinstance(blob, FileNotFoundError):
+            blob = blobs[path]
+            if isinstance(blob, FileNotFoundError):
                 raise IntegrityError(
                     f"The file {self._url(path)} listed in the manifest is missing; "
                     "the version is damaged.",
@@ -1119,13 +1167,10 @@ class ModelStore:
         fs = self._fs
         folder = self._path("versions")
         with self._io("list versions in", folder):
-            try:
-                present = [
-                    posixpath.basename(p.rstrip("/"))
-                    for p in fs.ls(folder, detail=False)
-                ]
-            except FileNotFoundError:
-                present = []
+            present = {
+                posixpath.relpath(p, folder).split("/", 1)[0]
+                for p in self._find(folder)
+            }
         cutoff = datetime.now(UTC) - _INCOMPLETE_AFTER
         stale = [
             v
@@ -1138,8 +1183,7 @@ class ModelStore:
             with self._io("delete", vdir):
                 with contextlib.suppress(FileNotFoundError):
                     fs.rm_file(self._manifest_path(version))  # invisible first
-                with contextlib.suppress(FileNotFoundError):
-                    fs.rm(vdir, recursive=True)
+                self._rm_tree(vdir)
             if version in complete:
                 removed.append(version)
         if removed:
