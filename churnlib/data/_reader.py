@@ -152,10 +152,10 @@ def _analyze(s: pd.Series, na_values: frozenset[str] = frozenset()) -> _Column:
     present = text.dropna()
     if present.empty:
         return _Column("numeric", pd.Series(np.nan, index=s.index, name=s.name))
-    numbers = pd.to_numeric(present, errors="coerce")
-    if not numbers.isna().any():
+    distinct = pd.Series(present.unique(), dtype=object)
+    if not pd.to_numeric(distinct, errors="coerce").isna().any():
         return _numeric(pd.to_numeric(text, errors="coerce"))
-    folded = {str(v).casefold() for v in present.unique()}
+    folded = {str(v).casefold() for v in distinct}
     if folded <= (_TRUE | _FALSE):
         return _Column("binary", _to_binary(text, lambda v: str(v).casefold() in _TRUE))
     head = present.iloc[: min(len(present), 20)]
@@ -537,14 +537,16 @@ def _read_raw(
             else:
                 df = pd.read_csv(f, na_values=na_values, low_memory=False)
     except FileNotFoundError as err:
-        raise FileNotFoundError(f"No churn table at {safe!r}: {err}") from err
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        if isinstance(err, FileNotFoundError):  # pragma: no cover
-            raise
+        raise FileNotFoundError(
+            f"No churn table at {safe!r}: check the path or URL (and "
+            f"storage_options for remote stores)."
+        ) from err
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        detail = str(err).replace(url, safe)
         raise DataValidationError(
             f"Could not read {safe!r} as a CSV or Parquet table: "
-            f"{type(err).__name__}: {err}. Check the file format (CSV with a "
-            f"header row, or Parquet)."
+            f"{type(err).__name__}: {detail}. Check the file format (CSV with "
+            f"a header row, or Parquet)."
         ) from err
     if fmt == "parquet" and na_values:
         df = df.replace(list(na_values), np.nan)
