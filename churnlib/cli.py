@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import shutil
 import sys
 import time
 import traceback
@@ -84,22 +86,6 @@ def _parse_storage_options(pairs: Sequence[str] | None) -> dict[str, Any] | None
     return options
 
 
-def _split_model_ref(text: str) -> tuple[str, str]:
-    """``"s3://bucket/models@production"`` -> ``("s3://bucket/models", "production")``.
-
-    Without ``@REF`` the reference is ``"latest"``. Only an ``@`` in the last
-    path segment counts, so ``user@host`` parts of a URL are left alone.
-    """
-    scheme, sep, rest = text.partition("://")
-    netloc, slash, path = rest.partition("/") if sep else ("", "", text)
-    head, _, last = path.rpartition("/")
-    name, at, ref = last.rpartition("@")
-    if not at or not name or not ref:
-        return text.rstrip("@"), "latest"
-    path = f"{head}/{name}" if head else name
-    return (f"{scheme}://{netloc}{slash}{path}" if sep else path), ref
-
-
 def _parse_label(text: str | None) -> Any:
     """Decode a label from the command line: ``1`` -> 1, ``true`` -> True, else str."""
     if text is None:
@@ -143,7 +129,7 @@ def _table_format(url: str) -> str:
 
 
 class _Progress:
-    """One line per stage: ``[3/9] train ........ 1,000 rows   2.4 s``."""
+    """One line per stage: ``[5/9] train    12.3 s   MLflow run 1a2b3c4d, ...``."""
 
     def __init__(self, total: int, *, quiet: bool, stream: TextIO) -> None:
         self.total = total
@@ -163,7 +149,7 @@ class _Progress:
         self.timings[name] = elapsed
         if not self.quiet:
             head = f"[{self.index}/{self.total}] {name}"
-            self.stream.write(f"{head:<24}{info['detail']:<58}{elapsed:6.1f} s\n")
+            self.stream.write(f"{head:<26}{elapsed:5.1f} s   {info['detail']}\n")
             self.stream.flush()
 
 
@@ -310,6 +296,12 @@ def _build_parser() -> argparse.ArgumentParser:
         default=1_000,
         metavar="N",
         help="customers per production batch (default: 1000)",
+    )
+    p.add_argument(
+        "--batch-freq",
+        default="1D",
+        metavar="FREQ",
+        help="time covered by each production batch, a pandas frequency (default: 1D)",
     )
     p.add_argument(
         "--quiet",
@@ -810,9 +802,9 @@ def _load_model(
         return _load_mlflow_model(ref, tracking_uri), ref
     from churnlib.deployment import ModelStore
 
-    url, which = _split_model_ref(ref)
-    store = ModelStore(url, storage_options=storage_options)
-    return store.load(which), f"{_redact(url)}@{which}"
+    store, which = ModelStore.from_reference(ref, storage_options=storage_options)
+    version = store.get(which)
+    return store.load(version), f"{store.url}@{version.version}"
 
 
 def _load_mlflow_model(uri: str, tracking_uri: str | None) -> Any:
@@ -912,10 +904,13 @@ def _run_metrics(
 
 
 def _store(args: argparse.Namespace) -> Any:
+    """Open the existing model store named by ``--store`` (never create it)."""
     from churnlib.deployment import ModelStore
 
     return ModelStore(
-        args.store, storage_options=_parse_storage_options(args.storage_option)
+        args.store,
+        storage_options=_parse_storage_options(args.storage_option),
+        create=False,
     )
 
 
@@ -1079,28 +1074,44 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     # 5. train --------------------------------------------------------------
     with progress.stage("train") as info:
-        from churnlib.training import ChurnTrainer
+        from churnlib.training import ChurnTrainer, default_estimator
 
+        # churnlib's default forest with fewer trees: the demo must stay quick.
+        forest = default_estimator(random_state=seed).set_params(n_estimators=100)
         trainer = ChurnTrainer(
-            experiment_name="churnlib-demo", tracking_uri=tracking_uri
+            forest,
+            experiment_name="churnlib-demo",
+            tracking_uri=tracking_uri,
+            log_report=False,  # the evaluate stage logs the report card once
+            run_name="demo",
+            random_state=seed,
         )
         result = trainer.fit(X_train, y_train, X_valid=X_test, y_valid=y_test)
         if args.tracking_uri is None:
             files["mlflow.db"] = "the MLflow tracking store (SQLite)"
+            files["mlartifacts/"] = "the MLflow run artifacts (model, report card)"
         info["detail"] = f"MLflow run {result.run_id[:8]}, {_short_metrics(result)}"
 
     # 6. evaluate -----------------------------------------------------------
     with progress.stage("evaluate") as info:
         from churnlib.evaluation import evaluate
 
-        report = evaluate(result.model, X_test, y_test, truth=truth.loc[X_test.index])
+        report = evaluate(
+            result.model,
+            X_test,
+            y_test,
+            threshold=result.threshold,
+            truth=truth.loc[X_test.index],
+            name="random forest",
+        )
         report.save_html(workdir / "report_card.html")
         report.log_to_mlflow(result.run_id, tracking_uri=tracking_uri)
         files["report_card.html"] = "the evaluation report card"
         m = report.metrics
         info["detail"] = (
             f"ROC AUC {m['roc_auc']:.3f} (best possible "
-            f"{m['bayes_optimal_roc_auc']:.3f}), top-decile lift {m['lift_at_10']:.2f}"
+            f"{m['bayes_optimal_roc_auc']:.3f}), top-decile lift "
+            f"{m['top_decile_lift']:.2f}"
         )
 
     # 7. publish ------------------------------------------------------------
@@ -1129,6 +1140,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 args.batch_size,
                 scenario=args.scenario,
                 onset=onset,
+                freq=args.batch_freq,
                 random_state=seed + 1,
             )
         )
@@ -1139,24 +1151,41 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     # 9. monitor -------------------------------------------------------------
     with progress.stage("monitor") as info:
-        from churnlib.monitoring import ChurnMonitor
+        from churnlib.monitoring import ChurnMonitor, JsonLinesSink
 
         production_model = store.load("production")
-        monitor = ChurnMonitor(X_train, model=production_model, store=monitor_url)
+        alerts_path = workdir / "alerts.jsonl"
+        # A re-run starts a fresh log: the demo's production is simulated anew.
+        alerts_path.unlink(missing_ok=True)
+        shutil.rmtree(workdir / "monitor", ignore_errors=True)
+        monitor = ChurnMonitor(
+            X_test.assign(churned=y_test),  # what the model was validated on
+            model=production_model,
+            target="churned",
+            store=monitor_url,
+            sinks=[JsonLinesSink(alerts_path)],
+            threshold=result.threshold,
+        )
+        features = list(X_test.columns)
+        labelled = len(batches) - min(_UNLABELLED_BATCHES, len(batches) // 2)
         for batch in batches:
-            scores = production_model.predict_proba(batch.X)[:, 1]
+            scores = production_model.predict_proba(batch.X[features])[:, 1]
             monitor.log_predictions(
                 batch.X, scores, ids=batch.ids, timestamp=batch.timestamp
             )
-            monitor.log_outcomes(batch.ids, batch.y, timestamp=batch.labels_at)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=_drift_warning())
-            monitor_report = monitor.report()
+            if batch.index < labelled:  # the newest labels have not arrived yet
+                monitor.log_outcomes(batch.ids, batch.y, timestamp=batch.labels_at)
+        monitor_report = monitor.report(freq=args.batch_freq)
         monitor_report.save_html(workdir / "monitor_report.html")
         files["monitor/"] = "the prediction and outcome log (Parquet)"
         files["monitor_report.html"] = "the monitor report"
         alerts = list(monitor_report.alerts)
-        info["detail"] = f"{len(batches)} batches logged, {len(alerts)} alerts"
+        if alerts:
+            files["alerts.jsonl"] = "the alerts, one JSON object a line"
+        info["detail"] = (
+            f"{sum(len(b) for b in batches):,} predictions, labels for "
+            f"{labelled} of {len(batches)} batches, {len(alerts)} alerts"
+        )
 
     # summary ------------------------------------------------------------------
     elapsed = time.perf_counter() - started
@@ -1164,7 +1193,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if alerts:
         out.write(f"Alerts ({len(alerts)}):\n")
         for alert in alerts:
-            out.write(f"  ! {_one_line(alert)}\n")
+            out.write(f"  {_one_line(alert)}\n")
     else:
         out.write("Alerts: none\n")
     out.write(f"\nDone in {elapsed:.1f} s. Outputs in {workdir}:\n")
@@ -1179,10 +1208,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _drift_warning() -> type[Warning]:
-    from churnlib.exceptions import DriftWarning
-
-    return DriftWarning
+#: Production batches of the demo whose labels have not arrived yet: the
+#: monitor estimates their performance without labels.
+_UNLABELLED_BATCHES = 2
 
 
 def _short_metrics(result: Any) -> str:
@@ -1227,10 +1255,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))
+    if not debug:  # MLflow reads this when first imported (by a command)
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     try:
         with warnings.catch_warnings():
             if not debug:
                 warnings.showwarning = _show_warning
+                # MLflow's schema-inference hints are for MLflow users, not ours.
+                warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
             return int(args.func(args))
     except _UsageError as err:
         parser.exit(EXIT_USAGE, f"{PROG} {args.command}: error: {err}\n")
