@@ -57,7 +57,7 @@ class InputPlan:
     files: tuple[str, ...]
     units: tuple[WorkUnit, ...]
     columns: tuple[str, ...]  # columns present in every file, first file's order
-    kinds: Mapping[str, str]  # expected kind of each column (majority of files)
+    schemas: Mapping[str, Mapping[str, str]]  # file -> column -> kind
 
 
 def infer_format(path: str) -> str | None:
@@ -265,8 +265,21 @@ def plan_input(
                 "model's feature columns and the id column(s).",
                 columns=missing,
             )
+    columns = tuple(c for c in first if all(c in s for s in schemas.values()))
+    plan = InputPlan(url, fmt, tuple(files), tuple(units), columns, schemas)
+    expected_kinds(plan, required)  # fail early on the columns known to matter
+    return plan
+
+
+def expected_kinds(plan: InputPlan, columns: Sequence[str]) -> dict[str, str]:
+    """Return the expected kind of each column (majority of files); check files.
+
+    Raises :class:`DataValidationError` naming the file, its partition and the
+    column when a file's kind differs from the majority.
+    """
+    schemas = plan.schemas
     kinds: dict[str, str] = {}
-    for col in required:
+    for col in columns:
         votes = Counter(s[col] for s in schemas.values() if s[col] != "null")
         if not votes:
             kinds[col] = "null"
@@ -278,18 +291,17 @@ def plan_input(
             if s[col] != "null" and votes[s[col]] == top
         )
         kinds[col] = expected
-        for p in files:
+        for p in plan.files:
             kind = schemas[p][col]
             if not _compatible(kind, expected):
                 raise DataValidationError(
                     f"Column {col!r} has {kind} values in "
-                    f"{_unit_of(units, p).describe()} but {expected} values in the "
-                    f"other input files. Fix the dtype of {col!r} in that file "
+                    f"{_unit_of(plan.units, p).describe()} but {expected} values in "
+                    f"the other input files. Fix the dtype of {col!r} in that file "
                     "(every file must use the same column types).",
                     columns=[col],
                 )
-    columns = tuple(c for c in first if all(c in s for s in schemas.values()))
-    return InputPlan(url, fmt, tuple(files), tuple(units), columns, kinds)
+    return kinds
 
 
 def _unit_of(units: Sequence[WorkUnit], path: str) -> WorkUnit:

@@ -74,13 +74,22 @@ class OutputCommitter:
         name = f"part-{index:05d}-{uuid.uuid4().hex[:8]}.{ext}"
         return posixpath.join(self.temp_dir, name)
 
+    def temp_spool(self, index: int) -> str:
+        """Return a fresh temporary path for one attempt at a monitor spool."""
+        name = f"monitor-{index:05d}-{uuid.uuid4().hex[:8]}.parquet"
+        return posixpath.join(self.temp_dir, name)
+
     def final_part(self, index: int) -> str:
         """Where part ``index`` lives once committed."""
         ext = "parquet" if self.fmt == "parquet" else "csv"
         return posixpath.join(self.path, f"part-{index:05d}.{ext}")
 
     def commit(
-        self, parts: Iterable[tuple[int, str, int]], manifest: Mapping[str, Any]
+        self,
+        parts: Iterable[tuple[int, str, int]],
+        manifest: Mapping[str, Any],
+        *,
+        cleanup: bool = True,
     ) -> list[str]:
         """Move ``(index, temp, rows)`` parts into place, then write ``_SUCCESS``."""
         parts = sorted(parts)
@@ -104,7 +113,8 @@ class OutputCommitter:
             for i, _temp, rows in parts
         ]
         fs.pipe_file(success, (json.dumps(body, indent=2, default=str) + "\n").encode())
-        self._remove_temp()
+        if cleanup:
+            self._remove_temp()
         return files
 
     def abort(self) -> None:

@@ -23,6 +23,7 @@ from churnlib.scoring._dataset import (
     InputPlan,
     WorkUnit,
     check_batch,
+    expected_kinds,
     iter_unit_batches,
     plan_input,
 )
@@ -97,8 +98,12 @@ class ScoringResult:
         Wall time of the whole call.
     partitions : tuple of PartitionStats
         Per-partition costs, in partition order.
-    drift : object or None
-        With ``monitor=``, the drift summary merged over every partition.
+    drift : DriftSummary or None
+        With ``monitor=``, the drift histograms of the monitor's features and
+        the score, computed per partition and merged.
+    drift_report : DataFrame or None
+        With ``monitor=``, ``monitor.detector_.check(drift)``: one row per
+        feature with its drift statistics against the monitor's reference.
     """
 
     output_url: str
@@ -113,6 +118,7 @@ class ScoringResult:
     seconds: float
     partitions: tuple[PartitionStats, ...] = field(repr=False)
     drift: Any = field(default=None, repr=False)
+    drift_report: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """Per-partition costs as a DataFrame (one row per partition)."""
@@ -140,7 +146,7 @@ class _Job:
     batch_rows: int
     output_fs: Any
     committer: OutputCommitter
-    monitor: Any
+    monitor: _MonitorSpec | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +156,7 @@ class _UnitResult:
     stats: PartitionStats
     summary: Any = None
     error: tuple[str, tuple[str, ...]] | None = None
+    spool_path: str | None = None
 
 
 def _predict(
@@ -227,12 +234,54 @@ class _PartWriter:
                 self._file.close()
             if self.fs.exists(self.path):
                 self.fs.rm_file(self.path)
-        except Exception:  # noqa: BLE001 - best effort, the temp prefix goes anyway
+        except Exception:  # best effort: the temp prefix goes anyway
             pass
 
 
-def _summarize(monitor: Any, X: pd.DataFrame) -> Any:
-    return monitor.summarize(X)
+@dataclass(frozen=True, slots=True)
+class _MonitorSpec:
+    """The picklable part of a ChurnMonitor that tasks need."""
+
+    detector: Any  # the monitor's fitted DriftDetector
+    features: tuple[str, ...]  # the monitor's reference feature columns
+    score_feature: str  # the column name of the score in the detector
+
+
+_SPOOL_ID, _SPOOL_SCORE = "__id__", "__score__"
+
+
+def _monitor_rows(frame: pd.DataFrame, proba: np.ndarray, job: _Job) -> pd.DataFrame:
+    """Return the rows to log for the monitor: its features plus the score."""
+    spec = job.monitor
+    X = frame[list(spec.features)].reset_index(drop=True)
+    return X.assign(**{spec.score_feature: proba})
+
+
+def _spool_table(rows: pd.DataFrame, frame: pd.DataFrame, job: _Job) -> Any:
+    import pyarrow as pa
+
+    ids = frame[list(job.id_columns)].astype("string")
+    key = ids.iloc[:, 0]
+    for col in ids.columns[1:]:
+        key = key + "|" + ids[col]
+    spool = rows.rename(columns={job.monitor.score_feature: _SPOOL_SCORE})
+    spool.insert(0, _SPOOL_ID, key.to_numpy())
+    return pa.Table.from_pandas(spool, preserve_index=False)
+
+
+def _stats(
+    unit: WorkUnit, rows: int, times: list[float], worker: str
+) -> PartitionStats:
+    return PartitionStats(
+        partition=unit.index,
+        input_url=unit.url,
+        rows=rows,
+        read_seconds=times[0],
+        predict_seconds=times[1],
+        monitor_seconds=times[2],
+        write_seconds=times[3],
+        worker=worker,
+    )
 
 
 def _process_unit(
@@ -242,7 +291,12 @@ def _process_unit(
     worker = _worker_name()
     temp = job.committer.temp_part(unit.index)
     writer = _PartWriter(job.output_fs, temp, job.committer.fmt)
-    t_read = t_pred = t_mon = t_write = 0.0
+    spool = None
+    if job.monitor is not None:
+        spool = _PartWriter(
+            job.output_fs, job.committer.temp_spool(unit.index), "parquet"
+        )
+    times = [0.0, 0.0, 0.0, 0.0]  # read, predict, monitor, write
     rows = 0
     summary = None
     batches = iter_unit_batches(job.input_fs, unit, job.read_columns, job.batch_rows)
@@ -250,7 +304,7 @@ def _process_unit(
         while True:
             t0 = time.perf_counter()
             frame = next(batches, None)
-            t_read += time.perf_counter() - t0
+            times[0] += time.perf_counter() - t0
             if frame is None or (cancel is not None and cancel.is_set()):
                 break
             check_batch(frame, job.kinds, unit, rows)
@@ -259,46 +313,37 @@ def _process_unit(
             # a model fitted without feature names gets the columns positionally
             X_in = X if job.info.features is not None else X.to_numpy()
             proba = _predict(model, X_in, job, unit, rows)
-            t_pred += time.perf_counter() - t0
-            if job.monitor is not None:
+            times[1] += time.perf_counter() - t0
+            if spool is not None:
                 t0 = time.perf_counter()
-                part = _summarize(job.monitor, X)
+                logged = _monitor_rows(frame, proba, job)
+                part = job.monitor.detector.summarize(logged)
                 summary = part if summary is None else summary + part
-                t_mon += time.perf_counter() - t0
+                spool.write(_spool_table(logged, frame, job))
+                times[2] += time.perf_counter() - t0
             t0 = time.perf_counter()
             writer.write(_output_table(frame, proba, job))
-            t_write += time.perf_counter() - t0
+            times[3] += time.perf_counter() - t0
             rows += len(frame)
         t0 = time.perf_counter()
         written = writer.close()
-        t_write += time.perf_counter() - t0
+        spooled = spool.path if spool is not None and spool.close() else None
+        times[3] += time.perf_counter() - t0
     except DataValidationError as err:
         writer.discard()
-        stats = PartitionStats(
-            partition=unit.index,
-            input_url=unit.url,
-            rows=rows,
-            read_seconds=t_read,
-            predict_seconds=t_pred,
-            monitor_seconds=t_mon,
-            write_seconds=t_write,
-            worker=worker,
-        )
-        return _UnitResult(unit.index, None, stats, None, (str(err), err.columns))
+        if spool is not None:
+            spool.discard()
+        stats = _stats(unit, rows, times, worker)
+        return _UnitResult(unit.index, None, stats, error=(str(err), err.columns))
     except BaseException:
         writer.discard()
+        if spool is not None:
+            spool.discard()
         raise
-    stats = PartitionStats(
-        partition=unit.index,
-        input_url=unit.url,
-        rows=rows,
-        read_seconds=t_read,
-        predict_seconds=t_pred,
-        monitor_seconds=t_mon,
-        write_seconds=t_write,
-        worker=worker,
+    stats = _stats(unit, rows, times, worker)
+    return _UnitResult(
+        unit.index, temp if written else None, stats, summary, spool_path=spooled
     )
-    return _UnitResult(unit.index, temp if written else None, stats, summary)
 
 
 def _worker_name() -> str:
@@ -601,7 +646,10 @@ def score_table(
     # plan: list files, read schemas, cut partitions, check columns and types
     features = info.features
     passthrough = tuple(columns or ())
+    spec = _monitor_spec(monitor)
     required_known = list(features or ()) + list(passthrough)
+    if spec is not None:
+        required_known += list(spec.features)
     if id_column is not None:
         required_known += [id_column] if isinstance(id_column, str) else list(id_column)
     plan: InputPlan = plan_input(
@@ -630,10 +678,9 @@ def score_table(
             f"The id column(s) {missing} are not in the input {in_url!r}.",
             columns=missing,
         )
-    read_columns = tuple(dict.fromkeys(ids + passthrough + tuple(features)))
-    kinds = {c: plan.kinds.get(c, "null") for c in features}
-    if not set(kinds).issubset(plan.kinds):
-        kinds = {c: k for c, k in kinds.items() if c in plan.kinds}
+    monitored = tuple(spec.features) if spec is not None else ()
+    read_columns = tuple(dict.fromkeys(ids + passthrough + tuple(features) + monitored))
+    kinds = expected_kinds(plan, list(dict.fromkeys(features + monitored)))
 
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
     committer = OutputCommitter(
@@ -652,7 +699,7 @@ def score_table(
         batch_rows=batch_rows,
         output_fs=out_fs,
         committer=committer,
-        monitor=_monitor_summarizer(monitor),
+        monitor=spec,
     )
     committer.prepare()
     try:
@@ -679,12 +726,21 @@ def score_table(
             "columns": list(ids + passthrough) + list(OUTPUT_COLUMNS),
             "churnlib_version": _churnlib_version(),
         }
-        files = committer.commit(parts, manifest)
+        files = committer.commit(parts, manifest, cleanup=spec is None)
     except BaseException:
         committer.abort()
         raise
-    if monitor is not None:
-        _log_to_monitor(monitor, out_url, so, drift, info)
+    drift_report = None
+    if spec is not None:
+        # log in partition order from here, once per committed partition, so a
+        # retried or failed task never logs twice and the log order (hence
+        # the report) is the same on every engine
+        try:
+            _log_to_monitor(monitor, results, job)
+            if drift is not None:
+                drift_report = spec.detector.check(drift)
+        finally:
+            committer.abort()
     return ScoringResult(
         output_url=out_url,
         rows=total,
@@ -698,6 +754,7 @@ def score_table(
         seconds=time.perf_counter() - t_start,
         partitions=tuple(r.stats for r in results),
         drift=drift,
+        drift_report=drift_report,
     )
 
 
@@ -731,8 +788,23 @@ def _churnlib_version() -> str:
     return churnlib.__version__
 
 
-def _monitor_summarizer(monitor: Any) -> Any:
-    return None if monitor is None else monitor
+def _monitor_spec(monitor: Any) -> _MonitorSpec | None:
+    if monitor is None:
+        return None
+    detector = getattr(monitor, "detector_", None)
+    features = getattr(monitor, "features_", None)
+    if (
+        detector is None
+        or features is None
+        or not callable(getattr(monitor, "log_predictions", None))
+    ):
+        raise InvalidParameterError(
+            "The 'monitor' parameter of score_table must be a "
+            f"churnlib.monitoring.ChurnMonitor or None. Got {monitor!r} instead."
+        )
+    from churnlib.monitoring import SCORE_FEATURE
+
+    return _MonitorSpec(detector, tuple(features), SCORE_FEATURE)
 
 
 def _merge_summaries(parts: Sequence[Any]) -> Any:
@@ -744,7 +816,20 @@ def _merge_summaries(parts: Sequence[Any]) -> Any:
     return merged
 
 
-def _log_to_monitor(
-    monitor: Any, out_url: str, so: Mapping[str, Any], drift: Any, info: ModelInfo
-) -> None:
-    return None
+def _log_to_monitor(monitor: Any, results: Sequence[_UnitResult], job: _Job) -> None:
+    """Log every spooled partition to the monitor, in order, batch by batch."""
+    import pyarrow.parquet as pq
+
+    spec = job.monitor
+    for res in results:
+        if res.spool_path is None:
+            continue
+        with job.output_fs.open(res.spool_path, "rb") as f:
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=job.batch_rows):
+                frame = batch.to_pandas()
+                monitor.log_predictions(
+                    frame[list(spec.features)],
+                    frame[_SPOOL_SCORE].to_numpy(),
+                    ids=frame[_SPOOL_ID].to_numpy(),
+                    timestamp=job.scored_at,
+                )

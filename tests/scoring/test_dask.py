@@ -54,7 +54,7 @@ def test_scheduler_address_string_is_accepted(
         churn_model, customers_dir, tmp_path / "o", engine="dask", client=address
     )
     assert result.rows == 600
-    assert not dask_client.status == "closed"
+    assert dask_client.status != "closed"
 
 
 def test_killed_worker_is_survived_without_duplicates(
@@ -77,7 +77,7 @@ def test_killed_worker_is_survived_without_duplicates(
             outcome["error"] = err
 
     pids = dask_client.run(os.getpid)
-    victim_address, victim_pid = sorted(pids.items())[0]
+    _, victim_pid = sorted(pids.items())[0]
     thread = threading.Thread(target=run)
     thread.start()
     # wait until tasks have started writing parts, then kill one worker process
