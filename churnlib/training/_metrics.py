@@ -34,9 +34,12 @@ METRIC_NAMES = (
 def top_decile_lift(y_true: np.ndarray, scores: np.ndarray) -> float:
     """Churn rate among the 10 % highest scores divided by the overall churn rate.
 
-    The top decile is the ``ceil(n / 10)`` highest scores (ties broken by
-    position, stably). 1.0 means no better than random targeting; the maximum
-    is ``1 / churn_rate`` when every customer in the top decile churned.
+    Exactly ``n / 10`` customers are targeted. When the cut falls inside a group
+    of tied scores, the group contributes its expected share of churners (as if
+    the tied customers were drawn in random order), so the value never depends
+    on how ties are ordered; this is the definition of
+    :func:`churnlib.evaluation.lift_score`. 1.0 means no better than random
+    targeting; the maximum is ``1 / churn_rate``.
 
     Parameters
     ----------
@@ -53,20 +56,30 @@ def top_decile_lift(y_true: np.ndarray, scores: np.ndarray) -> float:
     Examples
     --------
     >>> import numpy as np
-    >>> from churnlib.training._metrics import top_decile_lift
+    >>> from churnlib.training import top_decile_lift
     >>> y = np.array([1] + [0] * 9 + [1] + [0] * 9)
     >>> s = np.linspace(1, 0, 20)
     >>> float(top_decile_lift(y, s))  # top 2 holds 1 of the 2 churners
     5.0
+    >>> float(top_decile_lift(y, np.zeros(20)))  # all tied: no better than random
+    1.0
     """
     y_true = np.asarray(y_true, dtype=float)
     scores = np.asarray(scores, dtype=float)
-    base_rate = y_true.mean()
-    if y_true.size == 0 or base_rate == 0:
+    n = y_true.size
+    if n == 0 or y_true.sum() == 0:
         return float("nan")
-    k = int(np.ceil(y_true.size / 10))
-    top = np.argsort(-scores, kind="stable")[:k]
-    return float(y_true[top].mean() / base_rate)
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_y = scores[order], y_true[order]
+    # one entry per group of tied scores, highest first
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    group_size = np.diff(np.r_[starts, n])
+    group_pos = np.add.reduceat(sorted_y, starts)
+    cum_size = np.r_[0, np.cumsum(group_size)]
+    cum_pos = np.r_[0.0, np.cumsum(group_pos)]
+    k = n / 10
+    churners_reached = np.interp(k, cum_size, cum_pos)  # linear inside a tie group
+    return float((churners_reached / k) / (y_true.sum() / n))
 
 
 def churn_metrics(

@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import urllib.parse
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -397,7 +398,7 @@ class RunLogger:
         """
         import mlflow
 
-        with self._guard("log the dataset"):
+        with self._guard("log the dataset"), _quiet_schema_hints():
             frame = X.copy()
             frame[target] = np.asarray(y)
             dataset = mlflow.data.from_pandas(
@@ -431,8 +432,9 @@ class RunLogger:
 
         with self._guard("log the model"):
             trusted = sorted(sio.get_untrusted_types(data=sio.dumps(model)))
-            example = X_example.head(5)
-            signature = infer_signature(example, model.predict_proba(example))
+            example = _example_frame(X_example)
+            with _quiet_schema_hints():
+                signature = infer_signature(example, model.predict_proba(example))
             info = mlflow.sklearn.log_model(
                 model,
                 name=name,
@@ -455,6 +457,33 @@ class RunLogger:
             MlflowClient(tracking_uri=self.uri).set_registered_model_alias(
                 registered_model_name, alias, str(version)
             )
+
+
+@contextlib.contextmanager
+def _quiet_schema_hints() -> Iterator[None]:
+    """Silence MLflow's hint that integer columns cannot hold NaN.
+
+    The hint is known and the schema is kept exact: MLflow refuses to convert
+    int64 to float64, so declaring integers as doubles would break scoring.
+    Under ``-W error`` the hint would otherwise make MLflow drop the schema.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Hint: Inferred schema contains integer"
+        )
+        yield
+
+
+def _example_frame(X: pd.DataFrame) -> pd.DataFrame:
+    """First rows of ``X`` with plain ``object`` column labels.
+
+    MLflow compares the column index with ``range(...)`` when it saves the
+    example; on pandas' Arrow-backed ``str`` index that comparison is
+    deprecated, so the labels are handed over as Python strings.
+    """
+    example = X.head(5).copy()
+    example.columns = pd.Index([str(c) for c in example.columns], dtype=object)
+    return example
 
 
 def _pip_requirements(trusted_types: list[str]) -> list[str]:

@@ -41,6 +41,9 @@ __all__ = ["ChurnTrainer", "default_estimator"]
 
 logger = logging.getLogger(__name__)
 
+#: Metrics of the evaluation report are logged as ``report_<name>``, beside the
+#: trainer's own (same data, same threshold) without overwriting them.
+REPORT_METRIC_PREFIX = "report_"
 _COST_KEYS = frozenset({"tp", "fp", "fn", "tn"})
 #: tune() scoring: metric name -> True when larger is better.
 _TUNE_SCORING = {
@@ -519,7 +522,9 @@ class ChurnTrainer:
             from churnlib.evaluation import evaluate
 
             report = evaluate(model, X_valid, y_valid, threshold=threshold)
-            report.log_to_mlflow(run_id)
+            report.log_to_mlflow(
+                run_id, tracking_uri=tracker.uri, prefix=REPORT_METRIC_PREFIX
+            )
         except ImportError as err:
             logger.info("Evaluation report not logged (%s).", err)
             tracker.set_tags({"churnlib.report": f"skipped: {err}"[:250]})
