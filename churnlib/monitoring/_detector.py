@@ -76,7 +76,7 @@ class _Binner:
                     self.n_passes = int(per_cell.max())
                     # number of edges strictly in cells left of each cell
                     self.lut = np.concatenate([[0], np.cumsum(per_cell)[:-1]])
-                    self.padded = np.concatenate([edges, [np.inf]])
+                    self.padded = np.concatenate([edges, [np.nan]])  # x >= nan is False
                     self.fallback = False
 
     @staticmethod
@@ -271,6 +271,12 @@ class DriftDetector(BaseEstimator):
                 raise DataValidationError(
                     "DriftDetector needs at least one column; got 0 columns."
                 )
+            names = [str(c) for c in X.columns]
+            if len(set(names)) != len(names):
+                dup = sorted({n for n in names if names.count(n) > 1})
+                raise DataValidationError(
+                    f"Duplicate column names {dup}; rename them.", columns=dup
+                )
             if reset:
                 validate_data(self, X, reset=True, skip_check_array=True)
             if len(X) == 0 and reset:
@@ -291,8 +297,8 @@ class DriftDetector(BaseEstimator):
         if arr.ndim != 2:  # pragma: no cover - validate_data ensures 2-D
             raise DataValidationError("DriftDetector expects 2-D data.")
         names = (
-            list(self.feature_names_in_)
-            if hasattr(self, "feature_names_in_")
+            list(self._columns)
+            if hasattr(self, "_columns") and not reset
             else [f"x{i}" for i in range(arr.shape[1])]
         )
         frame = pd.DataFrame(arr, columns=names)
@@ -343,12 +349,6 @@ class DriftDetector(BaseEstimator):
         self._floors()
         X = self._as_frame(X, reset=True)
         names = [str(c) for c in X.columns]
-        if len(set(names)) != len(names):
-            dup = sorted({n for n in names if names.count(n) > 1})
-            raise DataValidationError(
-                f"Duplicate column names {dup}; rename them before fitting.",
-                columns=dup,
-            )
         forced = set(self.categorical_features or ())
         missing = sorted(forced - set(names))
         if missing:
@@ -359,6 +359,7 @@ class DriftDetector(BaseEstimator):
             )
         cat = [n for n in names if n in forced or _is_categorical_dtype(X[n])]
         num = [n for n in names if n not in cat]
+        self._columns = tuple(names)
         self.numeric_features_ = tuple(num)
         self.categorical_features_ = tuple(cat)
 
@@ -436,7 +437,7 @@ class DriftDetector(BaseEstimator):
         """
         check_is_fitted(self)
         X = self._as_frame(X, reset=False)
-        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        missing = [c for c in self._columns if c not in X.columns]
         if missing:
             raise DataValidationError(
                 f"Columns {missing} of the reference data are missing from the "
@@ -528,7 +529,7 @@ class DriftDetector(BaseEstimator):
         floors = self._floors()
         pieces: list[tuple[str, str, float, int, float]] = []
         # rows: (feature, method, statistic, dof, n_eff) -> threshold later
-        order = {name: i for i, name in enumerate(self.feature_names_in_)}
+        order = {name: i for i, name in enumerate(self._columns)}
 
         def wanted(kind: str) -> tuple[str, ...]:
             if methods == ("auto",):
@@ -546,7 +547,7 @@ class DriftDetector(BaseEstimator):
             n_cur = cc.sum(axis=1).astype(float)
             n_eff = _n_eff(n_ref, n_cur)
             if "ks" in num_methods:
-                ks = _ks_from_counts(rc, cc)
+                ks = np.where(n_cur > 0, _ks_from_counts(rc, cc), np.nan)
                 for j, name in enumerate(cur.numeric_features):
                     results[name, "ks"] = (ks[j], 1, n_eff[j])
             coarse_methods = [m for m in num_methods if m != "ks"]
@@ -571,7 +572,10 @@ class DriftDetector(BaseEstimator):
             sizes = np.array(
                 [len(self.categories_[n]) for n in cur.categorical_features]
             )
-            mask = np.arange(rc.shape[1])[None, :] <= sizes[:, None]
+            slots = np.arange(rc.shape[1])[None, :]
+            # the "other" slot counts only when either sample has such values
+            other = slots == sizes[:, None]
+            mask = (slots < sizes[:, None]) | (other & ((rc > 0) | (cc > 0)))
             self._coarse_stats(
                 cat_methods, rc, cc, mask, cur.categorical_features, n_eff, results
             )

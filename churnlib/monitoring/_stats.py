@@ -119,9 +119,13 @@ def _as_1d(values: ArrayLike, name: str) -> pd.Series:
                 f"{values.shape[1]} columns {list(values.columns)}. Pass one column."
             )
         values = values.iloc[:, 0]
-    series = values if isinstance(values, pd.Series) else pd.Series(values)
-    if np.ndim(series.to_numpy()) != 1:
-        raise DataValidationError(f"{name} must be one-dimensional.")
+    if not isinstance(values, pd.Series):
+        if np.ndim(values) != 1:
+            raise DataValidationError(
+                f"{name} must be one-dimensional; got shape {np.shape(values)}."
+            )
+        values = pd.Series(values)
+    series = values
     series = series.dropna()
     if len(series) == 0:
         raise DataValidationError(
