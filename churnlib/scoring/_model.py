@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -88,7 +87,11 @@ def model_fingerprint(model: Any) -> str:
 
 
 def inspect_model(
-    model: Any, *, threshold: float | None, version: str | None
+    model: Any,
+    *,
+    threshold: float | None,
+    version: str | None,
+    stored_threshold: float | None = None,
 ) -> ModelInfo:
     """Check a fitted model and learn what scoring needs from it."""
     if not callable(getattr(model, "predict_proba", None)):
@@ -101,6 +104,8 @@ def inspect_model(
     names = getattr(model, "feature_names_in_", None)
     features = None if names is None else tuple(str(c) for c in names)
     own = model_threshold(model)
+    if own is None:
+        own = stored_threshold
     if threshold is not None:
         value, source = float(threshold), "argument"
     elif own is not None:
@@ -118,56 +123,36 @@ def inspect_model(
 
 # -- model-store references ------------------------------------------------
 
-_CACHE: dict[tuple[str, str], Any] = {}
-_CACHE_LOCK = threading.Lock()
 
+@dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    """A model loaded from a store, with the concrete version it came from."""
 
-def split_reference(ref: str) -> tuple[str, str]:
-    """Split ``"s3://b/models/churn@production"`` into store URL and version.
-
-    Without ``@`` the reference is the store URL and the version is ``"latest"``.
-    """
-    head, sep, tail = ref.rpartition("@")
-    if not sep or "/" in tail or not head:
-        return ref, "latest"
-    return head, tail
+    model: Any
+    version: str
+    threshold: float | None  # ``metadata["threshold"]`` of the version, if any
 
 
 def resolve_reference(
-    ref: str, storage_options: Mapping[str, Any] | None
-) -> tuple[Any, str]:
-    """Load a model from a store reference; return ``(model, concrete version)``."""
+    reference: str, storage_options: Mapping[str, Any] | None
+) -> ResolvedModel:
+    """Load ``"<store url>@<version | alias | latest>"``, verified by the store.
+
+    The alias is resolved to a version id once, here, so every partition of a
+    run is scored by the same version even if the alias moves meanwhile.
+    """
     from churnlib.deployment import ModelStore
 
-    store_url, which = split_reference(ref)
-    store = ModelStore(store_url, storage_options=storage_options)
-    return _load_from_store(store, store_url, which)
-
-
-def _load_from_store(store: Any, store_url: str, which: str) -> tuple[Any, str]:
-    version = _concrete_version(store, which)
-    model = store.load(version)
-    return model, version
-
-
-def _concrete_version(store: Any, which: str) -> str:
-    resolve = getattr(store, "resolve", None)
-    if callable(resolve):
-        resolved = resolve(which)
-        return str(getattr(resolved, "version", resolved))
-    return which
-
-
-def load_cached(
-    store_url: str, version: str, storage_options: Mapping[str, Any] | None
-) -> Any:
-    """Load a store version once per process (a Dask worker's model cache)."""
-    key = (store_url, version)
-    with _CACHE_LOCK:
-        if key not in _CACHE:
-            from churnlib.deployment import ModelStore
-
-            store = ModelStore(store_url, storage_options=storage_options)
-            _CACHE.clear()  # keep one model per worker process
-            _CACHE[key] = store.load(version)
-        return _CACHE[key]
+    store, ref = ModelStore.from_reference(reference, storage_options=storage_options)
+    described = store.get(ref)
+    model = store.load(described.version)
+    threshold = described.metadata.get("threshold")
+    if (
+        not isinstance(threshold, numbers.Real)
+        or isinstance(threshold, bool)
+        or not 0.0 <= float(threshold) <= 1.0
+    ):
+        threshold = None
+    return ResolvedModel(
+        model, described.version, None if threshold is None else float(threshold)
+    )

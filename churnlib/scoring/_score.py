@@ -30,8 +30,7 @@ from churnlib.scoring._dataset import (
 from churnlib.scoring._model import (
     ModelInfo,
     inspect_model,
-    load_cached,
-    split_reference,
+    resolve_reference,
 )
 from churnlib.scoring._output import OutputCommitter
 
@@ -355,13 +354,8 @@ def _worker_name() -> str:
         return threading.current_thread().name
 
 
-def _dask_unit(model_ref: Any, job: _Job, unit: WorkUnit) -> _UnitResult:
-    """Task body on a Dask worker: resolve the model once per worker, then score."""
-    if isinstance(model_ref, tuple) and model_ref and model_ref[0] == "churnlib-store":
-        _, store_url, version, storage_options = model_ref
-        model = load_cached(store_url, version, storage_options)
-    else:
-        model = model_ref
+def _dask_unit(model: Any, job: _Job, unit: WorkUnit) -> _UnitResult:
+    """Task body on a Dask worker (the model and job arrive already scattered)."""
     return _process_unit(model, job, unit)
 
 
@@ -407,7 +401,7 @@ def _start_local_cluster(n_workers: int) -> tuple[Any, Any]:
 
 
 def _run_dask(
-    model_ref: Any,
+    model: Any,
     job: _Job,
     units: Sequence[WorkUnit],
     client: Any,
@@ -415,16 +409,14 @@ def _run_dask(
 ) -> list[_UnitResult]:
     from distributed import as_completed
 
-    if not (
-        isinstance(model_ref, tuple) and model_ref and model_ref[0] == "churnlib-store"
-    ):
-        # fitted model: one copy on every worker, deserialised once there
-        [model_ref] = client.scatter([model_ref], broadcast=True, hash=False)
+    # one copy of the model on every worker, deserialised once there; tasks
+    # receive that copy instead of the model travelling with each task
+    [model_future] = client.scatter([model], broadcast=True, hash=False)
     [job_future] = client.scatter([job], broadcast=True, hash=False)
     keys = [f"churnlib-score-{run_id}-{u.index:05d}" for u in units]
     futures = client.map(
         _dask_unit,
-        [model_ref] * len(units),
+        [model_future] * len(units),
         [job_future] * len(units),
         list(units),
         key=keys,
@@ -441,7 +433,7 @@ def _run_dask(
         client.cancel(futures)
         raise
     finally:
-        del job_future
+        del job_future, model_future
     return results
 
 
@@ -624,20 +616,18 @@ def score_table(
     validate_params(_CONSTRAINTS, params, "score_table")
     so = dict(storage_options or {})
 
-    # the model: resolve a reference once, here, to a concrete version
+    # the model: resolve a reference once, here, to a concrete verified version
     if isinstance(model, str | os.PathLike):
-        from churnlib.scoring._model import resolve_reference
-
-        ref = os.fspath(model)
-        fitted, version = resolve_reference(ref, so)
-        store_url, _ = split_reference(ref)
-        model_ref: Any = ("churnlib-store", store_url, version, so)
+        resolved = resolve_reference(os.fspath(model), so)
+        fitted = resolved.model
         info = inspect_model(
-            fitted, threshold=threshold, version=model_version or version
+            fitted,
+            threshold=threshold,
+            version=model_version or resolved.version,
+            stored_threshold=resolved.threshold,
         )
     else:
         fitted = model
-        model_ref = model
         info = inspect_model(fitted, threshold=threshold, version=model_version)
 
     in_fs, in_path, in_url = _fs(input_url, so)
@@ -707,7 +697,7 @@ def score_table(
             results = _run_local(fitted, job, plan.units, n_jobs or os.cpu_count() or 1)
         else:
             results = _with_client(
-                client, lambda c: _run_dask(model_ref, job, plan.units, c, run_id)
+                client, lambda c: _run_dask(fitted, job, plan.units, c, run_id)
             )
         results.sort(key=lambda r: r.index)
         parts = [(r.index, r.temp_path, r.stats.rows) for r in results if r.temp_path]

@@ -1,0 +1,70 @@
+"""score_table with a model-store reference instead of a fitted model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnlib.deployment import ModelStore
+from churnlib.exceptions import ModelNotFoundError
+from churnlib.scoring import read_scores, score_table
+from tests.scoring.conftest import scores_only
+
+
+@pytest.fixture
+def store_url(churn_model, tmp_path):
+    url = (tmp_path / "models" / "churn").as_uri()
+    store = ModelStore(url)
+    store.publish(churn_model, alias="production", metadata={"threshold": 0.35})
+    return url
+
+
+def test_reference_resolves_alias_to_a_version(
+    store_url, customers_dir, expected_scores, tmp_path
+):
+    store = ModelStore(store_url)
+    version = store.get("production").version
+    result = score_table(f"{store_url}@production", customers_dir, tmp_path / "o")
+    assert result.model_version == version
+    # the threshold published with the version is the model's own
+    assert (result.threshold, result.threshold_source) == (0.35, "model")
+    scores = read_scores(tmp_path / "o")
+    assert (scores["model_version"] == version).all()
+    np.testing.assert_array_equal(scores["churn_probability"], expected_scores)
+    np.testing.assert_array_equal(
+        scores["churn_predicted"], expected_scores.to_numpy() >= 0.35
+    )
+    manifest = json.loads((tmp_path / "o" / "_SUCCESS").read_text())
+    assert manifest["model_version"] == version
+
+
+def test_reference_on_dask_matches_local(
+    store_url, customers_dir, dask_client, tmp_path
+):
+    local = score_table(
+        f"{store_url}@production", customers_dir, tmp_path / "l", batch_rows=100
+    )
+    dask = score_table(
+        f"{store_url}@production",
+        customers_dir,
+        tmp_path / "d",
+        engine="dask",
+        client=dask_client,
+        batch_rows=100,
+    )
+    assert dask.model_version == local.model_version
+    pd.testing.assert_frame_equal(
+        scores_only(read_scores(tmp_path / "d")),
+        scores_only(read_scores(tmp_path / "l")),
+    )
+
+
+def test_unknown_alias_fails_before_anything_is_written(
+    store_url, customers_dir, tmp_path
+):
+    with pytest.raises(ModelNotFoundError):
+        score_table(f"{store_url}@staging", customers_dir, tmp_path / "o")
+    assert not (tmp_path / "o").exists()
