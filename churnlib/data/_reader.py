@@ -90,103 +90,154 @@ def _is_text(s: pd.Series) -> bool:
 
 
 def _looks_like_id(name: object, s: pd.Series) -> bool:
-    """Apply the identifier rule documented in :func:`infer_schema`."""
+    """Apply the identifier rule documented in :func:`infer_schema`.
+
+    Cheap tests come first so that large tables are not hashed needlessly.
+    """
     n = len(s)
     if n < 2 or pd.api.types.is_bool_dtype(s) or pd.api.types.is_float_dtype(s):
         return False
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype(object)
     text = _is_text(s)
     if not text and not pd.api.types.is_integer_dtype(s):
         return False
-    n_unique = s.nunique(dropna=True)
-    unique = n_unique == n and not s.isna().any()
-    if unique and (_id_hint(name) or _name_hint(name)):
+    id_hint, name_hint = _id_hint(name), _name_hint(name)
+    if not text:  # integers: unique with a hint, or a row number
+        if id_hint or name_hint:
+            return bool(not s.isna().any() and s.is_unique)
+        return n >= _MIN_ROWS_UNNAMED_ID and _is_row_number(s)
+    if not (id_hint or name_hint):  # unnamed text: unique in a large table
+        if n < _MIN_ROWS_UNNAMED_ID or not s.iloc[:1000].is_unique:
+            return False
+        return bool(not s.isna().any() and s.is_unique)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        n_unique = int(
+            np.unique(s.cat.codes.to_numpy()[s.cat.codes.to_numpy() >= 0]).size
+        )
+    else:
+        n_unique = int(s.nunique(dropna=True))
+    if n_unique == n and not s.isna().any():
         return True
-    if unique and text and n >= _MIN_ROWS_UNNAMED_ID:
+    if id_hint and n >= 20 and n_unique >= 0.9 * n:
         return True
-    if unique and not text and n >= _MIN_ROWS_UNNAMED_ID:
-        return _is_row_number(s)
-    if text and _id_hint(name) and n >= 20 and n_unique >= 0.9 * n:
-        return True
-    return text and _name_hint(name) and n_unique > max(20, 0.05 * n)
+    return name_hint and n_unique > max(20, 0.05 * n)
 
 
 def _is_row_number(s: pd.Series) -> bool:
     """Tell whether ``s`` holds unique integers k, k+1, ..., k+n-1 (any order)."""
-    if not pd.api.types.is_integer_dtype(s) or s.isna().any() or not s.is_unique:
+    if not pd.api.types.is_integer_dtype(s) or s.isna().any() or len(s) == 0:
         return False
     values = s.to_numpy(dtype=np.int64)
-    return bool(values.size and values.max() - values.min() == values.size - 1)
+    if values.max() - values.min() != values.size - 1:
+        return False
+    return bool(s.is_unique)
+
+
+def _factorize_text(
+    s: pd.Series, na_values: frozenset[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 = missing) and distinct cleaned strings of a text column.
+
+    Text is stripped and placeholders become missing; the work is done on the
+    distinct values only.
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.intp)
+        uniques = np.asarray(s.cat.categories, dtype=object)
+    else:
+        codes, raw = pd.factorize(s, use_na_sentinel=True)
+        uniques = np.asarray(raw, dtype=object)
+    cleaned = [str(u).strip() for u in uniques]
+    keep = [not (u.casefold() in PLACEHOLDERS or u in na_values) for u in cleaned]
+    distinct: dict[str, int] = {}
+    for u, k in zip(cleaned, keep, strict=True):
+        if k and u not in distinct:
+            distinct[u] = len(distinct)
+    remap = np.array(
+        [distinct[u] if k else -1 for u, k in zip(cleaned, keep, strict=True)],
+        dtype=np.intp,
+    )
+    if remap.size:
+        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+    levels = np.empty(len(distinct), dtype=object)
+    levels[:] = list(distinct)
+    return codes, levels
 
 
 def _clean_text(s: pd.Series, na_values: frozenset[str]) -> pd.Series:
-    """Strip text, turn placeholders into NaN; works on the distinct values."""
-    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-    stripped = np.array([str(u).strip() for u in uniques], dtype=object)
-    missing = np.array(
-        [u.casefold() in PLACEHOLDERS or u in na_values for u in stripped], dtype=bool
-    )
-    cleaned = np.where(missing, None, stripped)
+    """Strip text and turn placeholders into None (object Series)."""
+    codes, levels = _factorize_text(s, na_values)
     out = np.full(len(s), None, dtype=object)
     present = codes >= 0
-    out[present] = cleaned[codes[present]]
+    out[present] = levels[codes[present]]
     return pd.Series(out, index=s.index, name=s.name, dtype=object)
+
+
+def _series(values: Any, s: pd.Series) -> pd.Series:
+    return pd.Series(values, index=s.index, name=s.name)
 
 
 def _analyze(s: pd.Series, na_values: frozenset[str] = frozenset()) -> _Column:
     """Classify one column and return its cleaned values (rules in infer_schema)."""
-    if pd.api.types.is_bool_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
-        return _Column("binary", _to_binary(s.astype(object), lambda v: bool(v)))
+    if isinstance(s.dtype, pd.CategoricalDtype) and not _is_text(s):
+        s = _series(np.asarray(s, dtype=float), s)
+    if pd.api.types.is_bool_dtype(s):
+        if isinstance(s.dtype, np.dtype):
+            return _Column("binary", s)
+        return _numeric(_series(s.to_numpy(dtype=float, na_value=np.nan), s))
     if pd.api.types.is_datetime64_any_dtype(s):
         return _Column("datetime", s)
-    if isinstance(s.dtype, pd.CategoricalDtype) and not _is_text(s):
-        s = s.astype(float)
     if pd.api.types.is_numeric_dtype(s):
         if not isinstance(s.dtype, np.dtype):  # nullable Int64/Float64/Arrow
-            s = pd.Series(
-                s.to_numpy(dtype=float, na_value=np.nan), index=s.index, name=s.name
-            )
+            s = _series(s.to_numpy(dtype=float, na_value=np.nan), s)
         return _numeric(s)
-    text = _clean_text(s, na_values)
-    present = text.dropna()
-    if present.empty:
-        return _Column("numeric", pd.Series(np.nan, index=s.index, name=s.name))
-    distinct = pd.Series(present.unique(), dtype=object)
-    if not pd.to_numeric(distinct, errors="coerce").isna().any():
-        return _numeric(pd.to_numeric(text, errors="coerce"))
-    folded = {str(v).casefold() for v in distinct}
-    if folded <= (_TRUE | _FALSE):
-        return _Column("binary", _to_binary(text, lambda v: str(v).casefold() in _TRUE))
-    head = present.iloc[: min(len(present), 20)]
-    if head.map(lambda v: bool(_DATE_RE.match(str(v)))).all():
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        if parsed.notna().sum() == len(present):
-            return _Column("datetime", parsed)
-    categories = sorted(present.unique(), key=str)
-    values = pd.Categorical(text, categories=categories)
-    return _Column("categorical", pd.Series(values, index=s.index, name=s.name))
+    codes, levels = _factorize_text(s, na_values)
+    present = codes >= 0
+    if levels.size == 0:
+        return _Column("numeric", _series(np.full(len(s), np.nan), s))
+    numbers = pd.to_numeric(pd.Series(levels, dtype=object), errors="coerce")
+    numbers = numbers.to_numpy(dtype=float, na_value=np.nan)
+    if not np.isnan(numbers).any():
+        values = np.where(present, numbers[np.maximum(codes, 0)], np.nan)
+        if present.all() and np.all(numbers == np.round(numbers)):
+            values = values.astype(np.int64)
+        return _numeric(_series(values, s))
+    folded = [str(v).casefold() for v in levels]
+    if set(folded) <= (_TRUE | _FALSE):
+        truth = np.array([f in _TRUE for f in folded], dtype=bool)
+        return _Column(
+            "binary", _binary_values(truth[np.maximum(codes, 0)], present, s)
+        )
+    if all(_DATE_RE.match(str(v)) for v in levels[:20]):
+        parsed = pd.to_datetime(pd.Series(levels), errors="coerce", format="ISO8601")
+        if parsed.notna().all():
+            values = pd.DatetimeIndex(parsed).take(
+                codes, allow_fill=True, fill_value=pd.NaT
+            )
+            return _Column("datetime", _series(values, s))
+    order = np.argsort(np.array([str(v) for v in levels], dtype=object), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    cat_codes = np.where(present, rank[np.maximum(codes, 0)], -1)
+    categorical = pd.Categorical.from_codes(cat_codes, categories=list(levels[order]))
+    return _Column("categorical", _series(categorical, s))
 
 
 def _numeric(s: pd.Series) -> _Column:
-    values = set(pd.unique(s.dropna()).tolist())
-    if values and values <= {0, 1}:
-        return _Column("binary", _to_binary(s.astype(object), lambda v: v == 1))
+    """Numeric column, or binary if it only holds 0 and 1 (and missing)."""
+    v = s.to_numpy(dtype=float, na_value=np.nan)
+    missing = np.isnan(v)
+    if not missing.all() and bool(np.all((v == 0) | (v == 1) | missing)):
+        return _Column("binary", _binary_values(v == 1, ~missing, s))
     if s.dtype.kind in "iuf":
         return _Column("numeric", s)
-    return _Column("numeric", s.astype(float))
+    return _Column("numeric", _series(v, s))
 
 
-def _to_binary(s: pd.Series, is_true: Any) -> pd.Series:
-    """Map to a bool Series, or float 0/1 with NaN where values are missing."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    truth = np.array([bool(is_true(u)) for u in uniques], dtype=bool)
-    out = truth[np.maximum(codes, 0)] if len(truth) else np.zeros(len(s), dtype=bool)
-    missing = codes < 0
-    if missing.any():
-        values = np.where(missing, np.nan, out.astype(float))
-        return pd.Series(values, index=s.index, name=s.name)
-    return pd.Series(out, index=s.index, name=s.name)
+def _binary_values(truth: np.ndarray, present: np.ndarray, s: pd.Series) -> pd.Series:
+    """Bool Series, or float 0/1 with NaN where values are missing."""
+    if present.all():
+        return _series(truth.astype(bool), s)
+    return _series(np.where(present, truth.astype(float), np.nan), s)
 
 
 def _safe_url(url: object) -> str:
