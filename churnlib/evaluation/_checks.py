@@ -206,3 +206,24 @@ def positive_proba(
             f"{classes!r}."
         )
     return proba[:, classes.index(pos_label)], pos_label
+
+
+def final_estimator(model: Any) -> Any:
+    """Return the estimator doing the work: last pipeline step, unwrapped.
+
+    Threshold wrappers (``FixedThresholdClassifier``,
+    ``TunedThresholdClassifierCV``) are unwrapped to their fitted
+    ``estimator_``, so names and impurity importances refer to the real model.
+    """
+    steps = getattr(model, "steps", None)
+    final = steps[-1][1] if steps else model
+    while (
+        not hasattr(final, "feature_importances_")
+        and hasattr(final, "estimator_")
+        and hasattr(final, "predict_proba")
+        and type(final).__name__.endswith(
+            ("ThresholdClassifier", "ThresholdClassifierCV")
+        )
+    ):
+        final = final.estimator_
+    return final

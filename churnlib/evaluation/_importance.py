@@ -24,7 +24,11 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 
 from churnlib._validation import Interval, StrOptions, validate_params
-from churnlib.evaluation._checks import check_binary_target, positive_proba
+from churnlib.evaluation._checks import (
+    check_binary_target,
+    final_estimator,
+    positive_proba,
+)
 from churnlib.exceptions import DataValidationError, InvalidParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,7 +83,7 @@ def group_output_features(output_names: list[str], input_names: list[str]) -> li
 
 def _impurity(estimator: Any, X: Any) -> pd.DataFrame:
     steps = getattr(estimator, "steps", None)
-    final = steps[-1][1] if steps else estimator
+    final = final_estimator(estimator)
     if not hasattr(final, "feature_importances_"):
         raise InvalidParameterError(
             f"method='impurity' needs a final estimator with feature_importances_ "
@@ -210,8 +214,7 @@ def feature_importance(
         "feature_importance",
     )
     if method == "auto":
-        steps = getattr(estimator, "steps", None)
-        final = steps[-1][1] if steps else estimator
+        final = final_estimator(estimator)
         method = "impurity" if hasattr(final, "feature_importances_") else "permutation"
     if method == "impurity":
         result = _impurity(estimator, X)

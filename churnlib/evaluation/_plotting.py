@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
-from churnlib.evaluation._checks import positive_proba
+from churnlib.evaluation._checks import final_estimator, positive_proba
 from churnlib.evaluation._metrics import (
     cumulative_gain,
     expected_campaign_profit,
@@ -130,8 +130,7 @@ class _ChurnCurveDisplayMixin:
             caller=f"{cls.__name__}.from_estimator",
         )
         if name is None:
-            last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-            name = type(last).__name__
+            name = type(final_estimator(estimator)).__name__
         return scores, pos_label, name
 
 

@@ -32,6 +32,7 @@ from churnlib._validation import Interval, validate_params
 from churnlib.evaluation._checks import (
     check_binary_target,
     check_scores,
+    final_estimator,
     positive_proba,
 )
 from churnlib.evaluation._metrics import (
@@ -259,8 +260,7 @@ def evaluate(
         y_bool, scores, threshold=threshold, economics=economics, truth=truth_arr
     )
     if name is None:
-        last = model.steps[-1][1] if hasattr(model, "steps") else model
-        name = type(last).__name__
+        name = type(final_estimator(model)).__name__
     return EvaluationReport(
         metrics=metrics,
         y_true=y_bool,
@@ -821,7 +821,19 @@ class EvaluationReport:
     def _render_figures(
         self, feature_importance: str | None
     ) -> list[tuple[str, str, str, bytes]]:
-        """Draw every figure off-screen and return ``(key, title, caption, png)``."""
+        """Draw every figure off-screen and return ``(key, title, caption, png)``.
+
+        The report is immutable, so the PNGs are cached: saving the HTML and
+        logging to MLflow draw each figure once.
+        """
+        key = ("figures", feature_importance)
+        if key not in self._cache:
+            self._cache[key] = self._draw_figures(feature_importance)
+        return list(self._cache[key])
+
+    def _draw_figures(
+        self, feature_importance: str | None
+    ) -> list[tuple[str, str, str, bytes]]:
         check_matplotlib_support("EvaluationReport figures")
         import io
 

@@ -444,3 +444,24 @@ def test_dummy_model_has_chance_level_ranking():
     assert r.metrics["roc_auc"] == 0.5
     assert r.metrics["ks"] == 0.0
     assert r.metrics["top_decile_lift"] == pytest.approx(1.0)
+
+
+def test_threshold_wrapper_is_unwrapped(churn_split):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.model_selection import FixedThresholdClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from tests.evaluation.conftest import preprocessor
+
+    X_train, y_train, X_test, y_test, _ = churn_split
+    model = make_pipeline(
+        preprocessor(),
+        FixedThresholdClassifier(
+            RandomForestClassifier(n_estimators=10, random_state=0), threshold=0.3
+        ),
+    ).fit(X_train, y_train)
+    r = evaluate(model, X_test, y_test, threshold=0.3)
+    assert r.name == "RandomForestClassifier"
+    imp = r.feature_importance()
+    assert imp.attrs["method"] == "impurity"
+    assert set(imp.index) == set(X_test.columns)
