@@ -222,7 +222,7 @@ def _slope(f: Mapping[str, np.ndarray], coef: Mapping[str, float]) -> np.ndarray
     """Linear predictor without the intercept."""
     mtm = f["contract"] == 0
     echeck = f["payment_method"] == 0
-    return (
+    eta: np.ndarray = (
         coef["contract[month-to-month]"] * mtm
         + coef["contract[one year]"] * (f["contract"] == 1)
         + coef["log1p(tenure_months)"] * np.log1p(f["tenure_months"])
@@ -237,6 +237,7 @@ def _slope(f: Mapping[str, np.ndarray], coef: Mapping[str, float]) -> np.ndarray
         + coef["(monthly_charges - 70) / 10"] * (f["monthly_charges"] - 70.0) / 10.0
         + coef["support_calls"] * f["support_calls"]
     )
+    return eta
 
 
 def _solve_intercept(eta: np.ndarray, rate: float) -> float:

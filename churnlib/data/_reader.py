@@ -375,7 +375,7 @@ def _infer(
         if c != target and c not in ids:
             columns[c] = _analyze(df[c], na_values)
     kinds = {
-        k: [c for c, col in columns.items() if col.kind == k]
+        k: tuple(str(c) for c, col in columns.items() if col.kind == k)
         for k in ("numeric", "categorical", "binary", "datetime")
     }
     schema = ChurnSchema(
@@ -383,7 +383,7 @@ def _infer(
         categorical=kinds["categorical"],
         binary=kinds["binary"],
         datetime=kinds["datetime"],
-        id_columns=ids,
+        id_columns=tuple(str(c) for c in ids),
         target=None if target is None else str(target),
         positive=pos,
     )

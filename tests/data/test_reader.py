@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from churnlib.data import (
     TELCO_SHA256,
@@ -509,3 +511,46 @@ def test_shipped_telco_is_the_shared_table():
     licence = files("churnlib.data").joinpath("_datasets", "LICENSE-Apache-2.0.txt")
     assert "Apache License" in licence.read_text()
     assert TABLES["telco_customer_churn.csv"] == TELCO_SHA256
+
+
+# --------------------------------------------------------------------------
+# property: random messy frames are always classified, never crash
+
+CELLS = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "Unknown", "N/A", "yes", "No", "0", "1", "x", "y z"]),
+    st.integers(-5, 5).map(str),
+    st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: f"{v:.2f}"),
+)
+
+
+@settings(max_examples=40)
+@given(
+    columns=st.lists(st.lists(CELLS, min_size=8, max_size=8), min_size=1, max_size=5),
+    labels=st.lists(st.sampled_from(["Yes", "No"]), min_size=8, max_size=8),
+)
+def test_property_messy_tables_are_read(columns, labels):
+    import fsspec
+
+    df = pd.DataFrame({f"c{i}": col for i, col in enumerate(columns)})
+    df["Churn"] = labels
+    schema = infer_schema(df, target="Churn")
+    roles = [*schema.features, *schema.datetime, *schema.id_columns]
+    assert sorted(roles) == sorted(df.columns.drop("Churn"))
+    path = "memory://property/messy.csv"
+    with fsspec.open(path, "w") as f:
+        df.to_csv(f, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        X, y, read_schema = read_churn_table(path, target="Churn")
+    assert list(X.columns) == [
+        c for c in df.columns if c in {*read_schema.features, *read_schema.datetime}
+    ]
+    assert y.tolist() == [v == "Yes" for v in labels]
+    for c in read_schema.binary:
+        assert X[c].dtype in (np.dtype(bool), np.dtype(float))
+    for c in read_schema.numeric:
+        assert pd.api.types.is_numeric_dtype(X[c])
+    for c in read_schema.categorical:
+        assert isinstance(X[c].dtype, pd.CategoricalDtype)
+        assert not set(X[c].cat.categories) & {"", "Unknown", "N/A"}
