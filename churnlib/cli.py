@@ -474,6 +474,121 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("alias", metavar="ALIAS")
     _storage_option_arg(p)
 
+    # monitor ----------------------------------------------------------------
+    p = add(
+        "monitor",
+        _cmd_monitor_help,
+        "log production predictions and outcomes; report drift and alerts",
+        "Watch a deployed model. 'monitor log' appends a batch of predictions\n"
+        "(or of late outcomes) to a monitor log at any fsspec URL; 'monitor\n"
+        "report' summarizes the log chunk by chunk (drift, realized and estimated\n"
+        "performance, data quality), prints the alerts and writes the report.\n"
+        "Both compare with the reference table: the labelled data the model was\n"
+        "validated on.",
+    )
+    monitor_sub = p.add_subparsers(
+        dest="monitor_command", metavar="ACTION", required=True
+    )
+
+    def add_monitor(
+        name: str,
+        func: Callable[[argparse.Namespace], int],
+        help_: str,
+        description: str,
+    ):
+        q = monitor_sub.add_parser(
+            name, help=help_, description=description, formatter_class=_Formatter
+        )
+        _common(q)
+        q.set_defaults(func=func)
+        q.add_argument(
+            "--monitor", required=True, metavar="URL", help="the monitor log (a folder)"
+        )
+        q.add_argument(
+            "--reference",
+            required=True,
+            metavar="URL",
+            help="the labelled reference table (CSV or Parquet)",
+        )
+        q.add_argument(
+            "--target", required=True, metavar="COL", help="its label column"
+        )
+        q.add_argument(
+            "--positive",
+            metavar="V",
+            help="the label value meaning 'churned' (default: True / 1 / Yes)",
+        )
+        _model_arg(q)
+        q.add_argument(
+            "--id-column",
+            default="customer_id",
+            metavar="COL",
+            help="the customer id column (default: customer_id)",
+        )
+        q.add_argument(
+            "--threshold",
+            type=_unit_interval,
+            metavar="T",
+            help="decision threshold (default: the model's own, else 0.5)",
+        )
+        return q
+
+    q = add_monitor(
+        "log",
+        _cmd_monitor_log,
+        "append predictions or outcomes to the monitor log",
+        "Append one batch to the monitor log: with --predictions, a table of\n"
+        "customers (features and ids) scored with the model; with --outcomes, a\n"
+        "table of ids and what happened (the label column named by --target).",
+    )
+    what = q.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--predictions", metavar="URL", help="customers scored in production"
+    )
+    what.add_argument("--outcomes", metavar="URL", help="ids and their late labels")
+    q.add_argument(
+        "--score-column",
+        metavar="COL",
+        help="with --predictions: use this column as the score instead of scoring",
+    )
+    q.add_argument(
+        "--timestamp-column",
+        metavar="COL",
+        help="column with each row's time (default: now)",
+    )
+    _storage_option_arg(q)
+
+    q = add_monitor(
+        "report",
+        _cmd_monitor_report,
+        "summarize the log: drift, performance, alerts",
+        "Summarize the monitor log chunk by chunk, print the alerts, and write\n"
+        "the HTML report. New alerts also go to --webhook / --alerts-file.",
+    )
+    chunking = q.add_mutually_exclusive_group()
+    chunking.add_argument(
+        "--freq", metavar="FREQ", help="chunk by time, e.g. 1D, W, MS"
+    )
+    chunking.add_argument(
+        "--chunk-size", type=_positive_int(1), metavar="N", help="chunk by count"
+    )
+    q.add_argument("--output", metavar="URL", help="write the HTML report here")
+    q.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="POST each new alert as JSON here (default: $CHURNLIB_ALERT_WEBHOOK)",
+    )
+    q.add_argument(
+        "--alerts-file", metavar="URL", help="append each new alert as a JSON line"
+    )
+    q.add_argument("--json", action="store_true", help="print the alerts as JSON")
+    q.add_argument(
+        "--fail-on-alert",
+        action="store_true",
+        help="exit with status 1 when the report holds an alert",
+    )
+    _storage_option_arg(q)
+
     # score ------------------------------------------------------------------
     p = add(
         "score",
@@ -725,7 +840,9 @@ def _threshold_arg(text: str | None) -> Any:
 def _print_metrics(metrics: Mapping[str, Any], stream: TextIO) -> None:
     width = max((len(k) for k in metrics), default=0)
     for key, value in metrics.items():
-        if isinstance(value, float):
+        if isinstance(value, float) and value.is_integer() and abs(value) >= 1:
+            stream.write(f"  {key:<{width}}  {int(value)}\n")
+        elif isinstance(value, float):
             stream.write(f"  {key:<{width}}  {value:.4f}\n")
         else:
             stream.write(f"  {key:<{width}}  {value}\n")
@@ -903,6 +1020,14 @@ def _run_metrics(
         mlflow.set_tracking_uri(previous)
 
 
+def _fs_path(url: str, args: argparse.Namespace) -> str:
+    """Return the path part of ``url`` on its fsspec file system."""
+    import fsspec
+
+    options = _parse_storage_options(args.storage_option) or {}
+    return fsspec.core.url_to_fs(str(url), **options)[1]
+
+
 def _store(args: argparse.Namespace) -> Any:
     """Open the existing model store named by ``--store`` (never create it)."""
     from churnlib.deployment import ModelStore
@@ -915,7 +1040,13 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def _cmd_versions(args: argparse.Namespace) -> int:
-    versions = _store(args).versions()
+    store = _store(args)
+    versions = store.versions()
+    if not versions and not store.fs.exists(_fs_path(args.store, args)):
+        raise _JobError(
+            f"no model store at {_redact(args.store)}: check the URL "
+            "(a store is created by its first publish)"
+        )
     if args.json:
         rows = [
             {
@@ -961,6 +1092,182 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     store = _store(args)
     version = store.rollback(args.alias)
     print(f"{args.alias} -> {getattr(version, 'version', version)} (rolled back)")
+    return EXIT_OK
+
+
+def _read_table(url: str, storage_options: Mapping[str, Any] | None) -> Any:
+    """Read a CSV or Parquet table as is (no cleaning), by its extension."""
+    import fsspec
+    import pandas as pd
+
+    fmt = _table_format(url)
+    try:
+        with fsspec.open(url, "rb", **(storage_options or {})) as fh:
+            if fmt == "parquet":
+                return pd.read_parquet(fh)
+            return pd.read_csv(fh)
+    except ImportError:
+        raise
+    except FileNotFoundError as err:
+        raise _JobError(f"no file at {_redact(url)}: check the URL") from err
+    except Exception as err:
+        raise _JobError(
+            f"cannot read {_redact(url)}: {type(err).__name__}: {_one_line(err)}"
+        ) from err
+
+
+def _labels(values: Any, positive: Any, column: str) -> Any:
+    """Convert a label column to booleans (True = churned)."""
+    import pandas as pd
+
+    from churnlib.exceptions import DataValidationError
+
+    if positive is not None:
+        return values == positive
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(bool)
+    lowered = values.astype(str).str.strip().str.lower()
+    known = {"1", "0", "1.0", "0.0", "true", "false", "yes", "no"}
+    if set(lowered.unique()) <= known:
+        return lowered.isin({"1", "1.0", "true", "yes"})
+    raise DataValidationError(
+        f"cannot tell which value of column {column!r} means churned "
+        f"(values: {sorted(map(str, values.unique()))[:5]}); pass --positive",
+        columns=[column],
+    )
+
+
+def _monitor(args: argparse.Namespace, *, sinks: Any = None) -> tuple[Any, Any]:
+    """Build the ChurnMonitor for ``monitor log|report``; return it and the model."""
+    from churnlib.exceptions import DataValidationError
+    from churnlib.monitoring import ChurnMonitor
+
+    storage_options = _parse_storage_options(args.storage_option)
+    model, _ = _load_model(args.model, None, storage_options)
+    reference = _read_table(args.reference, storage_options)
+    if args.target not in reference.columns:
+        raise DataValidationError(
+            f"the reference table has no column {args.target!r} (--target); its "
+            f"columns are {list(reference.columns)}",
+            columns=[args.target],
+        )
+    reference[args.target] = _labels(
+        reference[args.target], _parse_label(args.positive), args.target
+    )
+    threshold = args.threshold
+    if threshold is None:
+        threshold = _model_threshold(model)
+    id_column = args.id_column if args.id_column in reference.columns else None
+    monitor = ChurnMonitor(
+        reference,
+        model=model,
+        target=args.target,
+        store=args.monitor,
+        storage_options=storage_options,
+        sinks=sinks,
+        threshold=threshold,
+        id_column=id_column,
+    )
+    return monitor, model
+
+
+def _model_threshold(model: Any) -> float:
+    """Return the decision threshold a fitted model carries, else 0.5."""
+    step = model.steps[-1][1] if hasattr(model, "steps") else model
+    for attr in ("best_threshold_", "threshold"):
+        value = getattr(step, attr, None)
+        if isinstance(value, int | float) and 0.0 <= value <= 1.0:
+            return float(value)
+    return 0.5
+
+
+def _cmd_monitor_help(args: argparse.Namespace) -> int:  # pragma: no cover
+    raise _UsageError("choose an action: monitor log or monitor report")
+
+
+def _timestamps(frame: Any, column: str | None) -> Any:
+    if column is None:
+        return None
+    if column not in frame.columns:
+        from churnlib.exceptions import DataValidationError
+
+        raise DataValidationError(
+            f"no column {column!r} (--timestamp-column) in the table",
+            columns=[column],
+        )
+    return frame.pop(column)
+
+
+def _cmd_monitor_log(args: argparse.Namespace) -> int:
+    from churnlib.exceptions import DataValidationError
+
+    storage_options = _parse_storage_options(args.storage_option)
+    monitor, _ = _monitor(args, sinks=())
+    if args.predictions:
+        batch = _read_table(args.predictions, storage_options)
+        timestamp = _timestamps(batch, args.timestamp_column)
+        scores = None
+        if args.score_column:
+            if args.score_column not in batch.columns:
+                raise DataValidationError(
+                    f"no column {args.score_column!r} (--score-column) in "
+                    f"{_redact(args.predictions)}",
+                    columns=[args.score_column],
+                )
+            scores = batch.pop(args.score_column)
+        known = [*monitor.features_, args.id_column]
+        batch = batch[[c for c in batch.columns if c in known]]
+        ids = monitor.log_predictions(batch, scores, timestamp=timestamp)
+        print(f"logged {len(ids):,} predictions to {_redact(args.monitor)}")
+        return EXIT_OK
+    outcomes = _read_table(args.outcomes, storage_options)
+    timestamp = _timestamps(outcomes, args.timestamp_column)
+    missing = [c for c in (args.id_column, args.target) if c not in outcomes.columns]
+    if missing:
+        raise DataValidationError(
+            f"{_redact(args.outcomes)} lacks the column(s) {missing} "
+            "(--id-column, --target)",
+            columns=missing,
+        )
+    y = _labels(outcomes[args.target], _parse_label(args.positive), args.target)
+    n = monitor.log_outcomes(outcomes[args.id_column], y, timestamp=timestamp)
+    print(f"logged {n:,} outcomes to {_redact(args.monitor)}")
+    return EXIT_OK
+
+
+def _cmd_monitor_report(args: argparse.Namespace) -> int:
+    from churnlib.monitoring import JsonLinesSink, WebhookSink
+
+    storage_options = _parse_storage_options(args.storage_option)
+    if args.output:
+        _check_html_url(args.output)
+    sinks: list[Any] = []
+    webhook = args.webhook or os.environ.get("CHURNLIB_ALERT_WEBHOOK")
+    if webhook:
+        sinks.append(WebhookSink(webhook))
+    if args.alerts_file:
+        sinks.append(JsonLinesSink(args.alerts_file, storage_options=storage_options))
+    monitor, _ = _monitor(args, sinks=sinks)
+    report = monitor.report(freq=args.freq, chunk_size=args.chunk_size)
+    alerts = list(report.alerts)
+    if args.output:
+        report.save_html(args.output, storage_options=storage_options)
+    if args.json:
+        json.dump([a.to_dict() for a in alerts], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        n = int(report.chunks["n"].sum()) if len(report.chunks) else 0
+        labelled = int(report.chunks["n_labeled"].sum()) if len(report.chunks) else 0
+        print(
+            f"{n:,} predictions ({labelled:,} with outcomes) in "
+            f"{len(report.chunks)} chunks; {len(alerts)} alerts"
+        )
+        for alert in alerts:
+            print(f"  {_one_line(alert)}")
+        if args.output:
+            print(f"report  {_redact(args.output)}")
+    if alerts and args.fail_on_alert:
+        raise _JobError(f"{len(alerts)} alerts (--fail-on-alert)")
     return EXIT_OK
 
 
@@ -1269,6 +1576,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
+    except BrokenPipeError:  # e.g. `churnlib versions ... | head -1`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
     except Exception as err:
         if debug:
             traceback.print_exc()

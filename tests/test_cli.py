@@ -263,3 +263,360 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_missing_input_file_is_one_line(tmp_path):
     proc = run("train", "--data", tmp_path / "missing.csv", "--target", "churned")
     assert_one_line_error(proc, "missing.csv")
+
+
+def test_unreachable_tracking_server_is_one_line(tmp_path):
+    pd.DataFrame(
+        {
+            "tenure": range(40),
+            "calls": [i % 5 for i in range(40)],
+            "churned": [i % 3 == 0 for i in range(40)],
+        }
+    ).to_csv(tmp_path / "t.csv", index=False)
+    port = free_port()
+    proc = run(
+        "train",
+        "--data",
+        tmp_path / "t.csv",
+        "--target",
+        "churned",
+        "--estimator",
+        "logistic_regression",
+        "--tracking-uri",
+        f"http://user:hunter2@127.0.0.1:{port}",
+        timeout=180,
+    )
+    assert_one_line_error(proc, f"127.0.0.1:{port}")
+    assert "hunter2" not in proc.stderr
+
+
+def test_unreachable_model_store_is_one_line(tmp_path):
+    pd.DataFrame({"tenure": [1, 2]}).to_parquet(tmp_path / "in.parquet")
+    port = free_port()
+    proc = run(
+        "score",
+        "--model",
+        "s3://churnlib-test/models@production",
+        "--input",
+        tmp_path / "in.parquet",
+        "--output",
+        tmp_path / "scores",
+        "--storage-option",
+        f'client_kwargs={{"endpoint_url": "http://127.0.0.1:{port}"}}',
+        "--storage-option",
+        "key=testing",
+        "--storage-option",
+        "secret=not-a-real-secret",
+        timeout=180,
+    )
+    assert_one_line_error(proc, "s3://churnlib-test/models")
+    assert "not-a-real-secret" not in proc.stderr
+    assert not (tmp_path / "scores").exists()
+
+
+def test_missing_store_is_one_line(tmp_path):
+    proc = run("versions", "--store", tmp_path / "no-store-here")
+    assert_one_line_error(proc, "no-store-here")
+
+
+# -- the batch jobs, chained as a user would run them ----------------------------
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A trained model published to a store, plus tables to score and monitor."""
+    folder = tmp_path_factory.mktemp("cli")
+    proc = run(
+        "generate",
+        "--output",
+        folder / "train.csv",
+        "--n-customers",
+        2_000,
+        "--random-state",
+        1,
+    )
+    assert proc.returncode == 0, proc.stderr
+    customers = pd.read_csv(folder / "train.csv")
+    # production: newer customers, features only; their outcomes come later
+    from churnlib.data import generate_customers
+
+    later = generate_customers(600, random_state=2)
+    later.drop(columns="churned").to_parquet(folder / "production.parquet")
+    later[["customer_id", "churned"]].to_csv(folder / "outcomes.csv", index=False)
+    later.to_parquet(folder / "holdout.parquet")
+    tracking = f"sqlite:///{folder / 'mlflow.db'}"
+    proc = run(
+        "train",
+        "--data",
+        folder / "train.csv",
+        "--target",
+        "churned",
+        "--estimator",
+        "logistic_regression",
+        "--tracking-uri",
+        tracking,
+        "--experiment",
+        "cli-test",
+        "--store",
+        folder / "models",
+        "--alias",
+        "staging",
+        "--report",
+        folder / "card.html",
+        cwd=folder,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {
+        "folder": folder,
+        "tracking": tracking,
+        "train_stdout": proc.stdout,
+        "n_train": len(customers),
+        "store": folder / "models",
+    }
+
+
+def test_train_reports_run_metrics_and_publishes(workspace):
+    out = workspace["train_stdout"]
+    assert "trained logistic_regression on 1,600 rows" in out
+    run_line = next(line for line in out.splitlines() if line.startswith("MLflow run"))
+    assert len(run_line.split()[-1]) == 32
+    assert "roc_auc" in out
+    assert "published" in out
+    assert "as 'staging'" in out
+    html = (workspace["folder"] / "card.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html")
+    # nothing littered outside the work folder
+    assert not (workspace["folder"] / "mlruns").exists()
+
+
+def test_versions_lists_the_published_model(workspace):
+    proc = run("versions", "--store", workspace["store"], "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert len(rows) == 1
+    assert rows[0]["aliases"] == ["staging"]
+    assert 0.6 < rows[0]["metrics"]["roc_auc"] <= 1
+    assert rows[0]["run_id"]
+    table = run("versions", "--store", workspace["store"])
+    assert table.stdout.startswith("VERSION")
+    assert rows[0]["version"] in table.stdout
+
+
+def test_evaluate_a_stored_model(workspace):
+    folder = workspace["folder"]
+    proc = run(
+        "evaluate",
+        "--model",
+        f"{workspace['store']}@staging",
+        "--data",
+        folder / "holdout.parquet",
+        "--target",
+        "churned",
+        "--output",
+        folder / "eval.html",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads(proc.stdout)
+    assert 0.6 < metrics["roc_auc"] <= 1
+    assert (folder / "eval.html").stat().st_size > 10_000
+
+
+def test_promote_then_rollback(workspace, tmp_path):
+    import shutil
+
+    store = tmp_path / "models"
+    shutil.copytree(workspace["store"], store)
+    (version,) = json.loads(run("versions", "--store", store, "--json").stdout)
+    proc = run("promote", "--store", store, "staging", "production")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"production -> {version['version']}"
+    proc = run("rollback", "--store", store, "production")
+    # production had no earlier target: nothing to roll back to
+    assert_one_line_error(proc, "production")
+    proc = run("promote", "--store", store, "no-such-version", "production")
+    assert_one_line_error(proc, "no-such-version")
+
+
+def test_publish_from_mlflow(workspace, tmp_path):
+    out = workspace["train_stdout"]
+    model_uri = next(
+        line.split()[-1] for line in out.splitlines() if line.startswith("model URI")
+    )
+    proc = run(
+        "publish",
+        "--model-uri",
+        model_uri,
+        "--store",
+        tmp_path / "store",
+        "--alias",
+        "candidate",
+        "--tracking-uri",
+        workspace["tracking"],
+    )
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(run("versions", "--store", tmp_path / "store", "--json").stdout)
+    assert row["aliases"] == ["candidate"]
+    assert "roc_auc" in row["metrics"]  # copied from the MLflow run
+    proc = run(
+        "publish",
+        "--model-uri",
+        "models:/m-doesnotexist",
+        "--store",
+        tmp_path / "store",
+        "--tracking-uri",
+        workspace["tracking"],
+    )
+    assert_one_line_error(proc, "m-doesnotexist")
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_score_a_table(workspace, tmp_path, engine):
+    folder = workspace["folder"]
+    proc = run(
+        "score",
+        "--model",
+        f"{workspace['store']}@staging",
+        "--input",
+        folder / "production.parquet",
+        "--output",
+        tmp_path / "scores",
+        "--engine",
+        engine,
+        "--batch-rows",
+        250,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "scored 600 rows in 3 partitions" in proc.stdout
+    from churnlib.scoring import read_scores
+
+    scores = read_scores(tmp_path / "scores")
+    assert len(scores) == 600
+    assert (
+        scores["customer_id"].tolist()
+        == pd.read_parquet(folder / "production.parquet")["customer_id"].tolist()
+    )
+    # the output exists now: a second run refuses to overwrite it
+    again = run(
+        "score",
+        "--model",
+        f"{workspace['store']}@staging",
+        "--input",
+        folder / "production.parquet",
+        "--output",
+        tmp_path / "scores",
+    )
+    assert_one_line_error(again, "scores")
+
+
+def test_monitor_log_and_report(workspace, tmp_path):
+    folder = workspace["folder"]
+    common = [
+        "--monitor",
+        tmp_path / "monitor",
+        "--reference",
+        folder / "holdout.parquet",
+        "--target",
+        "churned",
+        "--model",
+        f"{workspace['store']}@staging",
+    ]
+    proc = run(
+        "monitor", "log", *common, "--predictions", folder / "production.parquet"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("logged 600 predictions")
+    proc = run("monitor", "log", *common, "--outcomes", folder / "outcomes.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("logged 600 outcomes")
+    proc = run(
+        "monitor",
+        "report",
+        *common,
+        "--chunk-size",
+        300,
+        "--output",
+        tmp_path / "monitor.html",
+        "--alerts-file",
+        tmp_path / "a.jsonl",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "600 predictions (600 with outcomes) in 2 chunks" in proc.stdout
+    assert (tmp_path / "monitor.html").stat().st_size > 10_000
+    proc = run("monitor", "report", *common, "--json")
+    assert isinstance(json.loads(proc.stdout), list)
+    proc = run("monitor", "log", *common, "--predictions", folder / "nope.parquet")
+    assert_one_line_error(proc, "nope.parquet")
+
+
+# -- the demo --------------------------------------------------------------------
+def test_demo_runs_the_whole_loop(tmp_path):
+    workdir = tmp_path / "demo"
+    proc = run(
+        "demo",
+        "--workdir",
+        workdir,
+        "--n-customers",
+        1_500,
+        "--batches",
+        4,
+        "--batch-size",
+        400,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    stages = [
+        "generate",
+        "validate",
+        "preprocess",
+        "split",
+        "train",
+        "evaluate",
+        "publish",
+        "simulate production",
+        "monitor",
+    ]
+    for i, stage in enumerate(stages, start=1):
+        assert f"[{i}/9] {stage}" in out
+    for name in [
+        "customers.parquet",
+        "mlflow.db",
+        "report_card.html",
+        "models/",
+        "monitor/",
+        "monitor_report.html",
+    ]:
+        assert f"  {name}" in out
+        assert (workdir / name.rstrip("/")).exists(), name
+    assert f"mlflow ui --backend-store-uri sqlite:///{workdir / 'mlflow.db'}" in out
+    assert "Alerts" in out
+    assert proc.stderr == ""
+    # only the work folder was written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+    # the model is promoted to production in the store
+    (version,) = json.loads(
+        run("versions", "--store", workdir / "models", "--json").stdout
+    )
+    assert version["aliases"] == ["production"]
+
+
+def test_demo_quiet_prints_only_the_summary(tmp_path):
+    proc = run(
+        "demo",
+        "--workdir",
+        tmp_path / "d",
+        "--n-customers",
+        500,
+        "--batches",
+        2,
+        "--batch-size",
+        200,
+        "--quiet",
+        "--store",
+        "memory://cli-demo/models",
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "[1/9]" not in proc.stdout
+    assert "model store: memory://cli-demo/models" in proc.stdout
