@@ -2,7 +2,7 @@
 
 The feature distributions are modelled on the public IBM Telco Customer Churn
 table (contract mix, tenure spread, charges by internet service, churn rate
-near 26.5 %); the label is drawn from :data:`TRUTH_COEFFICIENTS`, so the
+near 26.5 %); the label is drawn from ``TRUTH_COEFFICIENTS``, so the
 Bayes-optimal score of every customer is known exactly.
 """
 
@@ -34,9 +34,9 @@ INTERNET_SERVICES = ("DSL", "fiber optic", "no")
 GENDERS = ("female", "male")
 
 #: Coefficient (log-odds) of every term of the ground-truth churn model.
-#: ``P(churn) = expit(sum(coefficient * term))``; see :data:`TRUTH_TERMS` for
+#: ``P(churn) = expit(sum(coefficient * term))``; see ``TRUTH_TERMS`` for
 #: the exact definition of each term. The intercept gives a population churn
-#: rate of :data:`BASE_CHURN_RATE`; ``generate_customers(churn_rate=r)``
+#: rate of ``BASE_CHURN_RATE``; ``generate_customers(churn_rate=r)``
 #: replaces it with the intercept that makes the table's mean probability r.
 TRUTH_COEFFICIENTS: Mapping[str, float] = MappingProxyType(
     {
@@ -57,7 +57,7 @@ TRUTH_COEFFICIENTS: Mapping[str, float] = MappingProxyType(
     }
 )
 
-#: Definition of every term of :data:`TRUTH_COEFFICIENTS` (1 if true, else 0
+#: Definition of every term of ``TRUTH_COEFFICIENTS`` (1 if true, else 0
 #: for indicators).
 TRUTH_TERMS: Mapping[str, str] = MappingProxyType(
     {
@@ -288,8 +288,8 @@ def generate_customers(
 
     Every row is one customer. Feature distributions are modelled on the public
     IBM Telco Customer Churn table; the label ``churned`` is a Bernoulli draw
-    from a documented logistic model (:data:`TRUTH_COEFFICIENTS`,
-    :data:`TRUTH_TERMS`), so the best achievable score is known.
+    from a documented logistic model (``TRUTH_COEFFICIENTS``,
+    ``TRUTH_TERMS``), so the best achievable score is known.
 
     Parameters
     ----------
@@ -302,7 +302,7 @@ def generate_customers(
         equals ``churn_rate``; the realised rate then differs only by Bernoulli
         noise (standard deviation ``sqrt(r (1 - r) / n)``, under 0.23
         percentage points at ``n >= 50_000``). ``None`` keeps the documented
-        intercept (population rate :data:`BASE_CHURN_RATE`, about 26.5 %).
+        intercept (population rate ``BASE_CHURN_RATE``, about 26.5 %).
     random_state : int, numpy Generator, RandomState or None, default=None
         Seed. The same integer always gives an identical frame.
     return_truth : bool, default=False
@@ -338,7 +338,7 @@ def generate_customers(
     Notes
     -----
     Truth model: ``logit P(churn) = intercept + sum_k coef_k * term_k`` with
-    the coefficients of :data:`TRUTH_COEFFICIENTS`. It has a non-linear tenure
+    the coefficients of ``TRUTH_COEFFICIENTS``. It has a non-linear tenure
     effect (``log1p``) and an interaction (month-to-month contract paying by
     electronic check). Scored against the labels its ROC AUC is about 0.84.
 

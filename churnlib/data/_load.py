@@ -36,7 +36,7 @@ def load_telco(
     ``Churn`` (26.5 % "Yes"). Source: the public repository
     ``IBM/telco-customer-churn-on-icp4d`` (Apache License 2.0; the licence and
     attribution ship next to the file). The file is checked against
-    :data:`TELCO_SHA256` before it is parsed.
+    ``TELCO_SHA256`` before it is parsed.
 
     Parameters
     ----------

@@ -40,7 +40,7 @@ SCENARIOS: tuple[str, ...] = ("none", "covariate_shift", "concept_drift", "prior
 
 #: Change of each truth coefficient under ``concept_drift`` at ``severity=1``
 #: (multiplied by ``severity``); the intercept is then re-solved so that the
-#: expected churn rate stays :data:`BASE_CHURN_RATE`.
+#: expected churn rate stays ``BASE_CHURN_RATE``.
 CONCEPT_DRIFT_DELTAS: Mapping[str, float] = MappingProxyType(
     {
         "contract[month-to-month]": -1.0,
@@ -72,7 +72,7 @@ class ProductionBatch:
         ``customer_id``; no label and no truth. Same columns and dtypes as
         :func:`generate_customers` without ``churned``.
     y : pandas.Series of bool
-        The label (``churned``) that becomes known at :attr:`labels_at`.
+        The label (``churned``) that becomes known at ``labels_at``.
     ids : pandas.Series of str
         ``X["customer_id"]`` (``"P0000001"``-style, unique across batches).
     timestamp : pandas.Series of datetime64
@@ -269,7 +269,7 @@ default="none"
     With ``s = severity``, from batch ``onset`` on:
 
     - ``"covariate_shift"`` -- the feature distribution moves, the churn
-      mechanism (:data:`TRUTH_COEFFICIENTS`) is unchanged: the
+      mechanism (``TRUTH_COEFFICIENTS``) is unchanged: the
       month-to-month share of contracts rises from 0.55 to
       ``min(0.55 + 0.25 s, 0.95)`` (one and two year keep their 21:24
       ratio); every tenure is multiplied by ``max(1 - 0.3 s, 0.1)`` before
@@ -277,11 +277,11 @@ default="none"
       [18, 120] (total charges follow). The churn rate rises as a
       consequence (to about 0.40 at ``s = 1``).
     - ``"concept_drift"`` -- the feature distribution is unchanged; each
-      coefficient changes by ``s`` times :data:`CONCEPT_DRIFT_DELTAS`
+      coefficient changes by ``s`` times ``CONCEPT_DRIFT_DELTAS``
       (month-to-month -1.0, log1p(tenure) +0.35, fiber optic +1.0, tech
       support +0.55, support calls +0.30) and the intercept is re-solved on
       a fixed reference sample of 200,000 customers so the expected churn
-      rate stays :data:`BASE_CHURN_RATE`. At ``s = 1`` the pre-drift
+      rate stays ``BASE_CHURN_RATE``. At ``s = 1`` the pre-drift
       Bayes-optimal score falls from ROC AUC about 0.83 to about 0.73.
     - ``"prior_shift"`` -- label shift: the churn rate becomes
       ``min(BASE_CHURN_RATE + 0.15 s, 0.95)`` (0.4155 at ``s = 1``) while

@@ -439,7 +439,7 @@ def infer_schema(
     Notes
     -----
     Values are first cleaned: text is stripped; ``""`` and the
-    case-insensitive placeholders of :data:`PLACEHOLDERS` (``"Unknown"``,
+    case-insensitive placeholders of ``PLACEHOLDERS`` (``"Unknown"``,
     ``"N/A"``, ``"?"``...) count as missing. Then each column is:
 
     - **binary** if it is bool, holds only 0/1, or only yes/no, y/n,
@@ -633,7 +633,7 @@ def read_churn_table(
         Identifier columns; ``None`` detects them.
     na_values : sequence of str, default=None
         Extra strings to read as missing, on top of pandas' defaults and
-        :data:`PLACEHOLDERS`.
+        ``PLACEHOLDERS``.
     storage_options : mapping, default=None
         Passed to :func:`fsspec.open` (credentials, endpoint...). Never shown
         in messages.
@@ -668,7 +668,7 @@ def read_churn_table(
     DataQualityWarning
         For each constant column, and for each column whose single-feature
         ROC AUC against ``y`` (folded: ``max(AUC, 1 - AUC)``) exceeds
-        :data:`LEAKAGE_AUC` (suspected target leakage). The leakage check
+        ``LEAKAGE_AUC`` (suspected target leakage). The leakage check
         needs at least 20 churners and 20 non-churners; smaller tables skip it.
 
     See Also
