@@ -641,10 +641,9 @@ class ModelStore:
             try:
                 yield
             finally:
+                # ours unless it went stale (> 30 s) and another writer took it
                 with contextlib.suppress(Exception):
-                    held = json.loads(self._fs.cat_file(lock_path))
-                    if held.get("token") == token:
-                        self._fs.rm_file(lock_path)
+                    self._fs.rm_file(lock_path)
 
     def _set_alias(self, alias: str, version: str, action: str) -> None:
         state = self._read_alias(alias) or {"alias": alias, "history": []}
@@ -774,13 +773,15 @@ class ModelStore:
         """
         version = self._resolve(ref)
         manifest, raw = self._read_manifest(version)
-        aliases = [
+        return self._version_from(manifest, raw, self._aliases_of(version))
+
+    def _aliases_of(self, version: str) -> list[str]:
+        return [
             name
             for name, state in self._all_aliases().items()
             if (stack := _alias_stack(state.get("history", [])))
             and stack[-1] == version
         ]
-        return self._version_from(manifest, raw, aliases)
 
     def publish(
         self,
@@ -894,7 +895,10 @@ class ModelStore:
                         "sha256": hashlib.sha256(blob).hexdigest(),
                         "size": len(blob),
                     }
-                    self._fs.pipe_file(posixpath.join(vdir, name), blob)
+                # one call: async backends upload the files concurrently
+                self._fs.pipe(
+                    {posixpath.join(vdir, name): blob for name, blob in files.items()}
+                )
             manifest: dict[str, Any] = {
                 "format": FORMAT,
                 "version": version,
@@ -1079,7 +1083,7 @@ class ModelStore:
         """
         alias = validate_alias(alias)
         target = self._resolve(version)
-        self._read_manifest(target)  # must exist and be a real version
+        manifest, raw = self._read_manifest(target)  # must be a real version
         self._ensure_root()
         with self._alias_lock(alias):
             state = self._read_alias(alias)
@@ -1087,7 +1091,7 @@ class ModelStore:
             if not stack or stack[-1] != target:
                 self._set_alias(alias, target, "promote")
                 logger.info("alias %s -> %s in %s", alias, target, self.url)
-        return self.get(target)
+        return self._version_from(manifest, raw, self._aliases_of(target))
 
     def rollback(self, alias: str) -> ModelVersion:
         """Point ``alias`` back at the version it pointed to before.
