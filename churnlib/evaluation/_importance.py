@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["FeatureImportanceDisplay", "feature_importance"]
 
-_PARAMS = {
+_PARAMS: dict[str, list[Any]] = {
     "method": [StrOptions({"auto", "permutation", "impurity"})],
     "n_repeats": [Interval(Integral, 1, None, closed="left")],
     "max_samples": [
@@ -61,8 +61,10 @@ def group_output_features(output_names: list[str], input_names: list[str]) -> li
     """Map each output feature name to the input column it came from.
 
     Strips a ``transformer__`` prefix (``ColumnTransformer`` verbose names),
-    then takes the longest input name equal to the rest or followed by ``_``
-    (one-hot columns ``contract_Two year``). Unmatched names map to themselves.
+    then takes the longest input name equal to the rest or followed by a
+    separator that is not a letter or digit (one-hot columns such as
+    ``contract_Two year`` or ``contract=two year``). Unmatched names map to
+    themselves.
     """
     inputs = sorted(input_names, key=len, reverse=True)
     groups = []
@@ -73,7 +75,8 @@ def group_output_features(output_names: list[str], input_names: list[str]) -> li
                 col
                 for cand in (stripped, out)
                 for col in inputs
-                if cand == col or cand.startswith(col + "_")
+                if cand == col
+                or (cand.startswith(col) and not cand[len(col)].isalnum())
             ),
             stripped,
         )

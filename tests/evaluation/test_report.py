@@ -465,3 +465,27 @@ def test_threshold_wrapper_is_unwrapped(churn_split):
     imp = r.feature_importance()
     assert imp.attrs["method"] == "impurity"
     assert set(imp.index) == set(X_test.columns)
+
+
+def test_group_output_features_name_matching():
+    from churnlib.evaluation._importance import group_output_features
+
+    inputs = ["contract", "tenure", "tenure_months", "age"]
+    outputs = [
+        "onehotencoder__contract_month",
+        "cat__contract=two year",
+        "tenure",
+        "num__tenure_months",
+        "tenure_months_squared",
+        "remainder__age",
+        "derived__charges_per_month",
+    ]
+    assert group_output_features(outputs, inputs) == [
+        "contract",
+        "contract",
+        "tenure",
+        "tenure_months",
+        "tenure_months",
+        "age",
+        "charges_per_month",
+    ]
