@@ -100,7 +100,8 @@ class Report:
                 print(
                     f"- {row['what']}: {row['seconds']:.3f}s vs {row['baseline']} "
                     f"{row['baseline_seconds']:.3f}s -> {row['ratio']:.2f}x"
-                    f" (target <= {row['target']}x) {status} {row['note']}"
+                    + (f" (target <= {row['target']}x)" if row["target"] else "")
+                    + f" {status} {row['note']}"
                 )
             else:
                 print(
