@@ -94,7 +94,11 @@ class ScoringResult:
     scored_at : datetime
         The run's timestamp (UTC), also written in every row.
     seconds : float
-        Wall time of the whole call.
+        Wall time of the whole call, including logging to the monitor.
+    plan_seconds, run_seconds, commit_seconds : float
+        Its phases: loading the model and reading every file's schema;
+        scoring every partition (on the engine); publishing the parts and
+        ``_SUCCESS``.
     partitions : tuple of PartitionStats
         Per-partition costs, in partition order.
     drift : DriftSummary or None
@@ -115,7 +119,10 @@ class ScoringResult:
     engine: str
     scored_at: datetime
     seconds: float
-    partitions: tuple[PartitionStats, ...] = field(repr=False)
+    plan_seconds: float = field(default=0.0, repr=False)
+    run_seconds: float = field(default=0.0, repr=False)
+    commit_seconds: float = field(default=0.0, repr=False)
+    partitions: tuple[PartitionStats, ...] = field(default=(), repr=False)
     drift: Any = field(default=None, repr=False)
     drift_report: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -355,8 +362,21 @@ def _worker_name() -> str:
 
 
 def _dask_unit(model: Any, job: _Job, unit: WorkUnit) -> _UnitResult:
-    """Task body on a Dask worker (the model and job arrive already scattered)."""
-    return _process_unit(model, job, unit)
+    """Task body on a Dask worker (the model and job arrive already scattered).
+
+    Parallelism on Dask is across partitions, so a model's own ``n_jobs`` runs
+    with one thread inside a (daemonic) worker; joblib says so on every call,
+    which would flood the worker logs: that one warning is silenced here.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message="Inside a Dask worker with daemon=True",
+            category=UserWarning,
+        )
+        return _process_unit(model, job, unit)
 
 
 # -- engines ------------------------------------------------------------------
@@ -692,6 +712,7 @@ def score_table(
         monitor=spec,
     )
     committer.prepare()
+    t_run = time.perf_counter()
     try:
         if engine == "local":
             results = _run_local(fitted, job, plan.units, n_jobs or os.cpu_count() or 1)
@@ -716,7 +737,9 @@ def score_table(
             "columns": list(ids + passthrough) + list(OUTPUT_COLUMNS),
             "churnlib_version": _churnlib_version(),
         }
+        t_commit = time.perf_counter()
         files = committer.commit(parts, manifest, cleanup=spec is None)
+        t_done = time.perf_counter()
     except BaseException:
         committer.abort()
         raise
@@ -742,6 +765,9 @@ def score_table(
         engine=engine,
         scored_at=scored_at,
         seconds=time.perf_counter() - t_start,
+        plan_seconds=t_run - t_start,
+        run_seconds=t_commit - t_run,
+        commit_seconds=t_done - t_commit,
         partitions=tuple(r.stats for r in results),
         drift=drift,
         drift_report=drift_report,
