@@ -333,6 +333,28 @@ class EvaluationReport:
         The label of the churn class in ``y``.
     name : str
         Model name used in legends and titles.
+
+    See Also
+    --------
+    evaluate : Create the report.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from churnlib.evaluation import evaluate
+    >>> X, y = make_classification(n_samples=400, weights=[0.8], random_state=0)
+    >>> report = evaluate(LogisticRegression().fit(X, y), X, y, name="logit")
+    >>> display = report.plot_cumulative_gain()  # a CumulativeGainDisplay
+    >>> display.line_.get_label()
+    'logit'
+    >>> print(report.summary().splitlines()[-1])  # doctest: +ELLIPSIS
+    Whom to target: assuming a retained customer worth 200, ... at least ...
+    >>> document = report.to_html(feature_importance=None)
+    >>> document.count("data:image/png;base64,")
+    7
     """
 
     metrics: dict[str, float]
