@@ -9,6 +9,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibrationDisplay
 from sklearn.dummy import DummyClassifier
@@ -489,3 +492,48 @@ def test_group_output_features_name_matching():
         "age",
         "charges_per_month",
     ]
+
+
+class _Precomputed(ClassifierMixin, BaseEstimator):
+    """A 'fitted model' returning fixed probabilities (rows of X are ignored)."""
+
+    def __init__(self, scores=None):
+        self.scores = scores
+
+    def fit(self, X=None, y=None):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        return np.column_stack([1 - self.scores, self.scores])
+
+
+@given(
+    st.integers(min_value=2, max_value=80).flatmap(
+        lambda n: st.tuples(
+            arrays(np.int8, n, elements=st.integers(0, 1)),
+            arrays(np.float64, n, elements=st.floats(0, 1))
+            | arrays(np.float64, n, elements=st.sampled_from([0.0, 0.3, 0.5, 1.0])),
+        )
+    ),
+    st.floats(0, 1),
+)
+def test_evaluate_equals_sklearn_on_random_inputs(data, threshold):
+    y, s = data
+    assume(0 < y.sum() < len(y))
+    m = evaluate(
+        _Precomputed(s).fit(), np.zeros((len(y), 1)), y, threshold=threshold
+    ).metrics
+    pred = s >= threshold
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, s))
+    assert m["average_precision"] == pytest.approx(average_precision_score(y, s))
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert m["precision"] == pytest.approx(precision_score(y, pred, zero_division=0))
+    assert m["recall"] == pytest.approx(recall_score(y, pred, zero_division=0))
+    assert m["f1"] == pytest.approx(f1_score(y, pred, zero_division=0))
+    assert m["brier"] == pytest.approx(brier_score_loss(y, s))
+    assert m["log_loss"] == pytest.approx(log_loss(y, s))
+    cm = confusion_matrix(y, pred, labels=[0, 1]).ravel()
+    assert [m["tn"], m["fp"], m["fn"], m["tp"]] == cm.tolist()
+    assert m["ks"] == pytest.approx(ks_statistic(y, s))
+    assert m["top_decile_lift"] == pytest.approx(lift_score(y, s, fraction=0.1))
