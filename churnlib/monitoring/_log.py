@@ -25,9 +25,12 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["KINDS", "MemoryLog", "ParquetLog", "open_log"]
+__all__ = ["KINDS", "TIMESTAMP_COLUMN", "MemoryLog", "ParquetLog", "open_log"]
 
 KINDS = ("predictions", "outcomes")
+#: Column of prediction/outcome times: int64 microseconds since the epoch (UTC)
+#: in memory, ``timestamp[us, tz=UTC]`` in Parquet.
+TIMESTAMP_COLUMN = "__timestamp__"
 
 
 def _part_name() -> str:
@@ -81,8 +84,18 @@ class ParquetLog:
         return f"{self.root}/{kind}"
 
     def write(self, kind: str, frame: pd.DataFrame) -> str:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(
+            frame.drop(columns=TIMESTAMP_COLUMN), preserve_index=False
+        )
+        micros = pa.array(frame[TIMESTAMP_COLUMN].to_numpy(dtype="int64"))
+        table = table.add_column(
+            0, TIMESTAMP_COLUMN, micros.cast(pa.timestamp("us", tz="UTC"))
+        )
         buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
+        pq.write_table(table, buf)
         data = buf.getvalue()
         name = _part_name()
         final = f"{self._dir(kind)}/{name}"
@@ -119,8 +132,17 @@ class ParquetLog:
     def read(
         self, kind: str, part: str, columns: list[str] | None = None
     ) -> pd.DataFrame:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         with self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f:
-            return pd.read_parquet(f, columns=columns)
+            table = pq.read_table(f, columns=columns)
+        names = table.column_names
+        if TIMESTAMP_COLUMN in names:
+            i = names.index(TIMESTAMP_COLUMN)
+            micros = table.column(i).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+            table = table.set_column(i, TIMESTAMP_COLUMN, micros)
+        return table.to_pandas()
 
 
 def open_log(

@@ -19,7 +19,7 @@ from churnlib.monitoring._alerts import (
     deliver,
 )
 from churnlib.monitoring._detector import DriftDetector
-from churnlib.monitoring._log import open_log
+from churnlib.monitoring._log import TIMESTAMP_COLUMN, open_log
 from churnlib.monitoring._performance import (
     METRICS,
     PerformanceSummary,
@@ -33,10 +33,11 @@ __all__ = ["SCORE_FEATURE", "ChurnMonitor"]
 #: Name of the model score in drift frames and alerts.
 SCORE_FEATURE = "model_score"
 
-_ID, _TS, _SCORE, _Y = "__id__", "__timestamp__", "__score__", "__y__"
+_ID, _SCORE, _Y = "__id__", "__score__", "__y__"
+_TS = TIMESTAMP_COLUMN
 
 
-def _to_utc(values: Any, n: int, what: str) -> pd.Series:
+def _to_utc(values: Any, n: int, what: str) -> np.ndarray:
     if values is None:
         values = pd.Timestamp.now(tz="UTC")
     try:
@@ -56,8 +57,11 @@ def _to_utc(values: Any, n: int, what: str) -> pd.Series:
         )
     if ts.isna().any():
         raise DataValidationError(f"timestamp of {what} has missing values.")
-    ts = ts.dt.tz_localize("UTC") if ts.dt.tz is None else ts.dt.tz_convert("UTC")
-    return ts.astype("datetime64[us, UTC]")
+    if ts.dt.tz is not None:
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    # microseconds since the epoch, UTC: a plain int64 column in memory, a
+    # timestamp[us, UTC] column in Parquet (see _log.TIMESTAMP_COLUMN)
+    return ts.astype("datetime64[us]").to_numpy().view(np.int64)
 
 
 class ChurnMonitor:
@@ -468,7 +472,7 @@ class ChurnMonitor:
         ts = _to_utc(timestamp, n, "log_predictions")
         frame = features.reset_index(drop=True)
         frame.insert(0, _SCORE, scores)
-        frame.insert(0, _TS, ts.to_numpy())
+        frame.insert(0, _TS, ts)
         frame.insert(0, _ID, ids_s.to_numpy())
         self._log.write("predictions", frame)
         return pd.Index(ids_s.to_numpy(), name=self.id_column)
@@ -521,9 +525,7 @@ class ChurnMonitor:
         if ids_s.isna().any():
             raise DataValidationError("ids has missing values.")
         ts = _to_utc(timestamp, len(y), "log_outcomes")
-        frame = pd.DataFrame(
-            {_ID: ids_s.astype("string").to_numpy(), _TS: ts.to_numpy(), _Y: y}
-        )
+        frame = pd.DataFrame({_ID: ids_s.astype("string").to_numpy(), _TS: ts, _Y: y})
         if len(frame):
             self._log.write("outcomes", frame)
         return len(frame)
@@ -604,7 +606,9 @@ class ChurnMonitor:
             n = len(frame)
             if n == 0:
                 continue
-            naive = frame[_TS].dt.tz_convert("UTC").dt.tz_localize(None)
+            naive = pd.Series(
+                frame[_TS].to_numpy(dtype=np.int64).view("datetime64[us]")
+            )
             if freq is not None:
                 keys = naive.dt.to_period(freq).dt.start_time.to_numpy()
             else:
