@@ -9,6 +9,7 @@ scoped context (:func:`tracking_context`) and restored afterwards.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import logging
 import os
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from churnlib.exceptions import TrackingError
 
@@ -40,6 +42,8 @@ logger = logging.getLogger(__name__)
 #: Folder, beside a local SQLite store, that holds the run artifacts.
 ARTIFACTS_FOLDER = "mlartifacts"
 
+#: Rows MLflow looks at to infer a logged dataset's column types.
+_SCHEMA_ROWS = 2_000
 #: HTTP settings for the first contact with a server: fail within seconds.
 _PROBE_HTTP_ENV = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
@@ -404,6 +408,15 @@ class RunLogger:
             dataset = mlflow.data.from_pandas(
                 frame, targets=target, name=name, digest=data_fingerprint(X, y)
             )
+            # MLflow infers the schema from every row, one Python call per text
+            # cell; column types show in the first rows just as well. (``schema``
+            # is a cached_property: pre-filling it skips the full scan.)
+            from mlflow.types.utils import _infer_schema
+
+            try:
+                dataset.__dict__["schema"] = _infer_schema(frame.head(_SCHEMA_ROWS))
+            except Exception:  # MLflow then records no schema, as it would itself
+                dataset.__dict__["schema"] = None
             mlflow.log_input(dataset, context=context)
             return str(dataset.digest)
 
@@ -431,7 +444,8 @@ class RunLogger:
         from mlflow.models import infer_signature
 
         with self._guard("log the model"):
-            trusted = sorted(sio.get_untrusted_types(data=sio.dumps(model)))
+            skeleton = sio.dumps(_skeleton(model))
+            trusted = sorted(sio.get_untrusted_types(data=skeleton))
             example = _example_frame(X_example)
             with _quiet_schema_hints():
                 signature = infer_signature(example, model.predict_proba(example))
@@ -457,6 +471,38 @@ class RunLogger:
             MlflowClient(tracking_uri=self.uri).set_registered_model_alias(
                 registered_model_name, alias, str(version)
             )
+
+
+def _skeleton(model: Any) -> Any:
+    """Return a stand-in for ``model`` with the same types, cheap to serialise.
+
+    Finding the types skops must trust means serialising the model; a
+    400-tree forest takes seconds. Homogeneous ensembles (clones of one
+    template ``estimator_``, as in forests and bagging) keep a single member
+    here: same types, 1/400 of the bytes. Pipelines and threshold wrappers are
+    walked; voting and stacking ensembles are kept whole. The original model
+    is never modified.
+    """
+    if isinstance(model, Pipeline):
+        clone_ = copy.copy(model)
+        clone_.steps = [(name, _skeleton(step)) for name, step in model.steps]
+        return clone_
+    members = getattr(model, "estimators_", None)
+    if (  # homogeneous ensembles (forests, bagging) keep their template
+        isinstance(members, list)
+        and len(members) > 1
+        and hasattr(model, "estimator_")
+        and len({type(m) for m in members}) == 1
+    ):
+        clone_ = copy.copy(model)
+        clone_.estimators_ = members[:1]
+        return clone_
+    inner = getattr(model, "estimator_", None)
+    if inner is not None and inner is not model:
+        clone_ = copy.copy(model)
+        clone_.estimator_ = _skeleton(inner)
+        return clone_
+    return model
 
 
 @contextlib.contextmanager
