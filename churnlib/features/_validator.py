@@ -245,7 +245,12 @@ def coerce_categorical(s: pd.Series, kind: str, caller: str) -> pd.Series:
 
 
 def _sorted_unique(s: pd.Series) -> np.ndarray:
-    values = pd.unique(s.dropna().to_numpy())
+    if isinstance(s.dtype, pd.CategoricalDtype):  # observed categories, fast
+        codes = s.cat.codes.to_numpy()
+        seen = np.unique(codes[codes >= 0])
+        values = np.asarray(s.cat.categories.to_numpy()[seen])
+    else:
+        values = pd.unique(s.dropna().to_numpy())
     try:
         return np.sort(values)
     except TypeError:
