@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +149,24 @@ def pandas_kind(series: pd.Series) -> str:
         return "temporal"
     if series.isna().all():
         return "null"
-    if pd.api.types.is_string_dtype(dtype) or dtype is np.dtype(object):
+    if dtype is np.dtype(object):  # e.g. booleans or dates with missing values
+        inferred = pd.api.types.infer_dtype(series, skipna=True)
+        return {
+            "boolean": "bool",
+            "integer": "numeric",
+            "floating": "numeric",
+            "mixed-integer-float": "numeric",
+            "decimal": "numeric",
+            "string": "string",
+            "date": "temporal",
+            "datetime": "temporal",
+            "datetime64": "temporal",
+            "empty": "null",
+        }.get(
+            inferred,
+            "string" if "string" in inferred or "mixed" in inferred else "other",
+        )
+    if pd.api.types.is_string_dtype(dtype):
         return "string"
     return "other"
 
@@ -185,6 +203,36 @@ def _open_csv(fs: Any, path: str) -> Any:
     return fs.open(path, "rb", compression=infer_compression(path))
 
 
+def _parquet_footer(fs: Any, path: str, url: str) -> tuple[dict[str, str], list[int]]:
+    """Column kinds and rows per row group, from a Parquet footer."""
+    import pyarrow.parquet as pq
+
+    try:
+        with fs.open(path, "rb") as f:
+            meta = pq.ParquetFile(f).metadata
+            schema = meta.schema.to_arrow_schema()
+    except Exception as err:  # unreadable footer: not a Parquet file
+        raise DataValidationError(
+            f"Cannot read {url!r} as Parquet ({err}). Remove it from the input "
+            "or pass input_format='csv' for CSV files."
+        ) from err
+    kinds = {f.name: arrow_kind(f.type) for f in schema}
+    return kinds, [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+
+
+def _csv_sample(fs: Any, path: str, url: str) -> tuple[dict[str, str], None]:
+    """Column kinds from the first rows of a CSV file."""
+    try:
+        with _open_csv(fs, path) as f:
+            sample = pd.read_csv(f, nrows=_CSV_SAMPLE_ROWS, **_csv_read_kwargs(path))
+    except Exception as err:
+        raise DataValidationError(
+            f"Cannot read {url!r} as CSV ({err}). Remove it from the input or "
+            "pass input_format='parquet' for Parquet files."
+        ) from err
+    return {str(c): _csv_kind(sample[c]) for c in sample.columns}, None
+
+
 def plan_input(
     fs: Any,
     path: str,
@@ -208,51 +256,30 @@ def plan_input(
     def file_url(p: str) -> str:
         return p if "://" in p else protocol + p if protocol else p
 
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        for p in files:
-            try:
-                with fs.open(p, "rb") as f:
-                    meta = pq.ParquetFile(f).metadata
-                    schema = meta.schema.to_arrow_schema()
-            except Exception as err:  # unreadable footer: not a Parquet file
-                raise DataValidationError(
-                    f"Cannot read {file_url(p)!r} as Parquet ({err}). Remove it "
-                    "from the input or pass input_format='csv' for CSV files."
-                ) from err
-            schemas[p] = {f.name: arrow_kind(f.type) for f in schema}
-            group: list[int] = []
-            group_rows = 0
-            for rg in range(meta.num_row_groups):
-                n = meta.row_group(rg).num_rows
-                if group and group_rows + n > batch_rows:
-                    units.append(
-                        WorkUnit(
-                            len(units), p, file_url(p), fmt, tuple(group), group_rows
-                        )
-                    )
-                    group, group_rows = [], 0
-                group.append(rg)
-                group_rows += n
-            if group or meta.num_row_groups == 0:
+    # footers and CSV samples are read concurrently: on an object store each
+    # one is a round trip, and a dataset may have thousands of files
+    reader = _parquet_footer if fmt == "parquet" else _csv_sample
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(files)))) as pool:
+        facts = list(pool.map(lambda p: reader(fs, p, file_url(p)), files))
+    for p, (kinds, row_groups) in zip(files, facts, strict=True):
+        schemas[p] = kinds
+        if row_groups is None:  # CSV: one unit a file
+            units.append(WorkUnit(len(units), p, file_url(p), fmt, None, None))
+            continue
+        group: list[int] = []
+        group_rows = 0
+        for rg, n in enumerate(row_groups):
+            if group and group_rows + n > batch_rows:
                 units.append(
                     WorkUnit(len(units), p, file_url(p), fmt, tuple(group), group_rows)
                 )
-    else:
-        for p in files:
-            try:
-                with _open_csv(fs, p) as f:
-                    sample = pd.read_csv(
-                        f, nrows=_CSV_SAMPLE_ROWS, **_csv_read_kwargs(p)
-                    )
-            except Exception as err:
-                raise DataValidationError(
-                    f"Cannot read {file_url(p)!r} as CSV ({err}). Remove it from "
-                    "the input or pass input_format='parquet' for Parquet files."
-                ) from err
-            schemas[p] = {str(c): _csv_kind(sample[c]) for c in sample.columns}
-            units.append(WorkUnit(len(units), p, file_url(p), fmt, None, None))
+                group, group_rows = [], 0
+            group.append(rg)
+            group_rows += n
+        if group or not row_groups:
+            units.append(
+                WorkUnit(len(units), p, file_url(p), fmt, tuple(group), group_rows)
+            )
 
     # columns present everywhere, and the expected kind of each (majority vote)
     first = schemas[files[0]]
@@ -361,8 +388,3 @@ def check_batch(
             f"{expected} values were expected. Fix the values of {col!r} there.",
             columns=[col],
         )
-
-
-def n_rows(frame: pd.DataFrame) -> int:
-    """Row count as a plain int."""
-    return int(np.int64(len(frame)))

@@ -165,9 +165,8 @@ def read_scores(
 
     Examples
     --------
-    >>> import tempfile
     >>> from churnlib.scoring import read_scores
-    >>> read_scores(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    >>> read_scores("memory://doctest/scoring/never-written")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     churnlib.exceptions.DataValidationError: The scoring output ... is not complete...

@@ -554,17 +554,19 @@ def score_table(
     storage_options : mapping, default=None
         fsspec options (credentials, endpoint) for the input, the output and
         the model store.
-    monitor : object, default=None
-        A :class:`~churnlib.monitoring.ChurnMonitor`. Each partition's features
-        are summarised for drift, summaries are merged, and the scored rows are
-        logged to the monitor's store.
+    monitor : ChurnMonitor, default=None
+        Each partition's monitored features and scores are summarised for
+        drift with ``monitor.detector_`` and the summaries merged
+        (``ScoringResult.drift``); after the output is committed, the scored
+        rows are logged with ``monitor.log_predictions``, in input order.
     client : distributed.Client or str, default=None
         With ``engine="dask"``: a client, or a scheduler address
         (``"tcp://host:port"``). None starts a temporary local cluster.
     threshold : float in [0, 1], default=None
         Decision threshold for ``churn_predicted``. None uses the model's own
         threshold when it carries one (``TunedThresholdClassifierCV``,
-        ``FixedThresholdClassifier``), else 0.5.
+        ``FixedThresholdClassifier``, or ``metadata["threshold"]`` of a store
+        version), else 0.5.
     columns : list of str, default=None
         Extra input columns to copy into the output (for example a segment).
     input_format : {"parquet", "csv"}, default=None
@@ -599,20 +601,36 @@ def score_table(
     --------
     read_scores : Read a completed output back.
 
+    Notes
+    -----
+    An output is complete if and only if its ``_SUCCESS`` manifest exists:
+    parts are written under ``<output>/_temporary/<run-id>/`` and moved into
+    place only after every partition succeeded, then ``_SUCCESS`` is written.
+    Both engines cut the input into the same partitions (runs of Parquet row
+    groups of about ``batch_rows`` rows, or whole CSV files) and write one
+    ``part-NNNNN`` file per partition, in input order.
+
     Examples
     --------
-    >>> import tempfile
     >>> from sklearn.linear_model import LogisticRegression
     >>> import pandas as pd
     >>> from churnlib.scoring import read_scores, score_table
     >>> X = pd.DataFrame({"tenure": [1.0, 5, 20, 40], "calls": [9.0, 6, 1, 0]})
     >>> model = LogisticRegression().fit(X, [1, 1, 0, 0])
-    >>> folder = tempfile.mkdtemp()
-    >>> X.assign(customer_id=["a", "b", "c", "d"]).to_parquet(f"{folder}/in.parquet")
-    >>> result = score_table(model, f"{folder}/in.parquet", f"{folder}/scores")
+    >>> X.assign(customer_id=["a", "b", "c", "d"]).to_parquet(
+    ...     "memory://doctest/scoring/customers.parquet"
+    ... )
+    >>> result = score_table(
+    ...     model,
+    ...     "memory://doctest/scoring/customers.parquet",
+    ...     "memory://doctest/scoring/scores",
+    ...     overwrite=True,
+    ... )
     >>> result.rows, result.n_partitions, result.threshold
     (4, 1, 0.5)
-    >>> read_scores(f"{folder}/scores")[["customer_id", "churn_predicted"]]
+    >>> read_scores("memory://doctest/scoring/scores")[
+    ...     ["customer_id", "churn_predicted"]
+    ... ]
       customer_id  churn_predicted
     0           a             True
     1           b             True

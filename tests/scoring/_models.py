@@ -32,12 +32,12 @@ class SlowClassifier(ClassifierMixin, BaseEstimator):
 class RecordingClassifier(ClassifierMixin, BaseEstimator):
     """Probability = ``x`` clipped to [0, 1]; records every batch size it sees."""
 
-    def __init__(self):
-        pass
+    def __init__(self, features=("x",)):
+        self.features = features
 
     def fit(self, X, y):
         self.classes_ = np.array([0, 1])
-        self.feature_names_in_ = np.array(["x"], dtype=object)
+        self.feature_names_in_ = np.array(list(self.features), dtype=object)
         self.batch_sizes_ = []
         return self
 

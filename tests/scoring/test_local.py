@@ -178,6 +178,24 @@ def test_ids_passthrough_columns_and_explicit_version(
     assert (scores["model_version"] == "v7").all()
 
 
+def test_missing_values_do_not_change_a_column_kind(tmp_path):
+    # nullable bools become object columns, all-missing files have null type
+    src = tmp_path / "in"
+    src.mkdir()
+    pd.DataFrame({"id": [1, 2], "x": [0.2, 0.8], "flag": [True, None]}).to_parquet(
+        src / "a.parquet"
+    )
+    pd.DataFrame({"id": [3, 4], "x": [0.1, np.nan], "flag": [None, None]}).to_parquet(
+        src / "b.parquet"
+    )
+    pd.DataFrame({"id": [5], "x": [1], "flag": [False]}).to_parquet(src / "c.parquet")
+    model = RecordingClassifier(features=("x", "flag")).fit(None, None)
+    result = score_table(model, src, tmp_path / "o")
+    assert result.rows == 5
+    scores = read_scores(tmp_path / "o")
+    assert scores["id"].tolist() == [1, 2, 3, 4, 5]
+
+
 def test_no_id_column_found_asks_for_one(tmp_path):
     frame = pd.DataFrame({"x": [0.1, 0.9]})
     frame.to_parquet(tmp_path / "in.parquet")
