@@ -6,12 +6,11 @@ metrics, tags, the dataset and the model in an MLflow run (optionally
 registered with an alias). MLflow is imported only when a run is written.
 """
 
-from churnlib.training._metrics import METRIC_NAMES, churn_metrics, top_decile_lift
+from churnlib.training._metrics import churn_metrics, top_decile_lift
 from churnlib.training._result import TrainingResult
 from churnlib.training._trainer import ChurnTrainer, default_estimator
 
 __all__ = [
-    "METRIC_NAMES",
     "ChurnTrainer",
     "TrainingResult",
     "churn_metrics",

@@ -27,7 +27,7 @@ class TrainingResult:
         ``models:/<model-id>`` of the logged model, or None when
         ``log_model=False``. Load it with ``mlflow.sklearn.load_model``.
     metrics : dict of str to float
-        Validation metrics for the churn class (see :data:`METRIC_NAMES`), on
+        Validation metrics for the churn class (see :func:`churn_metrics`), on
         the validation data or on out-of-fold predictions.
     params : dict
         The flattened parameters logged to the run.

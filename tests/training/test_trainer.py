@@ -24,7 +24,8 @@ from churnlib.exceptions import (
     InvalidParameterError,
     TrackingError,
 )
-from churnlib.training import METRIC_NAMES, ChurnTrainer, TrainingResult
+from churnlib.training import ChurnTrainer, TrainingResult
+from churnlib.training._metrics import METRIC_NAMES
 from churnlib.training._tracking import data_fingerprint
 from tests.fixtures.mlflow_server import free_port
 from tests.training.conftest import search_runs, simple_preprocessor, small_forest

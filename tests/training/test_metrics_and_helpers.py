@@ -1,0 +1,176 @@
+"""Churn-class metrics, tracking helpers and the light import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
+
+import churnlib.training
+from churnlib.training import churn_metrics, top_decile_lift
+from churnlib.training._metrics import METRIC_NAMES
+from churnlib.training._tracking import (
+    _skeleton,
+    data_fingerprint,
+    flatten_params,
+    redact_uri,
+    resolve_tracking_uri,
+)
+
+
+def test_all_is_sorted_and_importable():
+    assert churnlib.training.__all__ == sorted(churnlib.training.__all__)
+    for name in churnlib.training.__all__:
+        assert getattr(churnlib.training, name) is not None
+
+
+def test_importing_training_does_not_import_mlflow():
+    code = (
+        "import sys, churnlib.training; "
+        "assert 'mlflow' not in sys.modules, 'mlflow imported'; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- metrics ----------------------------------------------------------------------
+
+
+def test_metrics_are_for_the_churn_class():
+    y = np.array([0] * 8 + [1] * 2)
+    proba = np.array([0.1] * 7 + [0.6, 0.7, 0.2])
+    m = churn_metrics(y, proba)
+    pred = proba >= 0.5
+    assert m["precision"] == precision_score(y, pred) == 0.5
+    assert m["recall"] == recall_score(y, pred) == 0.5
+    assert m["f1"] == f1_score(y, pred)
+    assert m["roc_auc"] == roc_auc_score(y, proba)
+    assert m["accuracy"] == 0.8
+    assert set(m) == set(METRIC_NAMES)
+
+
+def test_metrics_with_given_predictions_and_threshold():
+    y = np.array([0, 1, 1, 0])
+    proba = np.array([0.2, 0.4, 0.9, 0.6])
+    m = churn_metrics(y, proba, threshold=0.3, y_pred=np.array([0, 1, 1, 0]))
+    assert m["accuracy"] == 1.0
+    assert m["threshold"] == 0.3
+
+
+def test_single_class_validation_gives_nan_ranking_metrics():
+    m = churn_metrics(np.zeros(5), np.linspace(0, 1, 5))
+    assert np.isnan(m["roc_auc"])
+    assert np.isnan(m["average_precision"])
+    assert np.isnan(m["top_decile_lift"])
+    assert m["precision"] == 0.0
+
+
+@given(
+    y=arrays(np.int8, st.integers(1, 200), elements=st.integers(0, 1)),
+    data=st.data(),
+)
+def test_top_decile_lift_properties(y, data):
+    scores = data.draw(
+        arrays(np.float64, y.size, elements=st.floats(0, 1, allow_nan=False))
+    )
+    lift = top_decile_lift(y, scores)
+    if y.sum() == 0:
+        assert np.isnan(lift)
+        return
+    rate = y.mean()
+    assert -1e-9 <= lift <= 1 / rate + 1e-9
+    # invariant to the order of rows
+    order = np.random.default_rng(0).permutation(y.size)
+    assert top_decile_lift(y[order], scores[order]) == pytest.approx(lift)
+    # equal to churnlib.evaluation's definition
+    if 0 < y.sum() < y.size:
+        evaluation = pytest.importorskip("churnlib.evaluation")
+        assert evaluation.lift_score(y, scores) == pytest.approx(lift)
+
+
+def test_top_decile_lift_perfect_and_constant_scores():
+    y = np.array([1] * 10 + [0] * 90)
+    assert top_decile_lift(y, -np.arange(100)) == pytest.approx(10.0)
+    assert top_decile_lift(y, np.ones(100)) == pytest.approx(1.0)
+
+
+# --- tracking helpers ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("https://bob:tok@host:5000/x", "https://***@host:5000/x"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+        ("sqlite:////tmp/a/mlflow.db", "sqlite:////tmp/a/mlflow.db"),
+        ("https://host/?token=abc", "https://host/?***"),
+    ],
+)
+def test_redact_uri(uri, shown):
+    assert redact_uri(uri) == shown
+
+
+def test_resolve_tracking_uri(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert resolve_tracking_uri(None) == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert resolve_tracking_uri(tmp_path / "x.db") == f"sqlite:///{tmp_path / 'x.db'}"
+    assert resolve_tracking_uri("runs.db") == f"sqlite:///{tmp_path / 'runs.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
+    assert resolve_tracking_uri(None) == "http://127.0.0.1:1"
+    assert resolve_tracking_uri("sqlite:///y.db") == "sqlite:///y.db"
+
+
+def test_flatten_params_keeps_simple_types():
+    flat = flatten_params(
+        {
+            "n": np.int64(3),
+            "f": 0.5,
+            "s": "x",
+            "none": None,
+            "est": RandomForestClassifier(),
+        }
+    )
+    assert flat == {
+        "n": 3,
+        "f": 0.5,
+        "s": "x",
+        "none": None,
+        "est": "RandomForestClassifier",
+    }
+    assert type(flat["n"]) is int
+
+
+def test_data_fingerprint_sees_values_names_and_order():
+    X = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    y = np.array([0, 1, 0])
+    base = data_fingerprint(X, y)
+    assert data_fingerprint(X.copy(), y.copy()) == base
+    assert data_fingerprint(X.rename(columns={"a": "c"}), y) != base
+    assert data_fingerprint(X.iloc[::-1].reset_index(drop=True), y[::-1]) != base
+    assert data_fingerprint(X.assign(a=[1, 2, 4]), y) != base
+
+
+def test_skeleton_keeps_types_and_leaves_the_model_alone(churn_data):
+    skops = pytest.importorskip("skops.io")
+    from sklearn.model_selection import FixedThresholdClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from tests.training.conftest import simple_preprocessor
+
+    X, y = churn_data
+    model = make_pipeline(
+        simple_preprocessor(),
+        FixedThresholdClassifier(RandomForestClassifier(n_estimators=5), threshold=0.3),
+    ).fit(X, y)
+    full = skops.get_untrusted_types(data=skops.dumps(model))
+    light = skops.get_untrusted_types(data=skops.dumps(_skeleton(model)))
+    assert full == light
+    assert len(model[-1].estimator_.estimators_) == 5
