@@ -204,7 +204,7 @@ class _AppendingTransformer(TransformerMixin, BaseEstimator):
         names = _check_feature_names_in(self, input_features)
         return np.asarray([*names, *self._new_names], dtype=object)
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True

@@ -249,9 +249,9 @@ default="standard"
         self.schema_ = schema
         self.dropped_columns_ = [c for c in df.columns if c not in set(features)]
         feature_schema = ChurnSchema(
-            numeric=[c for c in schema.numeric if c in features],
-            categorical=[c for c in schema.categorical if c in features],
-            binary=[c for c in schema.binary if c in features],
+            numeric=tuple(c for c in schema.numeric if c in features),
+            categorical=tuple(c for c in schema.categorical if c in features),
+            binary=tuple(c for c in schema.binary if c in features),
         )
         self.validator_ = SchemaValidator(schema=feature_schema, extra=self.extra)
         valid = self.validator_.fit_transform(df[features])
@@ -373,7 +373,7 @@ default="standard"
             renamed.append(name)
         return np.asarray(renamed, dtype=object)
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True

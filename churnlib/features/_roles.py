@@ -69,11 +69,18 @@ def _infer(df: pd.DataFrame) -> ChurnSchema:
                 moved[c] = full
     if not moved:
         return schema
-    roles = {
-        role: [c for c in df.columns if moved.get(c, _role_of(schema, c)) == role]
-        for role in _ROLES
-    }
-    return dataclasses.replace(schema, **roles)
+
+    def columns(role: str) -> tuple[str, ...]:
+        return tuple(c for c in df.columns if moved.get(c, _role_of(schema, c)) == role)
+
+    return dataclasses.replace(
+        schema,
+        numeric=columns("numeric"),
+        categorical=columns("categorical"),
+        binary=columns("binary"),
+        id_columns=columns("id_columns"),
+        datetime=columns("datetime"),
+    )
 
 
 def resolve_schema(

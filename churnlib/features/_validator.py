@@ -421,10 +421,10 @@ should hold numbers, but 1 value(s) are not numeric, e.g. 'ten' at row 0. ...
         self.missing_counts_ = missing
         self._value_kinds = value_kinds
         self.schema_ = ChurnSchema(
-            numeric=[c for c in columns if kinds[c] == "numeric"],
-            categorical=[c for c in columns if kinds[c] == "categorical"],
-            binary=[c for c in columns if kinds[c] == "binary"],
-            id_columns=[c for c in columns if kinds[c] == "id"],
+            numeric=tuple(c for c in columns if kinds[c] == "numeric"),
+            categorical=tuple(c for c in columns if kinds[c] == "categorical"),
+            binary=tuple(c for c in columns if kinds[c] == "binary"),
+            id_columns=tuple(c for c in columns if kinds[c] == "id"),
             target=schema.target,
             positive=schema.positive,
         )
@@ -622,7 +622,7 @@ should hold numbers, but 1 value(s) are not numeric, e.g. 'ten' at row 0. ...
         mapping = output_names(self._fitted_names(), names)
         return np.asarray([mapping.get(c, c) for c in self.columns_], dtype=object)
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True

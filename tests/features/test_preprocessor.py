@@ -291,3 +291,11 @@ def test_skops_round_trip(data):
 def test_invalid_parameters(params, match):
     with pytest.raises(InvalidParameterError, match=match):
         ChurnPreprocessor(**params).fit(pd.DataFrame({"a": [1.0, 2.0]}))
+
+
+def test_input_is_never_modified(data):
+    X, _ = data
+    before = X.copy()
+    pre = ChurnPreprocessor().fit(X)
+    pre.transform(X)
+    pd.testing.assert_frame_equal(X, before)

@@ -398,3 +398,15 @@ def test_generated_data(churn_data):
     assert v.kinds_["contract"] == "categorical"
     assert v.kinds_["tenure_months"] == "numeric"
     assert v.report(X).ok
+
+
+def test_input_is_never_modified(train):
+    v = SchemaValidator().fit(train)
+    X = train.head(6).copy()
+    X["charges"] = [" 1", "", "3", "4", "5", "6"]
+    X["contract"] = X["contract"].astype(object)
+    X.loc[X.index[0], "contract"] = None
+    before = X.copy()
+    v.transform(X)
+    v.report(X)
+    pd.testing.assert_frame_equal(X, before)
