@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from numbers import Integral
@@ -74,8 +75,8 @@ _DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
         "config_kwargs": {
             "connect_timeout": 10,
             "read_timeout": 120,
-            "retries": {"max_attempts": 3, "mode": "standard"},
-        }
+            "retries": {"max_attempts": 2, "mode": "standard"},
+        },
     },
     "az": {"connection_timeout": 10, "read_timeout": 120},
 }
@@ -102,6 +103,24 @@ def _with_defaults(protocol: str, options: Mapping[str, Any]) -> dict[str, Any]:
             merged[key] = value
     merged.update({k: v for k, v in options.items() if k not in merged})
     return merged
+
+
+def _bound_sdk_retries(fs: Any) -> None:
+    """Cap an Azure SDK client's connection retries (adlfs cannot pass them).
+
+    The SDK default retries a refused connection with 15 s + 3**n s pauses, so a
+    dead endpoint costs minutes a call; one retry after 1-3 s keeps failures
+    within seconds. Other clients are left alone.
+    """
+    client = getattr(fs, "service_client", None)
+    policy = getattr(getattr(client, "_config", None), "retry_policy", None)
+    if policy is None or not hasattr(policy, "connect_retries"):
+        return
+    policy.connect_retries = min(policy.connect_retries, 1)
+    policy.read_retries = min(policy.read_retries, 2)
+    if hasattr(policy, "initial_backoff"):
+        policy.initial_backoff = min(policy.initial_backoff, 1)
+        policy.increment_base = min(policy.increment_base, 2)
 
 
 def _now() -> str:
@@ -320,6 +339,8 @@ class ModelStore:
                 url=self.url,
             ) from None
         self._fs = fs
+        with contextlib.suppress(Exception):
+            _bound_sdk_retries(fs)
         self._root = root.rstrip("/") or root
         from fsspec.implementations.local import LocalFileSystem
 
@@ -380,7 +401,9 @@ class ModelStore:
         fs, root = self._fs, self._root
         split = getattr(fs, "split_path", None)  # object stores: bucket/key
         container = split(root)[0] if callable(split) else root
-        with self._io("check the store location", container):
+        with self._io("check the store location", container), warnings.catch_warnings():
+            # adlfs warns and assumes the container exists when it cannot tell
+            warnings.simplefilter("ignore", UserWarning)
             exists = fs.exists(container)
         if not exists and not self.create:
             raise DeploymentError(
@@ -955,6 +978,106 @@ class ModelStore:
                 ) from err
         return published
 
+    def _verified(self, version: str) -> tuple[dict[str, Any], bytes, dict[str, bytes]]:
+        """Read a version: its manifest and every file, all checked.
+
+        Checks the signature (when the store has a key), that file names are
+        safe relative paths, and every file's size and SHA-256.
+        """
+        manifest, raw = self._read_manifest(version)
+        mpath = self._manifest_path(version)
+        if self._key is not None:
+            if "signature" not in manifest:
+                raise IntegrityError(
+                    f"Version {version} in {self.url} is not signed, and this store "
+                    "requires signatures (a signing key is set). Publish it again "
+                    "with the signing key.",
+                    url=self._url(mpath),
+                )
+            if not verify(manifest, self._key):
+                raise IntegrityError(
+                    f"The signature of {self._url(mpath)} does not match: the "
+                    "manifest was altered or signed with another key. Refusing to "
+                    "load it.",
+                    url=self._url(mpath),
+                )
+        files = manifest.get("files")
+        if not isinstance(files, dict) or manifest.get("model_file") not in files:
+            raise IntegrityError(
+                f"The manifest {self._url(mpath)} does not list the model file.",
+                url=self._url(mpath),
+            )
+        vdir = self._path("versions", version)
+        for name in files:
+            norm = posixpath.normpath(str(name))
+            if name.startswith("/") or norm != name or norm.startswith(".."):
+                raise IntegrityError(
+                    f"The manifest {self._url(mpath)} lists an unsafe path "
+                    f"{name!r}; refusing to load it.",
+                    url=self._url(mpath),
+                )
+        names = list(files)
+        paths = [posixpath.join(vdir, n) for n in names]
+        with self._io("read version files from", vdir):
+            blobs = self._cat_many(paths)
+        out: dict[str, bytes] = {}
+        for name, path in zip(names, paths, strict=True):
+            blob = blobs[path]
+            if isinstance(blob, FileNotFoundError):
+                raise IntegrityError(
+                    f"The file {self._url(path)} listed in the manifest is missing; "
+                    "the version is damaged.",
+                    url=self._url(path),
+                )
+            if isinstance(blob, Exception):
+                raise self._error(blob, "read", path)
+            expected = files[name]
+            if not isinstance(expected, Mapping) or (
+                len(blob) != expected.get("size")
+                or hashlib.sha256(blob).hexdigest() != expected.get("sha256")
+            ):
+                raise IntegrityError(
+                    f"The file {self._url(path)} does not match its manifest "
+                    "(SHA-256 or size differs): it was altered or damaged. "
+                    "Refusing to load it.",
+                    url=self._url(path),
+                )
+            out[name] = bytes(blob)
+        return manifest, raw, out
+
+    def download(
+        self, ref: str | ModelVersion, path: str | os.PathLike[str]
+    ) -> ModelVersion:
+        """Copy a verified version to a local folder.
+
+        ``<path>/model`` is then an MLflow model directory
+        (``mlflow.pyfunc.load_model(f"{path}/model")``, ``mlflow models serve
+        -m <path>/model``) and ``<path>/manifest.json`` its manifest. Every file
+        is checked against the manifest (and the signature) before anything is
+        written.
+
+        Parameters
+        ----------
+        ref : str or ModelVersion
+            A version id, an alias name or ``"latest"``.
+        path : str or os.PathLike
+            A local folder; created if missing. Existing files are overwritten.
+
+        Returns
+        -------
+        ModelVersion
+        """
+        from pathlib import Path
+
+        version = self._resolve(ref)
+        manifest, raw, blobs = self._verified(version)
+        dest = Path(path)
+        for name, blob in {**blobs, MANIFEST: raw}.items():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blob)
+        return self._version_from(manifest, raw, self._aliases_of(version))
+
     def load(self, ref: str | ModelVersion = "latest") -> Any:
         """Verify and load a model.
 
@@ -983,67 +1106,9 @@ class ModelStore:
             missing or wrong, or the model holds untrusted types.
         """
         version = self._resolve(ref)
-        manifest, _ = self._read_manifest(version)
-        mpath = self._manifest_path(version)
-        if self._key is not None:
-            if "signature" not in manifest:
-                raise IntegrityError(
-                    f"Version {version} in {self.url} is not signed, and this store "
-                    "requires signatures (a signing key is set). Publish it again "
-                    "with the signing key.",
-                    url=self._url(mpath),
-                )
-            if not verify(manifest, self._key):
-                raise IntegrityError(
-                    f"The signature of {self._url(mpath)} does not match: the "
-                    "manifest was altered or signed with another key. Refusing to "
-                    "load it.",
-                    url=self._url(mpath),
-                )
-        files = manifest.get("files")
-        model_file = manifest.get("model_file")
-        if not isinstance(files, dict) or model_file not in files:
-            raise IntegrityError(
-                f"The manifest {self._url(mpath)} does not list the model file.",
-                url=self._url(mpath),
-            )
+        manifest, _, blobs = self._verified(version)
+        model_bytes = blobs[manifest["model_file"]]
         vdir = self._path("versions", version)
-        names = []
-        for name in files:
-            norm = posixpath.normpath(name)
-            if name.startswith("/") or norm != name or norm.startswith(".."):
-                raise IntegrityError(
-                    f"The manifest {self._url(mpath)} lists an unsafe path "
-                    f"{name!r}; refusing to load it.",
-                    url=self._url(mpath),
-                )
-            names.append(name)
-        paths = [posixpath.join(vdir, n) for n in names]
-        with self._io("read version files from", vdir):
-            blobs = self._cat_many(paths)
-        model_bytes = b""
-        for name, path in zip(names, paths, strict=True):
-            blob = blobs[path]
-            if isinstance(blob, FileNotFoundError):
-                raise IntegrityError(
-                    f"The file {self._url(path)} listed in the manifest is missing; "
-                    "the version is damaged.",
-                    url=self._url(path),
-                )
-            if isinstance(blob, Exception):
-                raise self._error(blob, "read", path)
-            expected = files[name]
-            if len(blob) != expected.get("size") or hashlib.sha256(
-                blob
-            ).hexdigest() != expected.get("sha256"):
-                raise IntegrityError(
-                    f"The file {self._url(path)} does not match its manifest "
-                    "(SHA-256 or size differs): it was altered or damaged. "
-                    "Refusing to load it.",
-                    url=self._url(path),
-                )
-            if name == model_file:
-                model_bytes = bytes(blob)
         import skops.io as sio
 
         try:
