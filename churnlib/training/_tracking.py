@@ -322,8 +322,8 @@ class RunLogger:
     ) -> Iterator[str]:
         """Start a run (nested under the active one if any) and yield its id.
 
-        The run ends FINISHED, or FAILED when the block raises (KILLED on
-        KeyboardInterrupt), so it is never left RUNNING.
+        The run ends FINISHED, or FAILED when the block raises anything
+        (KeyboardInterrupt included), so it is never left RUNNING.
         """
         import mlflow
 
@@ -378,7 +378,7 @@ class RunLogger:
             mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
-        """Log finite metrics (NaN metrics are skipped: MLflow rejects none)."""
+        """Log metrics (NaN is stored as NaN, e.g. ROC AUC on one class)."""
         import mlflow
 
         with self._guard("log metrics"):

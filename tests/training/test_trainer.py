@@ -512,3 +512,18 @@ def test_deleted_experiment(
     client.delete_experiment(client.create_experiment(experiment_name))
     with pytest.raises(TrackingError, match="is deleted"):
         make_trainer().fit(X_train, y_train)
+
+
+def test_single_class_validation_data_logs_nan_ranking_metrics(
+    make_trainer, split_data, mlflow_tracking_uri
+):
+    X_train, X_valid, y_train, y_valid = split_data
+    keep = ~y_valid.to_numpy()
+    result = make_trainer(log_model=False).fit(
+        X_train, y_train, X_valid=X_valid[keep], y_valid=y_valid[keep]
+    )
+    assert np.isnan(result.metrics["roc_auc"])
+    run = _client(mlflow_tracking_uri).get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert np.isnan(run.data.metrics["roc_auc"])
+    assert run.data.metrics["accuracy"] == result.metrics["accuracy"]
