@@ -34,6 +34,8 @@ __all__ = ["SCORE_FEATURE", "ChurnMonitor"]
 SCORE_FEATURE = "model_score"
 
 _ID, _SCORE, _Y = "__id__", "__score__", "__y__"
+# pyarrow-backed strings (pandas 3's default "str"; NA-aware on pandas 2 too)
+_STRING = "str" if int(pd.__version__.split(".")[0]) >= 3 else pd.StringDtype("pyarrow")
 _TS = TIMESTAMP_COLUMN
 
 
@@ -377,7 +379,7 @@ class ChurnMonitor:
             elif pd.api.types.is_bool_dtype(ref_dtype):
                 out[name] = col
             else:
-                out[name] = col.astype("string")
+                out[name] = col.astype(_STRING)
         return pd.DataFrame(out, index=X.index)
 
     def _missing_rates(self, summary: DriftSummary) -> dict[str, float]:
@@ -484,15 +486,13 @@ class ChurnMonitor:
             import uuid
 
             prefix = uuid.uuid4().hex[:12]
-            return pd.Series(np.arange(n).astype(str), dtype="string").radd(
-                prefix + "-"
-            )
+            return pd.Series(np.arange(n).astype(str), dtype=_STRING).radd(prefix + "-")
         s = pd.Series(np.asarray(ids, dtype=object))
         if len(s) != n:
             raise DataValidationError(f"ids has {len(s)} values for {n} rows.")
         if s.isna().any():
             raise DataValidationError("ids has missing values; every row needs an id.")
-        return s.astype("string")
+        return s.astype(_STRING)
 
     def log_outcomes(self, ids: Any, y_true: Any, *, timestamp: Any = None) -> int:
         """Append observed outcomes (labels), joined to predictions by id.
@@ -525,7 +525,7 @@ class ChurnMonitor:
         if ids_s.isna().any():
             raise DataValidationError("ids has missing values.")
         ts = _to_utc(timestamp, len(y), "log_outcomes")
-        frame = pd.DataFrame({_ID: ids_s.astype("string").to_numpy(), _TS: ts, _Y: y})
+        frame = pd.DataFrame({_ID: ids_s.astype(_STRING).to_numpy(), _TS: ts, _Y: y})
         if len(frame):
             self._log.write("outcomes", frame)
         return len(frame)
@@ -537,7 +537,7 @@ class ChurnMonitor:
         parts = [self._log.read("outcomes", p) for p in self._log.parts("outcomes")]
         if not parts:
             return pd.DataFrame(
-                {_ID: pd.Series(dtype="string"), _Y: pd.Series(dtype=bool)}
+                {_ID: pd.Series(dtype=_STRING), _Y: pd.Series(dtype=bool)}
             )
         out = pd.concat(parts, ignore_index=True)
         out = out.sort_values(_TS, kind="stable").drop_duplicates(_ID, keep="last")
@@ -683,7 +683,9 @@ class ChurnMonitor:
         hists = []
         sizes = [acc[k][1].n for k in keys]
         typical = int(np.median(sizes)) if sizes else 0
-        sd0 = self._band(max(typical, 2)) if (keys and self._has_scores) else {}
+        # standard deviations scale as 1/sqrt(n): bootstrap at a moderate size
+        boot_n = min(max(typical, 2), 5000)
+        sd0 = self._band(boot_n) if (keys and self._has_scores) else {}
         for key in keys:
             drift, perf, start, end = acc[key]
             chunk_rows.append(
@@ -708,7 +710,7 @@ class ChurnMonitor:
             ):
                 for metric in METRICS if values else ():
                     ref = self.reference_metrics_.get(metric, np.nan)
-                    sd = sd0.get(metric, np.nan) * math.sqrt(typical / max(n_used, 1))
+                    sd = sd0.get(metric, np.nan) * math.sqrt(boot_n / max(n_used, 1))
                     perf_rows.append(
                         {
                             "chunk": key,
