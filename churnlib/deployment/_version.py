@@ -66,12 +66,33 @@ def validate_alias(alias: Any) -> str:
     return alias
 
 
+#: schemes whose host part may hold ``user@`` or ``container@account``
+_USERINFO_SCHEMES = frozenset(
+    {
+        "abfs",
+        "abfss",
+        "az",
+        "adl",
+        "http",
+        "https",
+        "ftp",
+        "sftp",
+        "ssh",
+        "hdfs",
+        "webhdfs",
+        "smb",
+    }
+)
+
+
 def parse_reference(reference: str) -> tuple[str, str]:
     """Split ``"<store url>@<ref>"`` into ``(store_url, ref)``.
 
     ``ref`` is a version id, an alias or ``"latest"`` (the default when the
     reference has no ``@``). Only an ``@`` in the last path segment counts, so
-    ``user@host`` parts of a URL are left alone.
+    ``container@account`` hosts (Azure) and ``user@host`` parts are left alone;
+    a bucket-only URL (``s3://bucket@production``) also works for object
+    stores whose bucket names cannot hold ``@``.
 
     Examples
     --------
@@ -84,15 +105,20 @@ def parse_reference(reference: str) -> tuple[str, str]:
     if not sep:
         scheme, rest = "", reference
     netloc, slash, path = rest.partition("/") if sep else ("", "", rest)
+    if sep and not path and scheme.lower() not in _USERINFO_SCHEMES:
+        netloc, path, slash, sep_host = "", netloc, "", True
+    else:
+        sep_host = False
     head, _, last = path.rpartition("/")
     if "@" not in last:
         return reference, "latest"
     name, _, ref = last.rpartition("@")
-    if not ref:
-        return reference[:-1], "latest"
     path = f"{head}/{name}" if head else name
-    store = f"{scheme}{sep}{netloc}{slash}{path}" if sep else path
-    return store.rstrip("/") or store, ref
+    if sep_host:
+        store = f"{scheme}{sep}{path}"
+    else:
+        store = f"{scheme}{sep}{netloc}{slash}{path}" if sep else path
+    return store, ref or "latest"
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
