@@ -9,6 +9,7 @@ listed in ``nitpick_ignore_regex`` instead of being resolved.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -88,6 +89,10 @@ nitpick_ignore_regex = [
         r"str|int|float|bool|dict|list|tuple|bytes|None|object|"
         r"sparse matrix.*|of .*|shape.*|\{.*|.*\}|'.*'|\".*\")",
     ),
+    # private base classes shown by :show-inheritance:
+    (r"py:class", r"churnlib(\.\w+)*\._\w+"),
+    # standard-library modules (no intersphinx)
+    (r"py:mod", r"(?!churnlib\b).*"),
 ]
 suppress_warnings = ["myst.header"]
 
@@ -124,3 +129,68 @@ html_theme_options = {
 html_sidebars: dict[str, list[str]] = {"index": []}
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
+
+
+# numpydoc turns "name : type" into reST, where a word ending in "_" (as in
+# "ndarray of shape (n_features_in_,)") would be read as a hyperlink target.
+_TYPE_LINE = re.compile(r"^(\s*\*\*.+?\*\* : )(.*)$")
+_TRAILING_UNDERSCORE = re.compile(r"(?<![`\\])\b([A-Za-z]\w*?)_(?=[\s,)\]]|$)")
+
+
+def _escape_type_underscores(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        match = _TYPE_LINE.match(line)
+        if match:
+            head, spec = match.groups()
+            lines[i] = head + _TRAILING_UNDERSCORE.sub(r"\1\\_", spec)
+
+
+_SUBPACKAGES = (
+    "data",
+    "features",
+    "training",
+    "evaluation",
+    "deployment",
+    "monitoring",
+    "scoring",
+    "exceptions",
+)
+
+
+def _resolve_short_names(app, env, node, contnode):
+    """Resolve ``ChurnTrainer`` / ``churnlib.ChurnTrainer`` to the documented name.
+
+    Docstrings name public objects the way users import them: unqualified
+    inside their subpackage, or from the lazy ``churnlib`` face. The API pages
+    document each object once, under its subpackage.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"]
+    if target.startswith("churnlib.") and target.count(".") >= 1:
+        head = target.split(".")[1]
+        module = churnlib._LAZY.get(head)
+        candidates = [f"{module}.{target.split('.', 1)[1]}"] if module else []
+    elif not target.startswith("churnlib"):
+        candidates = [f"churnlib.{sub}.{target}" for sub in _SUBPACKAGES]
+    else:
+        return None
+    if node["reftype"] in ("attr", "meth") and "." in target:
+        # an attribute documented in its class's docstring: link to the class
+        parent = target.rsplit(".", 1)[0]
+        candidates += [f"churnlib.{sub}.{parent}" for sub in _SUBPACKAGES]
+    domain = env.domains["py"]
+    for candidate in candidates:
+        for reftype in (node["reftype"], "obj"):
+            resolved = domain.resolve_xref(
+                env, node["refdoc"], app.builder, reftype, candidate, node, contnode
+            )
+            if resolved is not None:
+                return resolved
+    return None
+
+
+def setup(app):
+    # after numpydoc (priority 500) has rewritten the docstring
+    app.connect("autodoc-process-docstring", _escape_type_underscores, priority=600)
+    app.connect("missing-reference", _resolve_short_names)
