@@ -24,7 +24,7 @@ from churnlib.exceptions import (
     InvalidParameterError,
     TrackingError,
 )
-from churnlib.training import ChurnTrainer, TrainingResult
+from churnlib.training import ChurnTrainer, TrainingResult, default_estimator
 from churnlib.training._metrics import METRIC_NAMES
 from churnlib.training._tracking import data_fingerprint
 from tests.fixtures.mlflow_server import free_port
@@ -527,3 +527,34 @@ def test_single_class_validation_data_logs_nan_ranking_metrics(
     assert run.info.status == "FINISHED"
     assert np.isnan(run.data.metrics["roc_auc"])
     assert run.data.metrics["accuracy"] == result.metrics["accuracy"]
+
+
+def test_defaults_end_to_end(churn_data, mlflow_tracking_uri):
+    """No estimator, no preprocessor: ChurnPreprocessor + the tuned forest."""
+    import mlflow
+
+    from churnlib.features import ChurnPreprocessor
+
+    X, y = churn_data
+    result = ChurnTrainer(
+        tracking_uri=mlflow_tracking_uri,
+        experiment_name="test-defaults",
+        cv=None,
+        random_state=0,
+    ).fit(X, y)
+    preprocess, forest = (step for _, step in result.model.steps)
+    assert isinstance(preprocess, ChurnPreprocessor)
+    assert forest.get_params() == default_estimator(random_state=0).get_params()
+    assert result.params["classifier__min_samples_leaf"] == 20
+    mlflow.set_tracking_uri(mlflow_tracking_uri)
+    try:
+        info = mlflow.models.get_model_info(result.model_uri)
+        loaded = mlflow.sklearn.load_model(result.model_uri)
+        local = Path(mlflow.artifacts.download_artifacts(result.model_uri))
+    finally:
+        mlflow.set_tracking_uri(None)
+    trusted = info.flavors["sklearn"]["skops_trusted_types"]
+    assert "churnlib.features._preprocessor.ChurnPreprocessor" in trusted
+    requirements = (local / "requirements.txt").read_text().split()
+    assert any(r.startswith("churnlib==") for r in requirements)
+    np.testing.assert_allclose(loaded.predict_proba(X), result.model.predict_proba(X))
