@@ -446,8 +446,7 @@ class ChurnTrainer:
         }
         commit = git_commit()
         if commit is not None:
-            out["churnlib.git_commit"] = commit
-            out["mlflow.source.git.commit"] = commit
+            out["churnlib.git_commit"] = commit  # of the working folder
         out.update({str(k): str(v) for k, v in (tags or {}).items()})
         return out
 

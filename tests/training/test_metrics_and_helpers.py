@@ -174,3 +174,22 @@ def test_skeleton_keeps_types_and_leaves_the_model_alone(churn_data):
     light = skops.get_untrusted_types(data=skops.dumps(_skeleton(model)))
     assert full == light
     assert len(model[-1].estimator_.estimators_) == 5
+
+
+def test_git_commit_of_the_working_folder(tmp_path):
+    import shutil
+
+    from churnlib.training._tracking import git_commit
+
+    assert git_commit() is None  # tmp_path is not a checkout
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True, cwd=tmp_path)
+    subprocess.run(
+        [*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True, cwd=tmp_path
+    )
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=tmp_path
+    ).stdout.strip()
+    assert git_commit() == head
