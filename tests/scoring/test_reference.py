@@ -14,9 +14,9 @@ from churnlib.scoring import read_scores, score_table
 from tests.scoring.conftest import scores_only
 
 
-@pytest.fixture
-def store_url(churn_model, tmp_path):
-    url = (tmp_path / "models" / "churn").as_uri()
+@pytest.fixture(scope="module")
+def store_url(churn_model, tmp_path_factory):
+    url = (tmp_path_factory.mktemp("models") / "churn").as_uri()
     store = ModelStore(url)
     store.publish(churn_model, alias="production", metadata={"threshold": 0.35})
     return url
