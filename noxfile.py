@@ -88,3 +88,22 @@ def bench(session: nox.Session) -> None:
         *session.posargs,
         env={"MLFLOW_DISABLE_TELEMETRY": "true"},
     )
+
+
+@nox.session
+@nox.parametrize("peer", ["evidently", "nannyml"])
+def bench_peers(session: nox.Session, peer: str) -> None:
+    """DriftDetector vs Evidently / NannyML, each peer in its own venv."""
+    # Both peers import pandas internals that pandas 3 removed; NannyML's
+    # plotting imports statsmodels without declaring it.
+    pins = {
+        "evidently": ["evidently==0.7.23", "pandas<3"],
+        "nannyml": ["nannyml==0.13.1", "statsmodels", "pandas<3"],
+    }[peer]
+    session.install("-e", ".", *pins)
+    env = {"NML_DISABLE_USAGE_LOGGING": "1", "DO_NOT_TRACK": "1"}  # no telemetry
+    bench = ["python", "benchmarks/bench_peers.py", "--peer", peer]
+    session.run(*bench, *session.posargs, env=env)
+    if peer == "nannyml":  # quality side by side with NannyML's defaults
+        quality = ["python", "benchmarks/quality_monitoring.py"]
+        session.run(*quality, *session.posargs, env=env)
