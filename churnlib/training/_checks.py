@@ -85,7 +85,7 @@ def _check_labels(y: pd.Series, name: str, *, need_both: bool) -> np.ndarray:
             "churn model needs both churners and non-churners. Check the label "
             "column and any filtering applied before training."
         )
-    return labels
+    return np.asarray(labels)
 
 
 def _usable_columns(X: pd.DataFrame) -> list[str]:

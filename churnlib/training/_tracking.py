@@ -144,11 +144,11 @@ def _scoped_env(values: Mapping[str, str], *, override: bool) -> Iterator[None]:
                 os.environ[key] = value
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
+        for key, old in saved.items():
+            if old is None:
                 os.environ.pop(key, None)
             else:
-                os.environ[key] = value
+                os.environ[key] = old
 
 
 @contextlib.contextmanager
@@ -170,7 +170,7 @@ def tracking_context(uri: str) -> Iterator[None]:
             mlflow.set_tracking_uri(uri)
             yield
     finally:
-        mlflow.set_tracking_uri(saved_global)
+        mlflow.set_tracking_uri(saved_global)  # type: ignore[arg-type]  # None resets
         if saved_env is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
@@ -405,7 +405,7 @@ class RunLogger:
         with self._guard("log the dataset"), _quiet_schema_hints():
             frame = X.copy()
             frame[target] = np.asarray(y)
-            dataset = mlflow.data.from_pandas(
+            dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
                 frame, targets=target, name=name, digest=data_fingerprint(X, y)
             )
             # MLflow infers the schema from every row, one Python call per text

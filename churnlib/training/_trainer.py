@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import numbers
 import os
 import time
@@ -121,7 +122,7 @@ class _CostObjective:
             and all(
                 isinstance(v, numbers.Real)
                 and not isinstance(v, bool)
-                and np.isfinite(v)
+                and math.isfinite(float(v))
                 for v in value.values()
             )
         )
@@ -330,7 +331,9 @@ class ChurnTrainer:
         cv = params.pop("cv")
         validate_params(self._parameter_constraints, params, "ChurnTrainer")
         ok_cv = cv is None or (
-            isinstance(cv, numbers.Integral) and not isinstance(cv, bool) and cv >= 2
+            isinstance(cv, numbers.Integral)
+            and not isinstance(cv, bool)
+            and int(cv) >= 2
         )
         ok_cv = ok_cv or (hasattr(cv, "split") and hasattr(cv, "get_n_splits"))
         if not ok_cv:
@@ -462,7 +465,7 @@ class ChurnTrainer:
     ) -> tuple[Pipeline | None, dict[str, float]]:
         """Fit (when ``refit``) and compute validation metrics."""
         extra: dict[str, float] = {"n_train": float(len(X))}
-        if X_valid is not None:
+        if X_valid is not None and y_valid is not None:
             t0 = time.perf_counter()
             model = clone(pipeline).fit(X, y)
             extra["fit_seconds"] = time.perf_counter() - t0
@@ -547,9 +550,10 @@ class ChurnTrainer:
             model_uri, version = tracker.log_sklearn_model(
                 model, X, registered_model_name=self.registered_model_name
             )
-            if self.alias is not None and version is not None:
-                tracker.set_alias(self.registered_model_name, self.alias, version)
-        if self.log_report and X_valid is not None:
+            name = self.registered_model_name
+            if self.alias is not None and name is not None and version is not None:
+                tracker.set_alias(name, self.alias, version)
+        if self.log_report and X_valid is not None and y_valid is not None:
             self._log_report(
                 tracker, run_id, model, X_valid, y_valid, _threshold_of(model)
             )
@@ -813,7 +817,8 @@ _INIT_PARAMS = (
     "random_state",
 )
 _INIT_DEFAULTS = {
-    name: ChurnTrainer.__init__.__kwdefaults__.get(name) for name in _INIT_PARAMS
+    name: (ChurnTrainer.__init__.__kwdefaults__ or {}).get(name)
+    for name in _INIT_PARAMS
 }
 
 
