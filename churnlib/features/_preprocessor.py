@@ -31,7 +31,7 @@ from churnlib.features._common import (
     to_frame,
 )
 from churnlib.features._roles import resolve_schema
-from churnlib.features._validator import SchemaValidator
+from churnlib.features._validator import SchemaValidator, ValidationReport
 
 __all__ = ["ChurnPreprocessor"]
 
@@ -324,6 +324,11 @@ default="standard"
             values or an empty table.
         """
         check_is_fitted(self)
+        valid = self.validator_.transform(self._features(X))
+        return self.column_transformer_.transform(valid)
+
+    def _features(self, X: Any) -> Any:
+        """``X`` as a frame with fitted names, dropped columns removed."""
         caller = type(self).__name__
         df, named = to_frame(X, caller=caller)
         fitted = (
@@ -335,10 +340,38 @@ default="standard"
             df, named, fitted_names=fitted, fitted_named=self._named_fit, caller=caller
         )
         dropped = [c for c in self.dropped_columns_ if c in df.columns]
-        if dropped:
-            df = df.drop(columns=dropped)
-        valid = self.validator_.transform(df)
-        return self.column_transformer_.transform(valid)
+        return df.drop(columns=dropped) if dropped else df
+
+    def report(self, X: Any) -> ValidationReport:
+        """Non-fatal findings for ``X``: unseen categories, ranges, missing values.
+
+        The validator's :meth:`SchemaValidator.report` on the feature columns
+        (identifier columns seen at fit are not counted as extra).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Table to check.
+
+        Returns
+        -------
+        ValidationReport
+            One :class:`ColumnReport` per feature column.
+
+        Examples
+        --------
+        >>> from churnlib.data import generate_customers
+        >>> from churnlib.features import ChurnPreprocessor
+        >>> X = generate_customers(300, random_state=0).drop(columns="churned")
+        >>> pre = ChurnPreprocessor().fit(X)
+        >>> pre.report(X).ok
+        True
+        >>> batch = X.head(3).assign(monthly_charges=[10.0, 50.0, 999.0])
+        >>> print(pre.report(batch).summary())
+        'monthly_charges': 1 value(s) below and 1 above the range seen at fit
+        """
+        check_is_fitted(self)
+        return self.validator_.report(self._features(X))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Readable output names: ``tenure_months``, ``contract=one year``, ...

@@ -299,3 +299,31 @@ def test_input_is_never_modified(data):
     pre = ChurnPreprocessor().fit(X)
     pre.transform(X)
     pd.testing.assert_frame_equal(X, before)
+
+
+def test_whole_pipeline_set_output_pandas(data):
+    X, _ = data
+    pipe = make_pipeline(
+        ChargeRatios(), TenureBucketer(), ServiceCount(), ChurnPreprocessor()
+    ).set_output(transform="pandas")
+    Xt = pipe.fit_transform(X)
+    assert isinstance(Xt, pd.DataFrame)
+    assert Xt.index.equals(X.index)
+    assert list(Xt.columns) == list(pipe.get_feature_names_out())
+    assert "tenure_bucket=48+" in Xt.columns
+    assert np.isfinite(Xt.to_numpy()).all()
+
+
+def test_report_on_batches(data):
+    X, _ = data
+    pre = ChurnPreprocessor().fit(X)
+    assert pre.report(X).ok  # customer_id is not "extra"
+    batch = X.head(4).copy()
+    batch["contract"] = batch["contract"].astype(object)
+    batch.loc[batch.index[0], "contract"] = "ten year"
+    report = pre.report(batch.assign(new=1))
+    assert report.extra_columns == ("new",)
+    by = {c.column: c for c in report.columns}
+    assert by["contract"].unseen_examples == ("ten year",)
+    with pytest.raises(DataValidationError, match="age"):
+        pre.report(X.drop(columns="age"))
