@@ -76,7 +76,9 @@ def _visible(path: str, root: str) -> bool:
     return not any(part.startswith(("_", ".")) for part in rel.split("/"))
 
 
-def list_input_files(fs: Any, path: str, url: str, fmt: str | None) -> tuple[str, str]:
+def list_input_files(
+    fs: Any, path: str, url: str, fmt: str | None
+) -> tuple[str, list[str]]:
     """Return ``(format, files)`` for a file, a directory of parts or a glob."""
     if any(ch in path for ch in "*?["):
         files = sorted(p for p in fs.glob(path) if fs.isfile(p))
@@ -102,8 +104,7 @@ def list_input_files(fs: Any, path: str, url: str, fmt: str | None) -> tuple[str
             "with '_' or '.' are ignored. Pass input_format= for other names."
         )
     if fmt is None:
-        found = {infer_format(p) for p in files}
-        found.discard(None)
+        found = {f for f in map(infer_format, files) if f is not None}
         if len(found) != 1:
             raise DataValidationError(
                 f"Cannot tell the format of the input {url!r}: found "

@@ -83,7 +83,7 @@ def model_fingerprint(model: Any) -> str:
     """Return a content hash naming a fitted model (``"sha-<12 hex>"``)."""
     import joblib
 
-    return "sha-" + joblib.hash(model)[:12]
+    return "sha-" + str(joblib.hash(model))[:12]
 
 
 def inspect_model(

@@ -256,21 +256,24 @@ class _MonitorSpec:
 _SPOOL_ID, _SPOOL_SCORE = "__id__", "__score__"
 
 
-def _monitor_rows(frame: pd.DataFrame, proba: np.ndarray, job: _Job) -> pd.DataFrame:
+def _monitor_rows(
+    frame: pd.DataFrame, proba: np.ndarray, spec: _MonitorSpec
+) -> pd.DataFrame:
     """Return the rows to log for the monitor: its features plus the score."""
-    spec = job.monitor
     X = frame[list(spec.features)].reset_index(drop=True)
     return X.assign(**{spec.score_feature: proba})
 
 
-def _spool_table(rows: pd.DataFrame, frame: pd.DataFrame, job: _Job) -> Any:
+def _spool_table(
+    rows: pd.DataFrame, frame: pd.DataFrame, job: _Job, spec: _MonitorSpec
+) -> Any:
     import pyarrow as pa
 
     ids = frame[list(job.id_columns)].astype("string")
     key = ids.iloc[:, 0]
     for col in ids.columns[1:]:
         key = key + "|" + ids[col]
-    spool = rows.rename(columns={job.monitor.score_feature: _SPOOL_SCORE})
+    spool = rows.rename(columns={spec.score_feature: _SPOOL_SCORE})
     spool.insert(0, _SPOOL_ID, key.to_numpy())
     return pa.Table.from_pandas(spool, preserve_index=False)
 
@@ -320,12 +323,12 @@ def _process_unit(
             X_in = X if job.info.features is not None else X.to_numpy()
             proba = _predict(model, X_in, job, unit, rows)
             times[1] += time.perf_counter() - t0
-            if spool is not None:
+            if spool is not None and job.monitor is not None:
                 t0 = time.perf_counter()
-                logged = _monitor_rows(frame, proba, job)
+                logged = _monitor_rows(frame, proba, job.monitor)
                 part = job.monitor.detector.summarize(logged)
                 summary = part if summary is None else summary + part
-                spool.write(_spool_table(logged, frame, job))
+                spool.write(_spool_table(logged, frame, job, job.monitor))
                 times[2] += time.perf_counter() - t0
             t0 = time.perf_counter()
             writer.write(_output_table(frame, proba, job))
@@ -410,14 +413,14 @@ def _run_local(
 def _start_local_cluster(n_workers: int) -> tuple[Any, Any]:
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=n_workers,
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
         dashboard_address="127.0.0.1:0",
     )
-    return cluster, Client(cluster)
+    return cluster, Client(cluster)  # type: ignore[no-untyped-call]
 
 
 def _run_dask(
@@ -444,7 +447,7 @@ def _run_dask(
     )
     results: list[_UnitResult] = []
     try:
-        for fut in as_completed(futures):
+        for fut in as_completed(futures):  # type: ignore[no-untyped-call]
             res = fut.result()
             results.append(res)
             if res.error is not None:
@@ -803,11 +806,11 @@ def _with_client(client: Any, fn: Any) -> Any:
     if isinstance(client, str):
         from distributed import Client
 
-        own = Client(client)
+        remote: Any = Client(client)  # type: ignore[no-untyped-call]
         try:
-            return fn(own)
+            return fn(remote)
         finally:
-            own.close()
+            remote.close()
     return fn(client)
 
 
@@ -855,6 +858,8 @@ def _log_to_monitor(monitor: Any, results: Sequence[_UnitResult], job: _Job) -> 
     import pyarrow.parquet as pq
 
     spec = job.monitor
+    if spec is None:
+        return
     for res in results:
         if res.spool_path is None:
             continue
