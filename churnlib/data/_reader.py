@@ -198,7 +198,12 @@ def _analyze(s: pd.Series, na_values: frozenset[str] = frozenset()) -> _Column:
     numbers = numbers.to_numpy(dtype=float, na_value=np.nan)
     if not np.isnan(numbers).any():
         values = np.where(present, numbers[np.maximum(codes, 0)], np.nan)
-        if present.all() and np.all(numbers == np.round(numbers)):
+        # Whole numbers become int64 only where int64 can hold them exactly.
+        if (
+            present.all()
+            and np.all(numbers == np.round(numbers))
+            and np.all(np.abs(numbers) < 2.0**63)
+        ):
             values = values.astype(np.int64)
         return _numeric(_series(values, s))
     folded = [str(v).casefold() for v in levels]

@@ -87,6 +87,16 @@ def test_infer_schema_on_generated_data():
     assert set(schema.features).isdisjoint({"customer_id", "churned"})
 
 
+@pytest.mark.parametrize("value", [9.3e18, -1e300, 2.0**63])
+def test_huge_whole_numbers_in_text_columns_stay_float(value):
+    # int64 cannot hold them: no overflow warning, the column stays numeric.
+    df = pd.DataFrame({"x": [value, 1.0]}, dtype=object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        schema = infer_schema(df)
+    assert schema.numeric == ("x",)
+
+
 def test_infer_schema_without_target_keeps_label_as_feature():
     df = generate_customers(100, random_state=0)
     schema = infer_schema(df)
