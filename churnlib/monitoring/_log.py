@@ -4,6 +4,7 @@ Layout of a store::
 
     <store>/predictions/part-<ns-timestamp>-<pid>-<random>.parquet
     <store>/outcomes/part-<ns-timestamp>-<pid>-<random>.parquet
+    <store>/alerts/part-<ns-timestamp>-<pid>-<random>.parquet   (alerts sent)
 
 One immutable file per logged batch. File names sort in logging order and are
 unique across threads and processes, so concurrent loggers never collide. A
@@ -27,7 +28,7 @@ import pandas as pd
 
 __all__ = ["KINDS", "TIMESTAMP_COLUMN", "MemoryLog", "ParquetLog", "open_log"]
 
-KINDS = ("predictions", "outcomes")
+KINDS = ("predictions", "outcomes", "alerts")
 #: Column of prediction/outcome times: int64 microseconds since the epoch (UTC)
 #: in memory, ``timestamp[us, tz=UTC]`` in Parquet.
 TIMESTAMP_COLUMN = "__timestamp__"

@@ -286,7 +286,8 @@ class ChurnMonitor:
             self.reference_metrics_.update(ref_perf.observed())
         self._band_cache: dict[int, dict[str, float]] = {}
         self._log = open_log(store, storage_options)
-        self._sent: set[tuple[Any, ...]] = set()
+        self._sent: set[str] = set()
+        self._seen_alert_parts: set[str] = set()
 
     # ------------------------------------------------------------------ #
     # helpers
@@ -658,6 +659,41 @@ class ChurnMonitor:
             send_alerts=send_alerts,
         )
 
+    def _send(self, alerts: Sequence[Alert]) -> None:
+        """Deliver alerts not delivered before; record them in the log.
+
+        The record lives in the store (``alerts/part-*.parquet``), so a monitor
+        re-created on the same store next week does not send old alerts again.
+        """
+        for part in self._log.parts("alerts"):
+            if part not in self._seen_alert_parts:
+                frame = self._log.read("alerts", part, columns=["key"])
+                self._sent.update(frame["key"].tolist())
+                self._seen_alert_parts.add(part)
+        new = []
+        for alert in alerts:
+            key = (
+                "|".join(
+                    map(str, (alert.metric, alert.feature, alert.op, alert.threshold))
+                )
+                + f"|{alert.chunk}"
+            )
+            if key not in self._sent:
+                self._sent.add(key)
+                new.append((key, alert))
+        if not new:
+            return
+        deliver([a for _, a in new], self.sinks)
+        record = pd.DataFrame(
+            {
+                _TS: _to_utc(None, len(new), "alerts"),
+                "key": [k for k, _ in new],
+                "severity": [a.severity for _, a in new],
+                "message": [a.message for _, a in new],
+            }
+        )
+        self._seen_alert_parts.add(self._log.write("alerts", record))
+
     def _band(self, size: int) -> dict[str, float]:
         if size not in self._band_cache:
             self._band_cache[size] = bootstrap_sd(
@@ -810,19 +846,7 @@ class ChurnMonitor:
         )
         alerts = evaluate_rules(self.rules, keys, drift_df, perf_df, dq_df)
         if send_alerts:
-            new = []
-            for alert in alerts:
-                key = (
-                    alert.metric,
-                    alert.feature,
-                    alert.op,
-                    alert.threshold,
-                    str(alert.chunk),
-                )
-                if key not in self._sent:
-                    self._sent.add(key)
-                    new.append(alert)
-            deliver(new, self.sinks)
+            self._send(alerts)
         hist = np.vstack(hists) if hists else np.zeros((0, 1000), dtype=np.int64)
         return MonitorReport(
             chunks=chunks_df,

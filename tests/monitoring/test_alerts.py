@@ -212,3 +212,23 @@ def test_no_drift_no_alerts(reference_table, batches):
     log_all(monitor, batches)
     assert monitor.report(chunk_size=1000).alerts == ()
     assert np.isfinite(monitor.reference_metrics_["roc_auc"])
+
+
+def test_sent_alerts_remembered_in_the_store(
+    reference_table, shifted_batches, storage_url
+):
+    received = []
+    rule = AlertRule("psi", ">", 0.1, feature="contract")
+    monitor = make_monitor(
+        reference_table, rules=[rule], sinks=[received.append], store=storage_url
+    )
+    log_all(monitor, shifted_batches[:5])
+    monitor.report(chunk_size=1000)
+    assert len(received) == 1
+    # next week, a new process: same store, old alert not sent again
+    again = make_monitor(
+        reference_table, rules=[rule], sinks=[received.append], store=storage_url
+    )
+    assert len(again.report(chunk_size=1000).alerts) == 1
+    assert len(received) == 1
+    assert len(again._log.parts("alerts")) == 1

@@ -24,7 +24,9 @@ def model():
 
     train = generate_customers(8000, random_state=11)
     X, y = train.drop(columns="churned"), train["churned"]
-    return make_pipeline(ChurnPreprocessor(), LogisticRegression(max_iter=1000)).fit(X, y)
+    return make_pipeline(ChurnPreprocessor(), LogisticRegression(max_iter=1000)).fit(
+        X, y
+    )
 
 
 @pytest.fixture(scope="module")
