@@ -12,6 +12,7 @@ and ``mlflow models serve`` read the result (tested against MLflow 3).
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import uuid
@@ -27,6 +28,7 @@ MODEL_FILE = "model/model.skops"
 _LIBRARIES = ("churnlib", "scikit-learn", "skops", "numpy", "scipy", "pandas", "mlflow")
 
 
+@functools.lru_cache(maxsize=64)
 def _dist_version(name: str) -> str | None:
     try:
         return version(name)

@@ -13,9 +13,11 @@ file someone else wrote and code running in this process:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import importlib
+import io
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -24,11 +26,13 @@ from typing import Any
 __all__ = [
     "TRUSTED_TYPES",
     "canonical_json",
+    "load_trusted",
     "redact",
     "safe_url",
     "secret_values",
     "sign",
     "trusted_types_for",
+    "untrusted_types",
     "verify",
 ]
 
@@ -116,6 +120,47 @@ def trusted_types_for(
         else:
             refused.append(name)
     return accepted, refused
+
+
+def load_trusted(candidates: Iterable[str], extra: Iterable[str] = ()) -> list[str]:
+    """Build the ``trusted=`` list used to load a model.
+
+    It holds churnlib's types, ``extra``, and the churnlib estimators among
+    ``candidates``. ``candidates`` may come from an artifact: each one is kept
+    only if it names a scikit-learn estimator defined in churnlib, so the
+    artifact cannot widen what is trusted.
+    """
+    churnlib_types = {c for c in candidates if _is_churnlib_estimator(str(c))}
+    return sorted(TRUSTED_TYPES | frozenset(extra) | churnlib_types)
+
+
+def untrusted_types(data: bytes) -> list[str]:
+    """Like :func:`skops.io.get_untrusted_types`, without reading array payloads.
+
+    Only for bytes this process just produced with :func:`skops.io.dumps`: the
+    type audit needs the schema, not the arrays, which for a large forest are
+    most of the cost. Falls back to the public function if skops' internals
+    change.
+    """
+    import skops.io as sio
+
+    try:
+        from zipfile import ZipFile
+
+        from skops.io._audit import get_tree
+        from skops.io._utils import read_schema
+
+        class _NoPayload:
+            def read(self, name: str) -> bytes:
+                return b""
+
+        with ZipFile(io.BytesIO(data)) as zip_file:
+            schema, context = read_schema(zip_file)
+            context = dataclasses.replace(context, src=_NoPayload())
+            tree = get_tree(schema, load_context=context, trusted=None)
+            return sorted(tree.get_unsafe_set())
+    except Exception:  # pragma: no cover - depends on skops internals
+        return list(sio.get_untrusted_types(data=data))
 
 
 def secret_values(*sources: Any) -> frozenset[str]:

@@ -26,11 +26,13 @@ from churnlib.deployment._mlflow_format import (
     mlflow_files,
 )
 from churnlib.deployment._security import (
+    load_trusted,
     redact,
     safe_url,
     secret_values,
     sign,
     trusted_types_for,
+    untrusted_types,
     verify,
 )
 from churnlib.deployment._version import (
@@ -446,11 +448,11 @@ class ModelStore:
         """
         fs = self._fs
         if self._local:
+            # no fsync: after a power loss a torn manifest or model file fails
+            # its checks, so the version is invisible or refused, never wrong
             tmp = self._local_tmp(path)
             with open(tmp, "wb") as f:
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
             try:
                 os.link(tmp, path)
             finally:
@@ -887,9 +889,17 @@ class ModelStore:
         import skops.io as sio
 
         data = sio.dumps(model)
-        accepted, refused = trusted_types_for(
-            sio.get_untrusted_types(data=data), self._trusted
+        # hash the model bytes in a thread (hashlib releases the GIL) while
+        # the type audit runs here
+        digest: dict[str, str] = {}
+        hasher = threading.Thread(
+            target=lambda: digest.update(sha256=hashlib.sha256(data).hexdigest())
         )
+        hasher.start()
+        try:
+            accepted, refused = trusted_types_for(untrusted_types(data), self._trusted)
+        finally:
+            hasher.join()
         if refused:
             raise DeploymentError(
                 f"The model contains types churnlib does not trust when loading: "
@@ -915,7 +925,9 @@ class ModelStore:
                 self._makedirs(posixpath.join(vdir, "model"))
                 for name, blob in files.items():
                     entries[name] = {
-                        "sha256": hashlib.sha256(blob).hexdigest(),
+                        "sha256": digest["sha256"]
+                        if blob is data
+                        else hashlib.sha256(blob).hexdigest(),
                         "size": len(blob),
                     }
                 # one call: async backends upload the files concurrently
@@ -1110,24 +1122,25 @@ class ModelStore:
         model_bytes = blobs[manifest["model_file"]]
         vdir = self._path("versions", version)
         import skops.io as sio
+        from skops.io.exceptions import UntrustedTypesFoundException
 
+        trusted = load_trusted(manifest.get("trusted_types") or [], self._trusted)
         try:
-            untrusted = sio.get_untrusted_types(data=model_bytes)
+            model = sio.loads(model_bytes, trusted=trusted)
+        except UntrustedTypesFoundException as err:
+            refused = str(err).split("\n", 1)[0]
+            raise IntegrityError(
+                f"The model of version {version} contains types churnlib does not "
+                f"trust ({refused}). If you trust them, pass "
+                "ModelStore(..., trusted_types=[...]) with their names.",
+                url=self._url(vdir),
+            ) from None
         except Exception as err:
             raise IntegrityError(
                 f"The model file of version {version} is not a readable skops "
-                f"file ({type(err).__name__}).",
+                f"file ({type(err).__name__}: {err}).",
                 url=self._url(vdir),
             ) from err
-        accepted, refused = trusted_types_for(untrusted, self._trusted)
-        if refused:
-            raise IntegrityError(
-                f"The model of version {version} contains types churnlib does not "
-                f"trust: {refused}. If you trust them, pass "
-                f"ModelStore(..., trusted_types={refused!r}).",
-                url=self._url(vdir),
-            )
-        model = sio.loads(model_bytes, trusted=accepted)
         logger.info("loaded %s from %s", version, self.url)
         return model
 
