@@ -172,3 +172,13 @@ def test_s3_input_and_output_on_dask(
     a = read_scores(f"s3://{bucket}/scores-local", storage_options=s3_storage_options)
     b = read_scores(f"s3://{bucket}/scores-dask", storage_options=s3_storage_options)
     pd.testing.assert_frame_equal(scores_only(a), scores_only(b))
+
+
+def test_without_client_a_temporary_local_cluster_is_used(
+    customers_dir, churn_model, tmp_path
+):
+    result = score_table(churn_model, customers_dir, tmp_path / "o", engine="dask")
+    assert result.rows == 600
+    assert result.engine == "dask"
+    workers = set(result.to_frame()["worker"])
+    assert all(w.startswith("tcp://127.0.0.1:") for w in workers)
