@@ -66,6 +66,18 @@ def _to_utc(values: Any, n: int, what: str) -> np.ndarray:
     return ts.astype("datetime64[us]").to_numpy().view(np.int64)
 
 
+def _chunk_starts(naive: pd.Series, freq: str) -> np.ndarray:
+    """Start of the ``freq`` window holding each (naive UTC) time.
+
+    Fixed durations (``"6h"``, ``"1D"``) use a grid anchored at the epoch;
+    calendar periods (``"W"``, ``"M"``, ``"Q"``, ``"Y"``) their period start.
+    """
+    offset = pd.tseries.frequencies.to_offset(freq)
+    if isinstance(offset, pd.offsets.Tick):
+        return naive.dt.floor(offset).to_numpy()
+    return naive.dt.to_period(freq).dt.start_time.to_numpy()
+
+
 class ChurnMonitor:
     """Log a deployed churn model's predictions and outcomes; report over time.
 
@@ -559,8 +571,9 @@ class ChurnMonitor:
         Parameters
         ----------
         freq : str or None, default=None
-            Chunk by prediction time, e.g. ``"1D"``, ``"W"``, ``"MS"``
-            (pandas period aliases). Chunks are labelled by their start.
+            Chunk by prediction time: a fixed duration (``"6h"``, ``"1D"``,
+            windows anchored at midnight UTC) or a calendar period (``"W"``,
+            ``"M"``, ``"Q"``, ``"Y"``). Chunks are labelled by their start.
         chunk_size : int or None, default=None
             Chunk by count: consecutive logged rows (in logging order). With
             neither argument, the log is cut into 10 chunks of equal count.
@@ -588,11 +601,12 @@ class ChurnMonitor:
             chunk_size = max(math.ceil(total / 10), 1)
         if freq is not None:
             try:
-                pd.tseries.frequencies.to_offset(freq)
-            except ValueError as err:
+                _chunk_starts(pd.Series(pd.to_datetime(["2026-01-01"])), freq)
+            except (TypeError, ValueError) as err:
                 raise InvalidParameterError(
                     f"The 'freq' parameter of ChurnMonitor.report must be a pandas "
-                    f"frequency like '1D' or 'W'. Got {freq!r} instead."
+                    f"frequency like '1D', '6h', 'W', 'M' or 'Q'. Got {freq!r} "
+                    f"instead ({err})."
                 ) from err
 
         outcomes = self._outcomes()
@@ -611,7 +625,7 @@ class ChurnMonitor:
                 frame[_TS].to_numpy(dtype=np.int64).view("datetime64[us]")
             )
             if freq is not None:
-                keys = naive.dt.to_period(freq).dt.start_time.to_numpy()
+                keys = _chunk_starts(naive, freq)
             else:
                 keys = (offset + np.arange(n)) // chunk_size
             offset += n

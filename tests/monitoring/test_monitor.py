@@ -57,10 +57,16 @@ def test_default_chunking_and_freq(reference_table, batches):
     assert (daily.chunks["n"] == 500).all()
     weekly = monitor.report(freq="W")
     assert weekly.chunks["n"].sum() == 3000
+    assert (weekly.chunks["chunk"].dt.day_of_week == 0).all()
+    hours = monitor.report(freq="12h")
+    assert len(hours.chunks) == 12
+    assert (hours.chunks["chunk"].dt.hour % 12 == 0).all()
     with pytest.raises(InvalidParameterError, match="not both"):
         monitor.report(freq="1D", chunk_size=10)
     with pytest.raises(InvalidParameterError, match="freq"):
         monitor.report(freq="fortnightly")
+    with pytest.raises(InvalidParameterError, match="'M'"):
+        monitor.report(freq="MS")
     with pytest.raises(InvalidParameterError, match="chunk_size"):
         monitor.report(chunk_size=0)
 
