@@ -1293,7 +1293,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     )
     rate = result.rows / result.seconds if result.seconds > 0 else float("nan")
     print(
-        f"scored {result.rows:,} rows in {result.n_partitions} partitions with model "
+        f"scored {result.rows:,} rows in {result.n_partitions} "
+        f"partition{'s' if result.n_partitions != 1 else ''} with model "
         f"version {result.model_version} (threshold {result.threshold:g}, "
         f"{result.threshold_source}) on the {result.engine} engine in "
         f"{result.seconds:.1f} s ({rate:,.0f} rows/s)"

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from churnlib.cli import _help_texts, main
+from churnlib.deployment import ModelStore
 from tests.fixtures.mlflow_server import free_port
 
 COMMANDS = [
@@ -255,9 +256,17 @@ def test_debug_shows_the_traceback(tmp_path):
     assert proc.returncode == 1
     assert "Traceback (most recent call last)" in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("churnlib: error: ")
-    # --debug after the command works too
-    proc = run("train", "--data", tmp_path / "missing.csv", "--target", "y", "--debug")
-    assert "Traceback (most recent call last)" in proc.stderr
+
+
+def test_debug_after_the_command(tmp_path, capsys):
+    missing = str(tmp_path / "missing.csv")
+    assert main(["train", "--data", missing, "--target", "y", "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert main(["train", "--data", missing, "--target", "y"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
 
 
 def test_missing_input_file_is_one_line(tmp_path):
@@ -339,7 +348,9 @@ def workspace(tmp_path_factory):
     from churnlib.data import generate_customers
 
     later = generate_customers(600, random_state=2)
-    later.drop(columns="churned").to_parquet(folder / "production.parquet")
+    later.drop(columns="churned").to_parquet(
+        folder / "production.parquet", row_group_size=200
+    )
     later[["customer_id", "churned"]].to_csv(folder / "outcomes.csv", index=False)
     later.to_parquet(folder / "holdout.parquet")
     tracking = f"sqlite:///{folder / 'mlflow.db'}"
@@ -410,14 +421,12 @@ def test_evaluate_a_stored_model(workspace):
         folder / "holdout.parquet",
         "--target",
         "churned",
-        "--output",
-        folder / "eval.html",
         "--json",
     )
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads(proc.stdout)
     assert 0.6 < metrics["roc_auc"] <= 1
-    assert (folder / "eval.html").stat().st_size > 10_000
+    assert metrics["n_samples"] == 600
 
 
 def test_promote_then_rollback(workspace, tmp_path):
@@ -453,9 +462,10 @@ def test_publish_from_mlflow(workspace, tmp_path):
         workspace["tracking"],
     )
     assert proc.returncode == 0, proc.stderr
-    (row,) = json.loads(run("versions", "--store", tmp_path / "store", "--json").stdout)
-    assert row["aliases"] == ["candidate"]
-    assert "roc_auc" in row["metrics"]  # copied from the MLflow run
+    (version,) = ModelStore(tmp_path / "store").versions()
+    assert version.aliases == ("candidate",)
+    assert "roc_auc" in version.metrics  # copied from the MLflow run
+    assert version.run_id
     proc = run(
         "publish",
         "--model-uri",
@@ -486,7 +496,7 @@ def test_score_a_table(workspace, tmp_path, engine):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "scored 600 rows in 3 partitions" in proc.stdout
+    assert "scored 600 rows in 3 partitions" in proc.stdout, proc.stdout
     from churnlib.scoring import read_scores
 
     scores = read_scores(tmp_path / "scores")
@@ -542,8 +552,6 @@ def test_monitor_log_and_report(workspace, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "600 predictions (600 with outcomes) in 2 chunks" in proc.stdout
     assert (tmp_path / "monitor.html").stat().st_size > 10_000
-    proc = run("monitor", "report", *common, "--json")
-    assert isinstance(json.loads(proc.stdout), list)
     proc = run("monitor", "log", *common, "--predictions", folder / "nope.parquet")
     assert_one_line_error(proc, "nope.parquet")
 
@@ -595,28 +603,5 @@ def test_demo_runs_the_whole_loop(tmp_path):
     # only the work folder was written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
     # the model is promoted to production in the store
-    (version,) = json.loads(
-        run("versions", "--store", workdir / "models", "--json").stdout
-    )
-    assert version["aliases"] == ["production"]
-
-
-def test_demo_quiet_prints_only_the_summary(tmp_path):
-    proc = run(
-        "demo",
-        "--workdir",
-        tmp_path / "d",
-        "--n-customers",
-        500,
-        "--batches",
-        2,
-        "--batch-size",
-        200,
-        "--quiet",
-        "--store",
-        "memory://cli-demo/models",
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "[1/9]" not in proc.stdout
-    assert "model store: memory://cli-demo/models" in proc.stdout
+    (version,) = ModelStore(workdir / "models").versions()
+    assert version.aliases == ("production",)
