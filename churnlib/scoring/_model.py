@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,7 +134,9 @@ class ResolvedModel:
 
 
 def resolve_reference(
-    reference: str, storage_options: Mapping[str, Any] | None
+    reference: str,
+    storage_options: Mapping[str, Any] | None,
+    trusted_types: Sequence[str] | None = None,
 ) -> ResolvedModel:
     """Load ``"<store url>@<version | alias | latest>"``, verified by the store.
 
@@ -143,7 +145,9 @@ def resolve_reference(
     """
     from churnlib.deployment import ModelStore
 
-    store, ref = ModelStore.from_reference(reference, storage_options=storage_options)
+    store, ref = ModelStore.from_reference(
+        reference, storage_options=storage_options, trusted_types=trusted_types
+    )
     described = store.get(ref)
     model = store.load(described.version)
     threshold = described.metadata.get("threshold")

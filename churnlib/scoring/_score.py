@@ -474,6 +474,7 @@ _CONSTRAINTS: dict[str, list[Any]] = {
     "overwrite": ["boolean"],
     "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
     "model_version": [str, None],
+    "trusted_types": [list, tuple, None],
 }
 
 
@@ -523,6 +524,7 @@ def score_table(
     overwrite: bool = False,
     n_jobs: int | None = None,
     model_version: str | None = None,
+    trusted_types: Sequence[str] | None = None,
 ) -> ScoringResult:
     """Score a whole table with a churn model and write the scores as a dataset.
 
@@ -584,6 +586,9 @@ def score_table(
     model_version : str, default=None
         Version label written with the scores. None uses the store version for
         a reference and a content hash (``"sha-..."``) for a fitted model.
+    trusted_types : list of str, default=None
+        With a model-store reference: extra type names you trust in the
+        stored model, passed to :class:`~churnlib.deployment.ModelStore`.
 
     Returns
     -------
@@ -653,13 +658,14 @@ def score_table(
         "overwrite": overwrite,
         "n_jobs": n_jobs,
         "model_version": model_version,
+        "trusted_types": trusted_types,
     }
     validate_params(_CONSTRAINTS, params, "score_table")
     so = dict(storage_options or {})
 
     # the model: resolve a reference once, here, to a concrete verified version
     if isinstance(model, str | os.PathLike):
-        resolved = resolve_reference(os.fspath(model), so)
+        resolved = resolve_reference(os.fspath(model), so, trusted_types)
         fitted = resolved.model
         info = inspect_model(
             fitted,

@@ -68,3 +68,28 @@ def test_unknown_alias_fails_before_anything_is_written(
     with pytest.raises(ModelNotFoundError):
         score_table(f"{store_url}@staging", customers_dir, tmp_path / "o")
     assert not (tmp_path / "o").exists()
+
+
+def test_trusted_types_reach_the_store(tmp_path):
+    from churnlib.exceptions import DeploymentError
+    from tests.scoring._models import RecordingClassifier
+
+    trusted = ["tests.scoring._models.RecordingClassifier"]
+
+    frame = pd.DataFrame({"id": [1, 2, 3], "x": [0.1, 0.6, 0.9]})
+    frame.to_parquet(tmp_path / "in.parquet")
+    url = (tmp_path / "store").as_uri()
+    store = ModelStore(url, trusted_types=trusted)
+    store.publish(RecordingClassifier().fit(frame[["x"]], None))
+    with pytest.raises(DeploymentError, match="RecordingClassifier"):
+        score_table(url, tmp_path / "in.parquet", tmp_path / "o")
+    result = score_table(
+        url,
+        tmp_path / "in.parquet",
+        tmp_path / "o",
+        trusted_types=trusted,
+    )
+    assert result.rows == 3
+    np.testing.assert_allclose(
+        read_scores(tmp_path / "o")["churn_probability"], frame["x"]
+    )
