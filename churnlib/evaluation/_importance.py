@@ -29,6 +29,7 @@ from churnlib.evaluation._checks import (
     final_estimator,
     positive_proba,
 )
+from churnlib.evaluation._plotting import _DisplayMixin, check_matplotlib_support
 from churnlib.exceptions import DataValidationError, InvalidParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -262,7 +263,7 @@ def feature_importance(
     return result
 
 
-class FeatureImportanceDisplay:
+class FeatureImportanceDisplay(_DisplayMixin):
     """Horizontal bar chart of feature importance per original input column.
 
     Create it with :meth:`from_estimator` (or from the output of
@@ -338,14 +339,7 @@ class FeatureImportanceDisplay:
         -------
         FeatureImportanceDisplay
         """
-        from churnlib.evaluation._plotting import check_matplotlib_support
-
-        check_matplotlib_support(f"{type(self).__name__}.plot")
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots()
-        name = self.name if name is None else name
+        ax, name = self._setup_ax(ax, name)
         imp = self.importances
         if max_features is not None:
             imp = imp.head(max_features)
@@ -366,8 +360,6 @@ class FeatureImportanceDisplay:
         ax.set_xlabel(label)
         if name:
             ax.set_title(name)
-        self.ax_ = ax
-        self.figure_ = ax.figure
         return self
 
     @classmethod
@@ -408,8 +400,6 @@ random_state, n_jobs
         -------
         FeatureImportanceDisplay
         """
-        from churnlib.evaluation._plotting import check_matplotlib_support
-
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         importances = feature_importance(
             estimator,
@@ -422,6 +412,21 @@ random_state, n_jobs
             random_state=random_state,
             n_jobs=n_jobs,
         )
+        return cls._from_importances(
+            importances, name=name, ax=ax, max_features=max_features, **kwargs
+        )
+
+    @classmethod
+    def _from_importances(
+        cls,
+        importances: pd.DataFrame,
+        *,
+        name: str | None,
+        ax: Axes | None,
+        max_features: int | None,
+        **kwargs: Any,
+    ) -> Self:
+        """Plot the output of :func:`feature_importance` (its method labels x)."""
         display = cls(
             importances=importances, method=importances.attrs["method"], name=name
         )

@@ -9,7 +9,8 @@ and hands over to ``from_predictions``. matplotlib is imported lazily.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 
@@ -88,22 +89,64 @@ def _binary_scores(
     )
 
 
-class _ChurnCurveDisplayMixin:
-    """Shared plumbing of the churn curve Displays (private)."""
+class _DisplayMixin:
+    """Axes set-up shared by every churnlib Display (private)."""
 
-    _xlabel = "Fraction of customers targeted (highest scores first)"
+    name: str | None
 
     def _setup_ax(self, ax: Axes | None, name: str | None) -> tuple[Axes, str | None]:
+        """Check matplotlib, create the axes if needed, store ``ax_``/``figure_``.
+
+        Returns the axes and the legend name (``name``, else ``self.name``).
+        """
         check_matplotlib_support(f"{type(self).__name__}.plot")
         if ax is None:
             import matplotlib.pyplot as plt
 
             _, ax = plt.subplots()
         if name is None:
-            name = getattr(self, "name", None)
+            name = self.name
         self.ax_ = ax
         self.figure_ = ax.figure
         return ax, name
+
+
+class _ChurnCurveDisplayMixin(_DisplayMixin):
+    """Shared flow of the churn curve Displays (private).
+
+    ``plot`` draws its curve with :meth:`_plot_curve` and labels the axes
+    with :meth:`_finish_plot`; ``from_estimator`` scores the model and hands
+    over to the subclass's ``from_predictions`` with :meth:`_from_estimator`.
+    """
+
+    _xlabel = "Fraction of customers targeted (highest scores first)"
+
+    fractions: np.ndarray
+    if TYPE_CHECKING:  # pragma: no cover
+        from_predictions: ClassVar[Callable[..., Any]]
+
+    def _plot_curve(
+        self, values: np.ndarray, *, ax: Axes | None, name: str | None, kwargs: Any
+    ) -> tuple[Axes, str | None]:
+        """Set up the axes and draw ``values`` by fraction targeted as ``line_``."""
+        ax, name = self._setup_ax(ax, name)
+        (self.line_,) = ax.plot(self.fractions, values, **{"label": name, **kwargs})
+        return ax, name
+
+    def _finish_plot(
+        self,
+        ax: Axes,
+        *,
+        ylabel: str,
+        legend: bool,
+        loc: Literal["upper right", "lower right", "best"],
+        **limits: Any,
+    ) -> None:
+        """Axis labels and limits, a percent x axis and (if asked) the legend."""
+        ax.set(xlabel=self._xlabel, ylabel=ylabel, xlim=(0, 1.01), **limits)
+        self._percent_axis(ax.xaxis)
+        if legend:
+            ax.legend(loc=loc)
 
     @staticmethod
     def _percent_axis(axis: Any) -> None:
@@ -112,26 +155,33 @@ class _ChurnCurveDisplayMixin:
         axis.set_major_formatter(PercentFormatter(xmax=1.0))
 
     @classmethod
-    def _scores_from_estimator(
+    def _from_estimator(
         cls,
         estimator: Any,
         X: Any,
+        y: Any,
         *,
         response_method: str,
         pos_label: Any,
         name: str | None,
-    ) -> tuple[np.ndarray, Any, str]:
-        check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        **from_predictions_kwargs: Any,
+    ) -> Self:
+        """Score ``X``, name the curve after the model, call ``from_predictions``."""
+        caller = f"{cls.__name__}.from_estimator"
+        check_matplotlib_support(caller)
         scores, pos_label = _binary_scores(
             estimator,
             X,
             response_method=response_method,
             pos_label=pos_label,
-            caller=f"{cls.__name__}.from_estimator",
+            caller=caller,
         )
         if name is None:
             name = type(final_estimator(estimator)).__name__
-        return scores, pos_label, name
+        display: Self = cls.from_predictions(
+            y, scores, pos_label=pos_label, name=name, **from_predictions_kwargs
+        )
+        return display
 
 
 class LiftCurveDisplay(_ChurnCurveDisplayMixin):
@@ -219,19 +269,19 @@ class LiftCurveDisplay(_ChurnCurveDisplayMixin):
         LiftCurveDisplay
             This object, with the artists stored.
         """
-        ax, name = self._setup_ax(ax, name)
-        line_kwargs = {"label": name, **kwargs}
-        (self.line_,) = ax.plot(self.fractions, self.lift, **line_kwargs)
+        ax, name = self._plot_curve(self.lift, ax=ax, name=name, kwargs=kwargs)
         self.chance_level_ = None
         if plot_chance_level:
             self.chance_level_ = ax.axhline(
                 1.0, color="k", linestyle="--", linewidth=1, label="Random (lift 1)"
             )
-        ax.set(xlabel=self._xlabel, ylabel="Lift", xlim=(0, 1.01))
-        ax.set_ylim(bottom=0)
-        self._percent_axis(ax.xaxis)
-        if name is not None or plot_chance_level:
-            ax.legend(loc="upper right")
+        self._finish_plot(
+            ax,
+            ylabel="Lift",
+            ylim=(0, None),
+            legend=name is not None or plot_chance_level,
+            loc="upper right",
+        )
         return self
 
     @classmethod
@@ -324,16 +374,11 @@ class LiftCurveDisplay(_ChurnCurveDisplayMixin):
         -------
         LiftCurveDisplay
         """
-        scores, pos_label, name = cls._scores_from_estimator(
+        return cls._from_estimator(
             estimator,
             X,
-            response_method=response_method,
-            pos_label=pos_label,
-            name=name,
-        )
-        return cls.from_predictions(
             y,
-            scores,
+            response_method=response_method,
             sample_weight=sample_weight,
             pos_label=pos_label,
             name=name,
@@ -427,23 +472,20 @@ class CumulativeGainDisplay(_ChurnCurveDisplayMixin):
         CumulativeGainDisplay
             This object, with the artists stored.
         """
-        ax, name = self._setup_ax(ax, name)
-        (self.line_,) = ax.plot(self.fractions, self.gains, **{"label": name, **kwargs})
+        ax, name = self._plot_curve(self.gains, ax=ax, name=name, kwargs=kwargs)
         self.chance_level_ = None
         if plot_chance_level:
             (self.chance_level_,) = ax.plot(
                 [0, 1], [0, 1], color="k", linestyle="--", linewidth=1, label="Random"
             )
-        ax.set(
-            xlabel=self._xlabel,
-            ylabel="Share of churners reached",
-            xlim=(0, 1.01),
-            ylim=(0, 1.01),
-        )
-        self._percent_axis(ax.xaxis)
         self._percent_axis(ax.yaxis)
-        if name is not None or plot_chance_level:
-            ax.legend(loc="lower right")
+        self._finish_plot(
+            ax,
+            ylabel="Share of churners reached",
+            ylim=(0, 1.01),
+            legend=name is not None or plot_chance_level,
+            loc="lower right",
+        )
         return self
 
     @classmethod
@@ -536,16 +578,11 @@ class CumulativeGainDisplay(_ChurnCurveDisplayMixin):
         -------
         CumulativeGainDisplay
         """
-        scores, pos_label, name = cls._scores_from_estimator(
+        return cls._from_estimator(
             estimator,
             X,
-            response_method=response_method,
-            pos_label=pos_label,
-            name=name,
-        )
-        return cls.from_predictions(
             y,
-            scores,
+            response_method=response_method,
             sample_weight=sample_weight,
             pos_label=pos_label,
             name=name,
@@ -653,10 +690,7 @@ class ProfitCurveDisplay(_ChurnCurveDisplayMixin):
         ProfitCurveDisplay
             This object, with the artists stored.
         """
-        ax, name = self._setup_ax(ax, name)
-        (self.line_,) = ax.plot(
-            self.fractions, self.profits, **{"label": name, **kwargs}
-        )
+        ax, name = self._plot_curve(self.profits, ax=ax, name=name, kwargs=kwargs)
         ax.axhline(0.0, color="k", linewidth=0.8)
         self.best_marker_ = None
         if (
@@ -674,10 +708,12 @@ class ProfitCurveDisplay(_ChurnCurveDisplayMixin):
                     f"profit {self.best_profit:,.0f}"
                 ),
             )
-        ax.set(xlabel=self._xlabel, ylabel="Expected campaign profit", xlim=(0, 1.01))
-        self._percent_axis(ax.xaxis)
-        if name is not None or self.best_marker_ is not None:
-            ax.legend(loc="best")
+        self._finish_plot(
+            ax,
+            ylabel="Expected campaign profit",
+            legend=name is not None or self.best_marker_ is not None,
+            loc="best",
+        )
         return self
 
     @classmethod
@@ -796,16 +832,11 @@ class ProfitCurveDisplay(_ChurnCurveDisplayMixin):
         -------
         ProfitCurveDisplay
         """
-        scores, pos_label, name = cls._scores_from_estimator(
+        return cls._from_estimator(
             estimator,
             X,
-            response_method=response_method,
-            pos_label=pos_label,
-            name=name,
-        )
-        return cls.from_predictions(
             y,
-            scores,
+            response_method=response_method,
             customer_value=customer_value,
             incentive_cost=incentive_cost,
             contact_cost=contact_cost,

@@ -761,10 +761,9 @@ class EvaluationReport:
             random_state=random_state,
             n_jobs=n_jobs,
         )
-        display = FeatureImportanceDisplay(
-            importances=importances, method=importances.attrs["method"], name=self.name
+        return FeatureImportanceDisplay._from_importances(
+            importances, name=self.name, ax=ax, max_features=max_features, **kwargs
         )
-        return display.plot(ax=ax, max_features=max_features, **kwargs)
 
     # ------------------------------------------------------- figures and HTML
     def _figure_specs(
