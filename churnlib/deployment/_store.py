@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import logging
@@ -97,7 +98,9 @@ _thread_locks_guard = threading.Lock()
 def _with_defaults(protocol: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """``options`` over the protocol's defaults (user values win, one level deep)."""
     merged: dict[str, Any] = {}
-    for key, value in _DEFAULT_OPTIONS.get(protocol, {}).items():
+    # a deep copy: botocore rewrites the retries dict it is given, in place
+    defaults = copy.deepcopy(_DEFAULT_OPTIONS.get(protocol, {}))
+    for key, value in defaults.items():
         user = options.get(key)
         if isinstance(value, Mapping) and isinstance(user, Mapping):
             merged[key] = {**value, **user}
@@ -333,11 +336,11 @@ class ModelStore:
                 f"The model store {self.url} needs the {protocol!r} filesystem "
                 f"backend, which is not installed: {hint}."
             ) from err
-        except (ValueError, TypeError) as err:
+        except Exception as err:
             raise DeploymentError(
                 f"Could not open the model store {self.url}: "
-                f"{redact(str(err), self._secrets)}. Check the URL and "
-                "storage_options.",
+                f"{type(err).__name__}: {redact(str(err), self._secrets)}. "
+                "Check the URL and storage_options.",
                 url=self.url,
             ) from None
         self._fs = fs
@@ -393,7 +396,10 @@ class ModelStore:
         except (ChurnlibError, FileNotFoundError, FileExistsError):
             raise
         except Exception as err:
-            raise self._error(err, action, path) from None
+            wrapped = self._error(err, action, path)
+            if wrapped.__cause__ is None:  # the original text holds a secret
+                raise wrapped from None
+            raise wrapped from err
 
     # --------------------------------------------------------------- low level
     def _ensure_root(self) -> None:
@@ -612,8 +618,10 @@ class ModelStore:
         out = {}
         for path, raw in blobs.items():
             name = posixpath.basename(path)[: -len(".json")]
-            if isinstance(raw, Exception):
+            if isinstance(raw, FileNotFoundError):
                 continue  # deleted meanwhile
+            if isinstance(raw, Exception):
+                raise self._error(raw, "read", path)
             try:
                 out[name] = json.loads(raw)
             except ValueError:
@@ -767,8 +775,10 @@ class ModelStore:
         out = []
         for version, path in zip(ids, paths, strict=True):
             raw = blobs[path]
+            if isinstance(raw, FileNotFoundError):
+                continue  # pruned meanwhile
             if isinstance(raw, Exception):
-                continue
+                raise self._error(raw, "read", path)
             try:
                 manifest = json.loads(raw)
                 if manifest.get("format") != FORMAT or manifest["version"] != version:
