@@ -3,7 +3,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -90,6 +90,7 @@ def test_statistics_agree_with_public_functions(detector, reference):
     )
 
 
+@settings(max_examples=20)
 @given(st.integers(0, 500), st.integers(0, 499))
 def test_summaries_merge_exactly(cut, seed):
     rng = np.random.default_rng(seed)

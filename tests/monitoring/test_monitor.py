@@ -250,11 +250,12 @@ def test_concurrent_processes_lose_nothing(reference_table, batches, tmp_path):
     url = tmp_path.as_uri()
     reference = reference_table.iloc[:1000]
     ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as pool:
-        done = list(
-            pool.map(_log_in_process, [(url, reference, b) for b in batches[:4]])
-        )
-    assert done == [500] * 4
+    # one child process and this one log at the same time
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        child = pool.submit(_log_in_process, (url, reference, batches[0]))
+        here = [_log_in_process((url, reference, b)) for b in batches[1:4]]
+        assert child.result() == 500
+    assert here == [500] * 3
     report = make_monitor(reference, store=url).report(chunk_size=2000)
     assert report.chunks["n"].tolist() == [2000]
     assert report.chunks["n_labeled"].tolist() == [2000]
@@ -312,3 +313,12 @@ def test_import_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_empty_log_reports_nothing(reference_table, pyplot):
+    report = make_monitor(reference_table).report()
+    assert len(report.chunks) == 0
+    assert report.drift.empty
+    assert report.performance.empty
+    assert report.alerts == ()
+    assert report.to_html().startswith("<!DOCTYPE html>")

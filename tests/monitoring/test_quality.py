@@ -11,8 +11,8 @@ from churnlib.data import generate_customers, simulate_production
 from churnlib.monitoring import ChurnMonitor
 
 CHUNK = 2000
-N_CHUNKS = 16
-ONSET = 8
+N_CHUNKS = 12
+ONSET = 6
 
 
 @pytest.fixture(scope="module")
