@@ -29,6 +29,7 @@ from sklearn.metrics import (
 )
 
 from churnlib._validation import Interval, validate_params
+from churnlib.evaluation import _importance
 from churnlib.evaluation._checks import (
     check_binary_target,
     check_scores,
@@ -42,7 +43,12 @@ from churnlib.evaluation._metrics import (
     _profit_from_counts,
     _ranked_counts,
 )
-from churnlib.evaluation._plotting import check_matplotlib_support
+from churnlib.evaluation._plotting import (
+    CumulativeGainDisplay,
+    LiftCurveDisplay,
+    ProfitCurveDisplay,
+    check_matplotlib_support,
+)
 from churnlib.exceptions import (
     DataValidationError,
     InvalidParameterError,
@@ -244,7 +250,7 @@ def evaluate(
         )
     y_arr = y.to_numpy() if isinstance(y, pd.Series) else np.asarray(y)
     if pos_label is None:
-        pos_label = _default_pos_label(model, y_arr)
+        pos_label = _default_pos_label(model)
     y_bool, pos_label = check_binary_target(y_arr, pos_label=pos_label, caller=caller)
     scores, _ = positive_proba(model, X, pos_label=pos_label, caller=caller)
     scores = check_scores(scores, caller=caller, probabilities=True)
@@ -276,7 +282,7 @@ def evaluate(
     )
 
 
-def _default_pos_label(model: Any, y: np.ndarray) -> Any:
+def _default_pos_label(model: Any) -> Any:
     """Return the churn class when unambiguous: 1/True or the 2nd class."""
     classes = list(getattr(model, "classes_", []))
     if len(classes) == 2 and (
@@ -470,6 +476,14 @@ class EvaluationReport:
         return out
 
     # ------------------------------------------------------------------ plots
+    def _from_predictions(
+        self, display_cls: Any, ax: Axes | None, **kwargs: Any
+    ) -> Any:
+        """``display_cls.from_predictions`` on the report's outcomes and scores."""
+        return display_cls.from_predictions(
+            self.y_true, self.y_score, name=self.name, ax=ax, **kwargs
+        )
+
     def plot_confusion_matrix(
         self, *, ax: Axes | None = None, normalize: str | None = None, **kwargs: Any
     ) -> Any:
@@ -527,9 +541,7 @@ class EvaluationReport:
         from sklearn.metrics import RocCurveDisplay
 
         kwargs.setdefault("plot_chance_level", True)
-        display = RocCurveDisplay.from_predictions(
-            self.y_true, self.y_score, pos_label=True, name=self.name, ax=ax, **kwargs
-        )
+        display = self._from_predictions(RocCurveDisplay, ax, pos_label=True, **kwargs)
         if plot_bayes_optimal and self.truth is not None:
             RocCurveDisplay.from_predictions(
                 self.y_true,
@@ -561,8 +573,8 @@ class EvaluationReport:
         from sklearn.metrics import PrecisionRecallDisplay
 
         kwargs.setdefault("plot_chance_level", True)
-        return PrecisionRecallDisplay.from_predictions(
-            self.y_true, self.y_score, pos_label=True, name=self.name, ax=ax, **kwargs
+        return self._from_predictions(
+            PrecisionRecallDisplay, ax, pos_label=True, **kwargs
         )
 
     def plot_calibration_curve(
@@ -593,14 +605,12 @@ class EvaluationReport:
         check_matplotlib_support("EvaluationReport.plot_calibration_curve")
         from sklearn.calibration import CalibrationDisplay
 
-        return CalibrationDisplay.from_predictions(
-            self.y_true,
-            self.y_score,
+        return self._from_predictions(
+            CalibrationDisplay,
+            ax,
             n_bins=n_bins,
             strategy=strategy,
             pos_label=True,
-            name=self.name,
-            ax=ax,
             **kwargs,
         )
 
@@ -618,11 +628,7 @@ class EvaluationReport:
         -------
         LiftCurveDisplay
         """
-        from churnlib.evaluation._plotting import LiftCurveDisplay
-
-        return LiftCurveDisplay.from_predictions(
-            self.y_true, self.y_score, name=self.name, ax=ax, **kwargs
-        )
+        return self._from_predictions(LiftCurveDisplay, ax, **kwargs)
 
     def plot_cumulative_gain(self, *, ax: Axes | None = None, **kwargs: Any) -> Any:
         """Plot the cumulative gain curve, see :class:`CumulativeGainDisplay`.
@@ -638,11 +644,7 @@ class EvaluationReport:
         -------
         CumulativeGainDisplay
         """
-        from churnlib.evaluation._plotting import CumulativeGainDisplay
-
-        return CumulativeGainDisplay.from_predictions(
-            self.y_true, self.y_score, name=self.name, ax=ax, **kwargs
-        )
+        return self._from_predictions(CumulativeGainDisplay, ax, **kwargs)
 
     def plot_profit_curve(self, *, ax: Axes | None = None, **kwargs: Any) -> Any:
         """Plot expected campaign profit by fraction targeted.
@@ -661,18 +663,14 @@ class EvaluationReport:
         -------
         ProfitCurveDisplay
         """
-        from churnlib.evaluation._plotting import ProfitCurveDisplay
-
         e = self.campaign.economics
-        return ProfitCurveDisplay.from_predictions(
-            self.y_true,
-            self.y_score,
+        return self._from_predictions(
+            ProfitCurveDisplay,
+            ax,
             customer_value=e.customer_value,
             incentive_cost=e.incentive_cost,
             contact_cost=e.contact_cost,
             acceptance_rate=e.acceptance_rate,
-            name=self.name,
-            ax=ax,
             **kwargs,
         )
 
@@ -695,8 +693,6 @@ class EvaluationReport:
         DataFrame
             ``importance_mean`` and ``importance_std`` by feature.
         """
-        from churnlib.evaluation._importance import feature_importance
-
         if self.model is None or self.X is None:
             raise InvalidParameterError(
                 "This report has no model or X; create it with evaluate(model, X, y)."
@@ -707,7 +703,7 @@ class EvaluationReport:
                 y, pos_label = self.y, self.pos_label
             else:
                 y, pos_label = self.y_true, True
-            self._cache[key] = feature_importance(
+            self._cache[key] = _importance.feature_importance(
                 self.model,
                 self.X,
                 y,
@@ -752,7 +748,6 @@ class EvaluationReport:
         FeatureImportanceDisplay
         """
         check_matplotlib_support("EvaluationReport.plot_feature_importance")
-        from churnlib.evaluation._importance import FeatureImportanceDisplay
 
         importances = self.feature_importance(
             method=method,
@@ -761,7 +756,7 @@ class EvaluationReport:
             random_state=random_state,
             n_jobs=n_jobs,
         )
-        return FeatureImportanceDisplay._from_importances(
+        return _importance.FeatureImportanceDisplay._from_importances(
             importances, name=self.name, ax=ax, max_features=max_features, **kwargs
         )
 
@@ -864,10 +859,7 @@ class EvaluationReport:
         for key, title, caption, draw in self._figure_specs(feature_importance):
             fig = Figure(figsize=(6.4, 4.8), layout="constrained")
             ax = fig.subplots()
-            if key == "feature_importance":
-                draw(ax)
-            else:
-                draw(ax=ax)
+            draw(ax=ax)
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=100)
             rendered.append((key, title, caption, buf.getvalue()))
