@@ -193,29 +193,43 @@ def test_concurrent_alias_updates_never_corrupt(store, model):
     assert leftovers == []
 
 
-_PROMOTER = textwrap.dedent(
+_WORKER = textwrap.dedent(
     """
     import sys
+    from sklearn.dummy import DummyClassifier
     from churnlib.deployment import ModelStore
 
     store = ModelStore(sys.argv[1])
+    mine = store.publish(DummyClassifier().fit([[0], [1]], [0, 1]))
+    print(mine.version)
     for version in sys.argv[2:]:
         store.promote(version, "production")
     """
 )
 
 
-def test_concurrent_alias_updates_across_processes(tmp_path, model):
+def test_concurrent_publishers_and_alias_updates_across_processes(tmp_path, model):
     store = ModelStore(tmp_path / "store")
     store.publish(model, alias="production")
     targets = [store.publish(model).version for _ in range(6)]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _PROMOTER, str(tmp_path / "store"), *pair]
+            [sys.executable, "-c", _WORKER, str(tmp_path / "store"), *pair],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for pair in (targets[0:2], targets[2:4], targets[4:6])
     ]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    # three processes published three distinct, loadable versions
+    assert len(set(outputs)) == 3
+    listed = [v.version for v in store.versions()]
+    assert set(outputs) <= set(listed)
+    assert len(listed) == 10
+    for version in outputs:
+        assert store.load(version).predict([[1]]) is not None
+    # and their alias updates lost nothing
     history = store.alias_history("production")
     assert len(history) == 7
     assert sorted(h["version"] for h in history[1:]) == sorted(targets)
