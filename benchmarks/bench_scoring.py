@@ -21,6 +21,7 @@ Usage: ``python benchmarks/bench_scoring.py [--quick]`` (10M rows, or 200k).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -36,6 +37,10 @@ from _harness import Report
 CHUNK = 500_000
 ROW_GROUP = 100_000
 BATCH_ROWS = 100_000
+
+
+def _batch_rows() -> int:
+    return int(os.environ.get("BENCH_SCORING_BATCH_ROWS", BATCH_ROWS))
 
 
 def _rss_mb() -> float:
@@ -114,7 +119,7 @@ def child_local(folder: Path, model_path: Path, out: Path) -> dict:
     from churnlib.scoring import score_table
 
     model = joblib.load(model_path)
-    result = score_table(model, folder, out, batch_rows=BATCH_ROWS)
+    result = score_table(model, folder, out, batch_rows=_batch_rows())
     return {**_summary(result), "peak_rss_mb": _rss_mb()}
 
 
@@ -146,7 +151,7 @@ def child_dask(folder: Path, model_path: Path, out: Path) -> dict:
         score_table(model, first, out.with_name("warm"), engine="dask", client=client)
         warmup = time.perf_counter() - t0
         result = score_table(
-            model, folder, out, engine="dask", client=client, batch_rows=BATCH_ROWS
+            model, folder, out, engine="dask", client=client, batch_rows=_batch_rows()
         )
         worker_rss = client.run(_rss_mb)
     finally:
@@ -168,12 +173,13 @@ def _import_stack() -> None:
     import churnlib.scoring  # noqa: F401
 
 
-def run_child(mode: str, *args: Path) -> dict:
+def run_child(mode: str, *args: Path, batch_rows: int = BATCH_ROWS) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", mode, *map(str, args)],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "BENCH_SCORING_BATCH_ROWS": str(batch_rows)},
     )
     if proc.returncode:
         sys.stderr.write(proc.stderr[-4000:])
@@ -192,6 +198,7 @@ def main(argv: list[str]) -> int:
     n_rows = 200_000 if quick else 10_000_000
     chunk = 50_000 if quick else CHUNK
     row_group = 25_000 if quick else ROW_GROUP
+    batch = 25_000 if quick else BATCH_ROWS  # quick: 8 partitions for 2 cores
     tmp = Path(tempfile.mkdtemp(prefix="churnlib-bench-scoring-"))
     try:
         t0 = time.perf_counter()
@@ -202,9 +209,13 @@ def main(argv: list[str]) -> int:
 
         raw = run_child("raw", tmp / "in", tmp / "model.joblib")
         print("raw", raw, flush=True)
-        local = run_child("local", tmp / "in", tmp / "model.joblib", tmp / "out-l")
+        local = run_child(
+            "local", tmp / "in", tmp / "model.joblib", tmp / "out-l", batch_rows=batch
+        )
         print("local", local, flush=True)
-        dask = run_child("dask", tmp / "in", tmp / "model.joblib", tmp / "out-d")
+        dask = run_child(
+            "dask", tmp / "in", tmp / "model.joblib", tmp / "out-d", batch_rows=batch
+        )
         print("dask", dask, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
