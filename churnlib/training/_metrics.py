@@ -106,7 +106,9 @@ def churn_metrics(
     Returns
     -------
     dict of str to float
-        The keys of :data:`METRIC_NAMES`. Ranking metrics are NaN when the
+        ``roc_auc``, ``average_precision``, ``accuracy``, ``precision``,
+        ``recall``, ``f1``, ``brier``, ``log_loss``, ``top_decile_lift`` and
+        ``threshold``. Ranking metrics are NaN when the
         labels hold a single class.
 
     Examples
