@@ -1510,8 +1510,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         out.write(f"  {name:<{width}}  {what}\n")
     if _local_path(store_url) is None:
         out.write(f"  model store: {_redact(store_url)}\n")
-    out.write("\nOpen the HTML files in a browser. Browse the MLflow runs with:\n")
-    out.write(f"  mlflow ui --backend-store-uri {_redact(tracking_uri)}\n")
+    out.write("\nOpen the HTML files in a browser. ")
+    if tracking_uri.startswith(("http://", "https://")):
+        out.write(f"Browse the MLflow runs at {_redact(tracking_uri)}\n")
+    else:
+        out.write("Browse the MLflow runs with:\n")
+        out.write(f"  mlflow ui --backend-store-uri {_redact(tracking_uri)}\n")
     out.flush()
     return EXIT_OK
 
