@@ -193,9 +193,7 @@ def positive_proba(
         )
     if pos_label is None:
         pos_label = classes[-1]
-        if not (
-            set(classes) <= {0, 1, -1} or all(isinstance(c, bool) for c in classes)
-        ):
+        if not set(classes) <= {0, 1, -1}:  # False/True compare equal to 0/1
             raise DataValidationError(
                 f"{caller}: the model's classes are {classes!r}; cannot tell which "
                 f"one means 'churned'. Pass pos_label, e.g. pos_label={classes[-1]!r}."

@@ -62,6 +62,10 @@ class _RankedCounts:
     def thresholds_with_origin(self) -> np.ndarray:
         return np.concatenate(([np.inf], self.thresholds))
 
+    def lift_at(self, fraction: float) -> float:
+        """Lift of the top ``fraction``, a tied group counting pro rata."""
+        return float(np.interp(fraction, self.fractions(), self.gains()) / fraction)
+
 
 def _ranked_counts(
     y: np.ndarray, scores: np.ndarray, weight: np.ndarray | None
@@ -262,8 +266,7 @@ def lift_score(
     """
     validate_params(_FRACTION, {"fraction": fraction}, "lift_score")
     c = _counts(y_true, y_score, sample_weight, pos_label, "lift_score")
-    gain = np.interp(fraction, c.fractions(), c.gains())
-    return float(gain / fraction)
+    return c.lift_at(fraction)
 
 
 def ks_statistic(
@@ -464,7 +467,7 @@ def _profit_from_counts(
         profit=chosen_profit,
         fraction=chosen_fraction,
         threshold=threshold,
-        n_customers=float(c.tp[-1] + c.fp[-1]),
+        n_customers=c.n_pos + c.n_neg,
         fractions=fractions,
         profits=profits,
         thresholds=thresholds,
@@ -550,23 +553,17 @@ def expected_campaign_profit(
     >>> result.profit, result.fraction, result.threshold  # contact the top 5
     (146.0, 0.625, 0.5)
     """
-    validate_params(
-        {"fraction": [None, *_FRACTION["fraction"]]},
-        {"fraction": fraction},
-        "expected_campaign_profit",
-    )
     money = {
         "customer_value": customer_value,
         "incentive_cost": incentive_cost,
         "contact_cost": contact_cost,
         "acceptance_rate": acceptance_rate,
     }
-    validate_params(CampaignEconomics._constraints, money, "expected_campaign_profit")
-    economics = CampaignEconomics(
-        customer_value=customer_value,
-        incentive_cost=incentive_cost,
-        contact_cost=contact_cost,
-        acceptance_rate=acceptance_rate,
+    validate_params(
+        {"fraction": [None, *_FRACTION["fraction"]], **CampaignEconomics._constraints},
+        {"fraction": fraction, **money},
+        "expected_campaign_profit",
     )
+    economics = CampaignEconomics(**money)
     c = _counts(y_true, y_score, sample_weight, pos_label, "expected_campaign_profit")
     return _profit_from_counts(c, economics, fraction)

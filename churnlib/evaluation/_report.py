@@ -123,7 +123,6 @@ def _compute_metrics(
     )
     counts = _ranked_counts(y, scores, None)
     profit = _profit_from_counts(counts, economics, None)
-    top_decile_gain = np.interp(0.1, counts.fractions(), counts.gains())
     metrics: dict[str, float] = {
         "n_samples": int(y.shape[0]),
         "churn_rate": float(np.count_nonzero(y) / y.shape[0]),
@@ -140,7 +139,7 @@ def _compute_metrics(
         "fp": int(fp),
         "fn": int(fn),
         "tp": int(tp),
-        "top_decile_lift": float(top_decile_gain / 0.1),
+        "top_decile_lift": counts.lift_at(0.1),
         "ks": _ks_from_counts(counts),
         "campaign_profit": profit.profit,
         "campaign_fraction": profit.fraction,
@@ -285,10 +284,7 @@ def evaluate(
 def _default_pos_label(model: Any) -> Any:
     """Return the churn class when unambiguous: 1/True or the 2nd class."""
     classes = list(getattr(model, "classes_", []))
-    if len(classes) == 2 and (
-        set(classes) <= {0, 1, -1}
-        or all(isinstance(c, bool | np.bool_) for c in classes)
-    ):
+    if len(classes) == 2 and set(classes) <= {0, 1, -1}:  # False/True are 0/1
         return classes[-1]
     return None
 
