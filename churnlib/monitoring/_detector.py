@@ -403,8 +403,18 @@ class DriftDetector(BaseEstimator):
 
         self.categories_: dict[str, np.ndarray] = {}
         self._all_categories: list[pd.Index] = []
+        converted = {}
+        for name in cat:  # object strings -> Arrow once, for counts and codes
+            if X[name].dtype == object:
+                data = _arrow_strings(X[name])
+                if data is not None:
+                    converted[name] = pd.Series(
+                        pd.arrays.ArrowStringArray(pa_chunked(data)), index=X.index
+                    )
+        if converted:
+            X = X.assign(**converted)
         for name in cat:
-            counts = X[name].value_counts(dropna=True, sort=False)
+            counts = _value_counts(X[name])
             counts = counts.iloc[
                 np.lexsort((np.arange(len(counts)), -counts.to_numpy()))
             ]
@@ -670,36 +680,68 @@ def _thresholds(
     return out
 
 
-def _category_codes(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, int]:
-    """Position of each value in ``categories`` (-1: missing or unseen)."""
-    na = col.isna().to_numpy()
-    n_missing = int(na.sum())
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        recode = categories.get_indexer(col.cat.categories)
-        codes = col.cat.codes.to_numpy()
-        out = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1)
-        return out.astype(np.intp), n_missing
-    arrow = _arrow_codes(col, categories)
-    if arrow is not None:
-        return arrow, n_missing
-    codes = categories.get_indexer(col.to_numpy(dtype=object))
-    return codes.astype(np.intp), n_missing
+def _arrow_strings(col: pd.Series) -> Any:
+    """Return the column as a pyarrow string array (None if not strings).
 
-
-def _arrow_codes(col: pd.Series, categories: pd.Index) -> np.ndarray | None:
-    """Fast path for pyarrow-backed strings (pandas >= 3 default ``str``)."""
+    Zero-copy for pandas >= 3 ``str`` columns; one conversion for object
+    columns of Python strings (pandas < 3). Hashing then runs in C.
+    """
     try:
         import pyarrow as pa
-        import pyarrow.compute as pc
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         return None
     data = getattr(col.array, "_pa_array", None)
+    if data is None and col.dtype == object:
+        try:
+            data = pa.array(col.to_numpy(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
     if data is None or not (
         pa.types.is_string(data.type) or pa.types.is_large_string(data.type)
     ):
         return None
-    if not all(isinstance(c, str) for c in categories):
-        return None
-    value_set = pa.array(list(categories), type=data.type)
-    idx = pc.index_in(data, value_set=value_set)
-    return np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
+    return data
+
+
+def pa_chunked(data: Any) -> Any:
+    """Wrap a pyarrow array as a chunked array (what pandas' arrays hold)."""
+    import pyarrow as pa
+
+    return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
+
+
+def _value_counts(col: pd.Series) -> pd.Series:
+    """Count the non-missing values of ``col``, in first-seen order."""
+    data = _arrow_strings(col)
+    if data is None:
+        return col.value_counts(dropna=True, sort=False)
+    import pyarrow.compute as pc
+
+    vc = pc.value_counts(data)
+    values = vc.field("values")
+    counts = vc.field("counts").to_numpy()
+    keep = values.is_valid().to_numpy(zero_copy_only=False)
+    return pd.Series(
+        counts[keep], index=pd.Index(np.asarray(values.to_pylist(), dtype=object)[keep])
+    )
+
+
+def _category_codes(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, int]:
+    """Position of each value in ``categories`` (-1: missing or unseen)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        recode = categories.get_indexer(col.cat.categories)
+        codes = col.cat.codes.to_numpy()
+        out = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1)
+        return out.astype(np.intp), int((codes < 0).sum())
+    data = _arrow_strings(col)
+    if data is not None and all(isinstance(c, str) for c in categories):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        value_set = pa.array(list(categories), type=data.type)
+        idx = pc.index_in(data, value_set=value_set).fill_null(-1)
+        codes = np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.intp)
+        return codes, int(data.null_count)
+    n_missing = int(col.isna().sum())
+    codes = categories.get_indexer(col.to_numpy(dtype=object))
+    return codes.astype(np.intp), n_missing

@@ -242,3 +242,18 @@ def test_bad_data(detector, reference):
         DriftDetector().fit(pd.DataFrame([[1, 2]], columns=["a", "a"]))
     with pytest.raises(ValueError, match="0 sample"):
         DriftDetector().fit(reference.iloc[:0])
+
+
+def test_object_strings_match_arrow_strings(reference):
+    rng = np.random.default_rng(6)
+    cur = _frame(1000, rng, p=(0.3, 0.3, 0.4))
+    as_object = reference.assign(plan=reference["plan"].astype(object))
+    cur_object = cur.assign(plan=cur["plan"].astype(object))
+    cur_object.loc[cur_object.index[:3], "plan"] = None
+    cur.loc[cur.index[:3], "plan"] = None
+    a = DriftDetector().fit(reference)
+    b = DriftDetector().fit(as_object)
+    assert list(a.categories_["plan"]) == list(b.categories_["plan"])
+    sa, sb = a.summarize(cur), b.summarize(cur_object)
+    np.testing.assert_array_equal(sa.categorical_counts, sb.categorical_counts)
+    assert sa.categorical_missing[0] == sb.categorical_missing[0] == 3
