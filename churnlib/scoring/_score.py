@@ -661,6 +661,11 @@ def score_table(
         "trusted_types": trusted_types,
     }
     validate_params(_CONSTRAINTS, params, "score_table")
+    if client is not None and engine != "dask":
+        raise InvalidParameterError(
+            "The 'client' parameter of score_table is only used with "
+            f"engine='dask'. Got client={client!r} with engine={engine!r}."
+        )
     so = dict(storage_options or {})
 
     # the model: resolve a reference once, here, to a concrete verified version
@@ -679,6 +684,14 @@ def score_table(
 
     in_fs, in_path, in_url = _fs(input_url, so)
     out_fs, out_path, out_url = _fs(output_url, so)
+    if engine == "dask":
+        for fs, url in ((in_fs, in_url), (out_fs, out_url)):
+            if "memory" in _protocols(fs):
+                raise InvalidParameterError(
+                    f"engine='dask' cannot use {url!r}: memory:// lives in one "
+                    "process and Dask workers are other processes. Use a shared "
+                    "filesystem or an object store, or engine='local'."
+                )
 
     # plan: list files, read schemas, cut partitions, check columns and types
     features = info.features
@@ -818,6 +831,11 @@ def _with_client(client: Any, fn: Any) -> Any:
         finally:
             remote.close()
     return fn(client)
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
 
 
 def _safe_url(url: str) -> str:

@@ -182,3 +182,20 @@ def test_without_client_a_temporary_local_cluster_is_used(
     assert result.engine == "dask"
     workers = set(result.to_frame()["worker"])
     assert all(w.startswith("tcp://127.0.0.1:") for w in workers)
+
+
+def test_parameters_that_do_not_fit_the_engine(
+    customers_dir, churn_model, dask_client, memory_fs, tmp_path
+):
+    from churnlib.exceptions import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="only used with engine='dask'"):
+        score_table(churn_model, customers_dir, tmp_path / "o", client=dask_client)
+    with pytest.raises(InvalidParameterError, match="memory://"):
+        score_table(
+            churn_model,
+            customers_dir,
+            "memory://scores",
+            engine="dask",
+            client=dask_client,
+        )
