@@ -775,6 +775,7 @@ class ChurnMonitor:
                     )
             for metric, value in perf.observed().items():
                 ref = self.reference_metrics_.get(metric, np.nan)
+                sd = sd0.get(metric, np.nan) * math.sqrt(boot_n / max(perf.n, 1))
                 perf_rows.append(
                     {
                         "chunk": key,
@@ -782,8 +783,8 @@ class ChurnMonitor:
                         "kind": "observed",
                         "value": value,
                         "reference": ref,
-                        "lower": np.nan,
-                        "upper": np.nan,
+                        "lower": ref - 3 * sd,
+                        "upper": ref + 3 * sd,
                         "n": perf.n,
                     }
                 )

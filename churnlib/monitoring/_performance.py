@@ -247,7 +247,8 @@ def bootstrap_sd(
     Realized metrics when the reference has labels, estimated ones otherwise.
     """
     rng = np.random.default_rng(random_state)
-    values: dict[str, list[float]] = {m: [] for m in METRICS}
+    names = (*METRICS, "predicted_rate", "mean_score")
+    values: dict[str, list[float]] = {m: [] for m in names}
     n = len(scores)
     for _ in range(n_boot):
         rows = rng.integers(0, n, size=size)
@@ -258,7 +259,8 @@ def bootstrap_sd(
             threshold,
         )
         metrics = s.realized() if y is not None else s.estimated()
-        for m in METRICS:
+        metrics.update(s.observed())
+        for m in names:
             values[m].append(metrics[m])
     return {
         m: float(np.nanstd(v)) if np.isfinite(v).any() else np.nan

@@ -159,7 +159,7 @@ class MonitorReport:
                 continue
             xs = part["chunk"].map(pos).to_numpy()
             ax.plot(xs, part["value"].to_numpy(), style, label=kind, markersize=4)
-            if kind in ("realized", "estimated") and part["lower"].notna().any():
+            if part["lower"].notna().any():
                 ax.fill_between(
                     xs,
                     part["lower"].to_numpy(dtype=float),
