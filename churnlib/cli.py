@@ -11,9 +11,11 @@ commands are batch jobs for real use, one per stage of the loop::
     churnlib versions  --store URL
     churnlib promote   --store URL VERSION ALIAS
     churnlib rollback  --store URL ALIAS
-    churnlib score     --model STORE@REF --input URL --output URL
-    churnlib monitor log     --store URL --model STORE@REF --input URL ...
-    churnlib monitor report  --store URL --reference URL --output HTML
+    churnlib score     --model STORE@REF --input URL --output URL [--engine dask]
+    churnlib monitor log     --monitor URL --reference URL --target COL
+                             --model STORE@REF (--predictions URL | --outcomes URL)
+    churnlib monitor report  --monitor URL --reference URL --target COL
+                             --model STORE@REF [--output HTML] [--webhook URL]
 
 Exit status: 0 on success, 1 when the job fails (one line on stderr naming what
 failed and how to fix it; ``--debug`` adds the traceback), 2 on a usage error.
