@@ -95,7 +95,7 @@ def to_frame(X: Any, *, caller: str) -> tuple[pd.DataFrame, bool]:
     return pd.DataFrame(arr, columns=positional_names(arr.shape[1]), copy=False), False
 
 
-def check_not_empty(df: pd.DataFrame, *, caller: str, min_samples: int = 1) -> None:
+def check_not_empty(df: pd.DataFrame, *, caller: str) -> None:
     """Raise when the table has no rows or no columns."""
     n, k = df.shape
     if k == 0:
@@ -103,39 +103,62 @@ def check_not_empty(df: pd.DataFrame, *, caller: str, min_samples: int = 1) -> N
             f"Found array with 0 feature(s) (shape=({n}, 0)) while a minimum of 1 "
             f"is required by {caller}. Pass at least one column."
         )
-    if n < min_samples:
+    if n == 0:
         raise DataValidationError(
             f"Found array with {n} sample(s) (shape=({n}, {k})) while a minimum of "
-            f"{min_samples} is required by {caller}. The input is empty: check the "
+            f"1 is required by {caller}. The input is empty: check the "
             "filter or query that produced it.",
             columns=[str(c) for c in df.columns],
         )
 
 
-def align_for_transform(
-    df: pd.DataFrame,
-    named: bool,
-    *,
-    fitted_names: Sequence[str],
-    fitted_named: bool,
-    caller: str,
-) -> tuple[pd.DataFrame, bool]:
-    """Give a transform-time frame the column names used at fit.
+def start_fit(estimator: Any, X: Any) -> pd.DataFrame:
+    """Frame ``X`` for ``fit`` and record what scikit-learn records.
 
-    A frame with string names is returned as is (columns are then matched by
-    name). Anything else is matched by position, after checking the number of
-    columns; the result then has ``fitted_names``. Returns ``(frame, by_name)``.
+    Raises on unusable or empty input, sets ``n_features_in_`` and, when
+    ``X`` is a frame with string column names, ``feature_names_in_`` (deleted
+    otherwise, as a refit on an array must forget the old names).
     """
-    if named and fitted_named:
+    caller = type(estimator).__name__
+    df, named = to_frame(X, caller=caller)
+    check_not_empty(df, caller=caller)
+    estimator.n_features_in_ = df.shape[1]
+    if named:
+        estimator.feature_names_in_ = np.asarray(df.columns, dtype=object)
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    return df
+
+
+def fitted_names(estimator: Any) -> list[str]:
+    """Column names seen at fit: the real ones, or ``x0, x1, ...``."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        return positional_names(estimator.n_features_in_)
+    return list(names)
+
+
+def align_for_transform(
+    estimator: Any, df: pd.DataFrame, named: bool
+) -> tuple[pd.DataFrame, bool]:
+    """Give a transform-time frame the column names ``estimator`` saw at fit.
+
+    A frame with string names, for an estimator fitted on one, is returned as
+    is (columns are then matched by name). Anything else is matched by
+    position, after checking the number of columns; the result then has the
+    fitted names. Returns ``(frame, by_name)``.
+    """
+    if named and hasattr(estimator, "feature_names_in_"):
         return df, True
-    n_expected = len(fitted_names)
-    if df.shape[1] != n_expected:
+    expected = fitted_names(estimator)
+    if df.shape[1] != len(expected):
         raise DataValidationError(
-            f"X has {df.shape[1]} features, but {caller} is expecting {n_expected} "
-            "features as input. Columns of a plain array are matched by position; "
-            "pass a DataFrame with the column names used at fit to match by name."
+            f"X has {df.shape[1]} features, but {type(estimator).__name__} is "
+            f"expecting {len(expected)} features as input. Columns of a plain array "
+            "are matched by position; pass a DataFrame with the column names used "
+            "at fit to match by name."
         )
-    return df.set_axis(list(fitted_names), axis=1), False
+    return df.set_axis(expected, axis=1), False
 
 
 def is_numeric_dtype(dtype: Any) -> bool:

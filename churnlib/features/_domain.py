@@ -28,7 +28,6 @@ from churnlib.exceptions import DataValidationError, InvalidParameterError
 from churnlib.features._common import (
     align_for_transform,
     check_not_empty,
-    positional_names,
     to_frame,
 )
 from churnlib.features._validator import coerce_numeric
@@ -161,22 +160,11 @@ class _AppendingTransformer(TransformerMixin, BaseEstimator):
         caller = type(self).__name__
         df, named = to_frame(X, caller=caller)
         check_not_empty(df, caller=caller)
-        fitted_named = hasattr(self, "feature_names_in_")
-        if named and fitted_named:
-            # strict, as scikit-learn: same names in the same order
+        # plain arrays are matched by position; named frames strictly, as
+        # scikit-learn does: same names in the same order
+        df, by_name = align_for_transform(self, df, named)
+        if by_name:
             validate_data(self, X, reset=False, skip_check_array=True)
-        else:  # plain arrays are matched by position
-            df, _ = align_for_transform(
-                df,
-                named,
-                fitted_names=(
-                    list(self.feature_names_in_)
-                    if fitted_named
-                    else positional_names(self.n_features_in_)
-                ),
-                fitted_named=fitted_named,
-                caller=caller,
-            )
         new = self._compute(df, as_frame=isinstance(X, pd.DataFrame))
         if isinstance(X, pd.DataFrame):
             extra = pd.DataFrame(new, index=df.index)

@@ -25,9 +25,9 @@ from churnlib.data import ChurnSchema
 from churnlib.exceptions import DataValidationError
 from churnlib.features._common import (
     align_for_transform,
-    check_not_empty,
+    fitted_names,
     output_names,
-    positional_names,
+    start_fit,
     to_frame,
 )
 from churnlib.features._roles import resolve_schema
@@ -228,15 +228,7 @@ default="standard"
     def _fit(self, X: Any) -> np.ndarray:
         validate_estimator_params(self)
         caller = type(self).__name__
-        df, named = to_frame(X, caller=caller)
-        check_not_empty(df, caller=caller)
-        self.n_features_in_ = df.shape[1]
-        if named:
-            self.feature_names_in_ = np.asarray(df.columns, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self._named_fit = named
-
+        df = start_fit(self, X)
         schema = resolve_schema(df, self.schema, caller=caller)
         features = [c for c in df.columns if c in set(schema.features)]
         if not features:
@@ -329,16 +321,7 @@ default="standard"
 
     def _features(self, X: Any) -> Any:
         """``X`` as a frame with fitted names, dropped columns removed."""
-        caller = type(self).__name__
-        df, named = to_frame(X, caller=caller)
-        fitted = (
-            list(self.feature_names_in_)
-            if self._named_fit
-            else positional_names(self.n_features_in_)
-        )
-        df, _ = align_for_transform(
-            df, named, fitted_names=fitted, fitted_named=self._named_fit, caller=caller
-        )
+        df, _ = align_for_transform(self, *to_frame(X, caller=type(self).__name__))
         dropped = [c for c in self.dropped_columns_ if c in df.columns]
         return df.drop(columns=dropped) if dropped else df
 
@@ -389,13 +372,8 @@ default="standard"
         """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
-        fitted = (
-            list(self.feature_names_in_)
-            if self._named_fit
-            else positional_names(self.n_features_in_)
-        )
         out = self.column_transformer_.get_feature_names_out()
-        mapping = output_names(fitted, names)
+        mapping = output_names(fitted_names(self), names)
         if not mapping:
             return out
         renamed = []

@@ -17,8 +17,10 @@ from churnlib.exceptions import DataQualityWarning, DataValidationError
 from churnlib.features._common import (
     align_for_transform,
     check_not_empty,
+    fitted_names,
     is_numeric_dtype,
     output_names,
+    start_fit,
     to_frame,
 )
 from churnlib.features._roles import resolve_schema
@@ -375,15 +377,7 @@ should hold numbers, but 1 value(s) are not numeric, e.g. 'ten' at row 0. ...
         """
         validate_estimator_params(self)
         caller = type(self).__name__
-        df, named = to_frame(X, caller=caller)
-        check_not_empty(df, caller=caller)
-        self.n_features_in_ = df.shape[1]
-        if named:
-            self.feature_names_in_ = np.asarray(df.columns, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self._named_fit = named
-
+        df = start_fit(self, X)
         schema = resolve_schema(df, self.schema, caller=caller)
         role = dict.fromkeys(schema.numeric, "numeric")
         role.update(dict.fromkeys(schema.categorical, "categorical"))
@@ -434,14 +428,7 @@ should hold numbers, but 1 value(s) are not numeric, e.g. 'ten' at row 0. ...
     def _prepare(self, X: Any) -> tuple[pd.DataFrame, bool, list[str]]:
         """Frame with fitted names; raise on missing columns/empty input."""
         caller = type(self).__name__
-        df, named = to_frame(X, caller=caller)
-        df, by_name = align_for_transform(
-            df,
-            named,
-            fitted_names=self._fitted_names(),
-            fitted_named=self._named_fit,
-            caller=caller,
-        )
+        df, by_name = align_for_transform(self, *to_frame(X, caller=caller))
         check_not_empty(df, caller=caller)
         wanted = set(self.columns_)
         missing = [c for c in self.columns_ if c not in df.columns]
@@ -455,11 +442,6 @@ should hold numbers, but 1 value(s) are not numeric, e.g. 'ten' at row 0. ...
                 columns=missing,
             )
         return df, isinstance(X, pd.DataFrame), extra
-
-    def _fitted_names(self) -> list[str]:
-        if self._named_fit:
-            return list(self.feature_names_in_)
-        return [f"x{i}" for i in range(self.n_features_in_)]
 
     def _coerced(self, df: pd.DataFrame) -> pd.DataFrame:
         caller = type(self).__name__
@@ -619,7 +601,7 @@ should hold numbers, but 1 value(s) are not numeric, e.g. 'ten' at row 0. ...
         """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
-        mapping = output_names(self._fitted_names(), names)
+        mapping = output_names(fitted_names(self), names)
         return np.asarray([mapping.get(c, c) for c in self.columns_], dtype=object)
 
     def __sklearn_tags__(self) -> Any:
