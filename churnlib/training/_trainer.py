@@ -521,11 +521,20 @@ class ChurnTrainer:
         threshold: float,
     ) -> None:
         try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            figures = False  # the metrics and metrics.json are still logged
+        else:
+            figures = True
+        try:
             from churnlib.evaluation import evaluate
 
             report = evaluate(model, X_valid, y_valid, threshold=threshold)
             report.log_to_mlflow(
-                run_id, tracking_uri=tracker.uri, prefix=REPORT_METRIC_PREFIX
+                run_id,
+                tracking_uri=tracker.uri,
+                prefix=REPORT_METRIC_PREFIX,
+                figures=figures,
             )
         except ImportError as err:
             logger.info("Evaluation report not logged (%s).", err)
@@ -534,7 +543,8 @@ class ChurnTrainer:
             logger.warning("Evaluation report failed: %r", err)
             tracker.set_tags({"churnlib.report": f"failed: {err!r}"[:250]})
         else:
-            tracker.set_tags({"churnlib.report": "logged"})
+            status = "logged" if figures else "logged without figures (no matplotlib)"
+            tracker.set_tags({"churnlib.report": status})
 
     def _finish_model(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -207,3 +208,35 @@ def test_no_report_without_validation_data(
     result = make_trainer(log_model=False, log_report=True).fit(X_train, y_train)
     run = _client(mlflow_tracking_uri).get_run(result.run_id)
     assert "churnlib.report" not in run.data.tags
+
+
+def test_report_without_matplotlib_logs_metrics_only(
+    make_trainer, split_data, mlflow_tracking_uri, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    X_train, X_valid, y_train, y_valid = split_data
+    result = make_trainer(log_model=False, log_report=True).fit(
+        X_train, y_train, X_valid=X_valid, y_valid=y_valid
+    )
+    client = _client(mlflow_tracking_uri)
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["churnlib.report"] == "logged without figures (no matplotlib)"
+    files = {f.path for f in client.list_artifacts(result.run_id, "evaluation")}
+    assert files == {"evaluation/metrics.json"}
+    assert run.data.metrics["report_roc_auc"] == pytest.approx(
+        result.metrics["roc_auc"]
+    )
+
+
+def test_report_is_skipped_when_the_evaluation_layer_is_missing(
+    make_trainer, split_data, mlflow_tracking_uri, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "churnlib.evaluation", None)
+    X_train, X_valid, y_train, y_valid = split_data
+    result = make_trainer(log_model=False, log_report=True).fit(
+        X_train, y_train, X_valid=X_valid, y_valid=y_valid
+    )
+    run = _client(mlflow_tracking_uri).get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["churnlib.report"].startswith("skipped:")
