@@ -409,10 +409,19 @@ class ModelStore:
         fs, root = self._fs, self._root
         split = getattr(fs, "split_path", None)  # object stores: bucket/key
         container = split(root)[0] if callable(split) else root
-        with self._io("check the store location", container), warnings.catch_warnings():
-            # adlfs warns and assumes the container exists when it cannot tell
-            warnings.simplefilter("ignore", UserWarning)
-            exists = fs.exists(container)
+        # info, not exists: exists() turns a dead endpoint into False (after
+        # its retries), and the store would then try to create the bucket
+        try:
+            with (
+                self._io("check the store location", container),
+                warnings.catch_warnings(),
+            ):
+                # adlfs warns when it cannot read container properties
+                warnings.simplefilter("ignore", UserWarning)
+                fs.info(container)
+            exists = True
+        except FileNotFoundError:
+            exists = False
         if not exists and not self.create:
             raise DeploymentError(
                 f"The model store location {self._url(container)} does not "

@@ -218,15 +218,15 @@ def test_concurrent_publishers_and_alias_updates_across_processes(tmp_path, mode
             stdout=subprocess.PIPE,
             text=True,
         )
-        for pair in (targets[0:2], targets[2:4], targets[4:6])
+        for pair in (targets[0:3], targets[3:6])
     ]
     outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0]
-    # three processes published three distinct, loadable versions
-    assert len(set(outputs)) == 3
+    assert [p.returncode for p in procs] == [0, 0]
+    # two processes published two distinct, loadable versions
+    assert len(set(outputs)) == 2
     listed = [v.version for v in store.versions()]
     assert set(outputs) <= set(listed)
-    assert len(listed) == 10
+    assert len(listed) == 9
     for version in outputs:
         assert store.load(version).predict([[1]]) is not None
     # and their alias updates lost nothing
