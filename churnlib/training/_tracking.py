@@ -283,8 +283,14 @@ class RunLogger:
 
     def connect(self) -> RunLogger:
         """Reach the store and get (or create) the experiment, failing fast."""
-        import mlflow
-        from mlflow.tracking import MlflowClient
+        try:
+            import mlflow
+            from mlflow.tracking import MlflowClient
+        except ImportError as err:
+            raise ImportError(
+                "ChurnTrainer records its runs with MLflow, which is not installed. "
+                'Install it with pip install "churnlib[mlflow]".'
+            ) from err
 
         try:
             with _scoped_env(_PROBE_HTTP_ENV, override=True):

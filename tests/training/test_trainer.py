@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -558,3 +559,10 @@ def test_defaults_end_to_end(churn_data, mlflow_tracking_uri):
     requirements = (local / "requirements.txt").read_text().split()
     assert any(r.startswith("churnlib==") for r in requirements)
     np.testing.assert_allclose(loaded.predict_proba(X), result.model.predict_proba(X))
+
+
+def test_missing_mlflow_says_what_to_install(make_trainer, split_data, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    X_train, _, y_train, _ = split_data
+    with pytest.raises(ImportError, match=re.escape('pip install "churnlib[mlflow]"')):
+        make_trainer().fit(X_train, y_train)
