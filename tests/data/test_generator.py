@@ -182,11 +182,6 @@ def test_churn_rate_is_hit_within_one_point(rate):
     assert abs(df["churned"].mean() - rate) < 0.01
 
 
-def test_balanced_table():
-    df = generate_customers(50_000, churn_rate=0.5, random_state=3)
-    assert abs(df["churned"].mean() - 0.5) < 0.01
-
-
 def test_churn_rate_changes_only_the_intercept():
     a = generate_customers(2_000, random_state=5, return_truth=True)
     b = generate_customers(2_000, churn_rate=0.5, random_state=5, return_truth=True)

@@ -205,6 +205,30 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, data, display_cls, meth
         getattr(display_cls, method)(*args, **kwargs)
 
 
+def test_plot_without_matplotlib_names_the_extra(monkeypatch):
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    x = np.array([0.5, 1.0])
+    imp = pd.DataFrame({"importance_mean": [0.2], "importance_std": [0.1]})
+    displays = [
+        LiftCurveDisplay(fractions=x, lift=x),
+        CumulativeGainDisplay(fractions=x, gains=x),
+        ProfitCurveDisplay(fractions=x, profits=x),
+        FeatureImportanceDisplay(importances=imp),
+    ]
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    for display in displays:
+        msg = f"{type(display).__name__}.plot requires matplotlib."
+        with pytest.raises(ImportError, match=re.escape(msg)):
+            display.plot()
+        assert not hasattr(display, "ax_")
+
+
 # ------------------------------------------------------------ feature importance
 def test_feature_importance_display_from_estimator(
     pyplot, forest_pipeline, churn_split
