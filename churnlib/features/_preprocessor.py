@@ -230,7 +230,8 @@ default="standard"
         caller = type(self).__name__
         df = start_fit(self, X)
         schema = resolve_schema(df, self.schema, caller=caller)
-        features = [c for c in df.columns if c in set(schema.features)]
+        wanted = set(schema.features)
+        features = [c for c in df.columns if c in wanted]
         if not features:
             raise DataValidationError(
                 f"{caller}: no feature column left in X after dropping identifier "
@@ -239,7 +240,7 @@ default="standard"
                 columns=list(df.columns),
             )
         self.schema_ = schema
-        self.dropped_columns_ = [c for c in df.columns if c not in set(features)]
+        self.dropped_columns_ = [c for c in df.columns if c not in wanted]
         feature_schema = ChurnSchema(
             numeric=tuple(c for c in schema.numeric if c in features),
             categorical=tuple(c for c in schema.categorical if c in features),
