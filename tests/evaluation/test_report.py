@@ -39,6 +39,7 @@ from churnlib.evaluation import (
     FeatureImportanceDisplay,
     LiftCurveDisplay,
     ProfitCurveDisplay,
+    _importance,
     evaluate,
     expected_campaign_profit,
     feature_importance,
@@ -308,12 +309,23 @@ def test_feature_importance_bad_calls(logistic_pipeline, churn_split):
         feature_importance(logistic_pipeline, X_test, y_test, method="shap")
 
 
-def test_report_caches_importance(report):
-    a = report.feature_importance(method="permutation")
-    key = ("importance", "permutation", 5, None, 0)
-    assert key in report._cache
-    b = report.feature_importance(method="permutation")
-    pd.testing.assert_frame_equal(a, b)
+def test_report_caches_importance(report, monkeypatch):
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    real = _importance.feature_importance
+    monkeypatch.setattr(_importance, "feature_importance", counting)
+    a = report.feature_importance(method="permutation", n_repeats=2)
+    expected = a.copy()
+    a.iloc[0, 0] = -1.0  # callers get a copy, the cache is untouched
+    b = report.feature_importance(method="permutation", n_repeats=2)
+    assert len(calls) == 1  # computed once
+    pd.testing.assert_frame_equal(b, expected)
+    report.feature_importance(method="permutation", n_repeats=3)
+    assert len(calls) == 2  # other settings, other entry
 
 
 def test_feature_importance_for_plain_arrays():
