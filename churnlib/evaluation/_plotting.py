@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 
+from churnlib._validation import StrOptions, validate_params
 from churnlib.evaluation._checks import final_estimator, positive_proba
 from churnlib.evaluation._metrics import (
     cumulative_gain,
@@ -55,16 +56,16 @@ def check_matplotlib_support(caller_name: str) -> None:
         ) from err
 
 
+_RESPONSE_METHOD = {
+    "response_method": [StrOptions({"auto", "predict_proba", "decision_function"})]
+}
+
+
 def _binary_scores(
     estimator: Any, X: Any, *, response_method: str, pos_label: Any, caller: str
 ) -> tuple[np.ndarray, Any]:
     """Churn scores of ``estimator`` on ``X`` (probability or decision value)."""
-    if response_method not in ("auto", "predict_proba", "decision_function"):
-        raise InvalidParameterError(
-            f"The 'response_method' parameter of {caller} must be a str among "
-            "['auto', 'decision_function', 'predict_proba']. "
-            f"Got {response_method!r} instead."
-        )
+    validate_params(_RESPONSE_METHOD, {"response_method": response_method}, caller)
     if response_method in ("auto", "predict_proba") and hasattr(
         estimator, "predict_proba"
     ):
