@@ -21,7 +21,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -67,6 +67,11 @@ class MemoryLog:
     ) -> pd.DataFrame:
         frame = self._parts[kind][part]
         return frame if columns is None else frame[columns]
+
+    def iter_read(self, kind: str, part: str, rows: int) -> Iterator[pd.DataFrame]:
+        frame = self._parts[kind][part]
+        for start in range(0, len(frame), rows):
+            yield frame.iloc[start : start + rows]
 
 
 class ParquetLog:
@@ -133,17 +138,31 @@ class ParquetLog:
     def read(
         self, kind: str, part: str, columns: list[str] | None = None
     ) -> pd.DataFrame:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         with self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f:
             table = pq.read_table(f, columns=columns)
-        names = table.column_names
-        if TIMESTAMP_COLUMN in names:
-            i = names.index(TIMESTAMP_COLUMN)
-            micros = table.column(i).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-            table = table.set_column(i, TIMESTAMP_COLUMN, micros)
-        return table.to_pandas()
+        return _to_frame(table)
+
+    def iter_read(self, kind: str, part: str, rows: int) -> Iterator[pd.DataFrame]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        with self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f:
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=rows):
+                yield _to_frame(pa.Table.from_batches([batch]))
+
+
+def _to_frame(table: Any) -> pd.DataFrame:
+    """Arrow table to pandas, with the time column as int64 microseconds."""
+    import pyarrow as pa
+
+    names = table.column_names
+    if TIMESTAMP_COLUMN in names:
+        i = names.index(TIMESTAMP_COLUMN)
+        micros = table.column(i).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+        table = table.set_column(i, TIMESTAMP_COLUMN, micros)
+    return table.to_pandas()
 
 
 def open_log(

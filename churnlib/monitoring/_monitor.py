@@ -37,6 +37,8 @@ _ID, _SCORE, _Y = "__id__", "__score__", "__y__"
 # pyarrow-backed strings (pandas 3's default "str"; NA-aware on pandas 2 too)
 _STRING = "str" if int(pd.__version__.split(".")[0]) >= 3 else pd.StringDtype("pyarrow")
 _TS = TIMESTAMP_COLUMN
+# rows read at a time by report(): bounds its memory whatever the batch sizes
+_READ_ROWS = 262_144
 
 
 def _to_utc(values: Any, n: int, what: str) -> np.ndarray:
@@ -616,8 +618,12 @@ class ChurnMonitor:
 
         acc: dict[Any, list[Any]] = {}  # chunk -> [drift, perf, start, end]
         offset = 0
-        for part in parts:
-            frame = self._log.read("predictions", part)
+        frames = (
+            frame
+            for part in parts
+            for frame in self._log.iter_read("predictions", part, _READ_ROWS)
+        )
+        for frame in frames:
             n = len(frame)
             if n == 0:
                 continue
@@ -629,7 +635,11 @@ class ChurnMonitor:
             else:
                 keys = (offset + np.arange(n)) // chunk_size
             offset += n
-            pos = label_index.get_indexer(frame[_ID].to_numpy(dtype=object))
+            pos = (
+                label_index.get_indexer(frame[_ID].to_numpy(dtype=object))
+                if len(label_index)
+                else np.full(n, -1)
+            )
             hit = pos >= 0
             matched[pos[hit]] = True
             y = np.full(n, np.nan)

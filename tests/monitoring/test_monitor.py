@@ -322,3 +322,16 @@ def test_empty_log_reports_nothing(reference_table, pyplot):
     assert report.performance.empty
     assert report.alerts == ()
     assert report.to_html().startswith("<!DOCTYPE html>")
+
+
+def test_report_streams_in_row_batches(reference_table, batches, tmp_path, monkeypatch):
+    import churnlib.monitoring._monitor as monitor_module
+
+    monitor = make_monitor(reference_table, store=tmp_path.as_uri())
+    log_all(monitor, batches[:3])
+    whole = monitor.report(chunk_size=700)
+    monkeypatch.setattr(monitor_module, "_READ_ROWS", 64)
+    streamed = monitor.report(chunk_size=700)
+    pd.testing.assert_frame_equal(whole.drift, streamed.drift)
+    pd.testing.assert_frame_equal(whole.performance, streamed.performance)
+    pd.testing.assert_frame_equal(whole.chunks, streamed.chunks)
