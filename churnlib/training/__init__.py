@@ -6,7 +6,7 @@ metrics, tags, the dataset and the model in an MLflow run (optionally
 registered with an alias). MLflow is imported only when a run is written.
 """
 
-from churnlib.training._metrics import churn_metrics, top_decile_lift
+from churnlib.training._metrics import churn_metrics
 from churnlib.training._result import TrainingResult
 from churnlib.training._trainer import ChurnTrainer, default_estimator
 
@@ -15,5 +15,4 @@ __all__ = [
     "TrainingResult",
     "churn_metrics",
     "default_estimator",
-    "top_decile_lift",
 ]

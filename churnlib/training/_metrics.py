@@ -14,7 +14,9 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-__all__ = ["METRIC_NAMES", "churn_metrics", "top_decile_lift"]
+from churnlib.evaluation import lift_score
+
+__all__ = ["METRIC_NAMES", "churn_metrics"]
 
 #: Names of the metrics every :class:`~churnlib.training.TrainingResult` carries.
 METRIC_NAMES = (
@@ -29,57 +31,6 @@ METRIC_NAMES = (
     "top_decile_lift",
     "threshold",
 )
-
-
-def top_decile_lift(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """Churn rate among the 10 % highest scores divided by the overall churn rate.
-
-    Exactly ``n / 10`` customers are targeted. When the cut falls inside a group
-    of tied scores, the group contributes its expected share of churners (as if
-    the tied customers were drawn in random order), so the value never depends
-    on how ties are ordered; this is the definition of
-    :func:`churnlib.evaluation.lift_score`. 1.0 means no better than random
-    targeting; the maximum is ``1 / churn_rate``.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        1 (or True) for churners.
-    scores : array-like of shape (n_samples,)
-        Churn scores, higher meaning more likely to churn.
-
-    Returns
-    -------
-    float
-        The lift, or NaN when there is no churner at all.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from churnlib.training import top_decile_lift
-    >>> y = np.array([1] + [0] * 9 + [1] + [0] * 9)
-    >>> s = np.linspace(1, 0, 20)
-    >>> float(top_decile_lift(y, s))  # top 2 holds 1 of the 2 churners
-    5.0
-    >>> float(top_decile_lift(y, np.zeros(20)))  # all tied: no better than random
-    1.0
-    """
-    y_true = np.asarray(y_true, dtype=float)
-    scores = np.asarray(scores, dtype=float)
-    n = y_true.size
-    if n == 0 or y_true.sum() == 0:
-        return float("nan")
-    order = np.argsort(-scores, kind="stable")
-    sorted_scores, sorted_y = scores[order], y_true[order]
-    # one entry per group of tied scores, highest first
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
-    group_size = np.diff(np.r_[starts, n])
-    group_pos = np.add.reduceat(sorted_y, starts)
-    cum_size = np.r_[0, np.cumsum(group_size)]
-    cum_pos = np.r_[0.0, np.cumsum(group_pos)]
-    k = n / 10
-    churners_reached = np.interp(k, cum_size, cum_pos)  # linear inside a tie group
-    return float((churners_reached / k) / (y_true.sum() / n))
 
 
 def churn_metrics(
@@ -108,7 +59,7 @@ def churn_metrics(
     dict of str to float
         ``roc_auc``, ``average_precision``, ``accuracy``, ``precision``,
         ``recall``, ``f1``, ``brier``, ``log_loss``, ``top_decile_lift`` and
-        ``threshold``. Ranking metrics are NaN when the
+        ``threshold``. Ranking metrics (and the lift) are NaN when the
         labels hold a single class.
 
     Examples
@@ -135,6 +86,7 @@ def churn_metrics(
         "f1": float(f1_score(y, pred, zero_division=0.0)),
         "brier": float(brier_score_loss(y, p, labels=[0, 1])),
         "log_loss": float(log_loss(y, p, labels=[0, 1])),
-        "top_decile_lift": top_decile_lift(y, p),
+        # tie-aware, exactly the evaluation layer's definition
+        "top_decile_lift": float(lift_score(y, p, fraction=0.1)) if both else nan,
         "threshold": float(threshold),
     }

@@ -8,14 +8,12 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 import churnlib.training
-from churnlib.training import churn_metrics, top_decile_lift
+from churnlib.evaluation import lift_score
+from churnlib.training import churn_metrics
 from churnlib.training._metrics import METRIC_NAMES
 from churnlib.training._tracking import (
     _skeleton,
@@ -73,33 +71,12 @@ def test_single_class_validation_gives_nan_ranking_metrics():
     assert m["precision"] == 0.0
 
 
-@given(
-    y=arrays(np.int8, st.integers(1, 200), elements=st.integers(0, 1)),
-    data=st.data(),
-)
-def test_top_decile_lift_properties(y, data):
-    scores = data.draw(
-        arrays(np.float64, y.size, elements=st.floats(0, 1, allow_nan=False))
-    )
-    lift = top_decile_lift(y, scores)
-    if y.sum() == 0:
-        assert np.isnan(lift)
-        return
-    rate = y.mean()
-    assert -1e-9 <= lift <= 1 / rate + 1e-9
-    # invariant to the order of rows
-    order = np.random.default_rng(0).permutation(y.size)
-    assert top_decile_lift(y[order], scores[order]) == pytest.approx(lift)
-    # equal to churnlib.evaluation's definition
-    if 0 < y.sum() < y.size:
-        evaluation = pytest.importorskip("churnlib.evaluation")
-        assert evaluation.lift_score(y, scores) == pytest.approx(lift)
-
-
-def test_top_decile_lift_perfect_and_constant_scores():
-    y = np.array([1] * 10 + [0] * 90)
-    assert top_decile_lift(y, -np.arange(100)) == pytest.approx(10.0)
-    assert top_decile_lift(y, np.ones(100)) == pytest.approx(1.0)
+def test_top_decile_lift_is_the_evaluation_lift():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    s = np.round(rng.random(200), 1)  # many ties
+    m = churn_metrics(y, s)
+    assert m["top_decile_lift"] == pytest.approx(lift_score(y, s, fraction=0.1))
 
 
 # --- tracking helpers ------------------------------------------------------------
