@@ -32,6 +32,8 @@ KINDS = ("predictions", "outcomes", "alerts")
 #: Column of prediction/outcome times: int64 microseconds since the epoch (UTC)
 #: in memory, ``timestamp[us, tz=UTC]`` in Parquet.
 TIMESTAMP_COLUMN = "__timestamp__"
+# Parquet row groups: readers can stream big batches in slices of this size
+_ROW_GROUP = 131_072
 
 
 def _part_name() -> str:
@@ -101,7 +103,7 @@ class ParquetLog:
             0, TIMESTAMP_COLUMN, micros.cast(pa.timestamp("us", tz="UTC"))
         )
         buf = io.BytesIO()
-        pq.write_table(table, buf)
+        pq.write_table(table, buf, row_group_size=_ROW_GROUP)
         data = buf.getvalue()
         name = _part_name()
         final = f"{self._dir(kind)}/{name}"
