@@ -246,18 +246,21 @@ def _binary_values(truth: np.ndarray, present: np.ndarray, s: pd.Series) -> pd.S
 
 
 def _safe_url(url: object) -> str:
-    """Return the URL without any user:password part, for messages."""
+    """Return the URL for messages: no user:password part, no query string.
+
+    The query of a remote URL often carries a token (an Azure SAS signature,
+    a presigned S3 URL), so it is shown as ``***``; local paths are kept.
+    """
     text = os.fspath(url) if isinstance(url, os.PathLike) else str(url)
     try:
         parts = urlsplit(text)
     except ValueError:
         return "<unparseable URL>"
-    if parts.password is not None or parts.username is not None:
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        return urlunsplit(parts._replace(netloc=host))
-    return text
+    netloc = parts.netloc.rpartition("@")[2]
+    query = "***" if parts.query and "://" in text else parts.query
+    if netloc == parts.netloc and query == parts.query:
+        return text
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _describe_values(values: Iterable[Any], limit: int = 6) -> str:

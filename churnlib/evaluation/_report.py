@@ -289,24 +289,6 @@ def _default_pos_label(model: Any) -> Any:
     return None
 
 
-def _redact(uri: str | None) -> str | None:
-    """Drop any user:password@ part from a URI."""
-    if uri is None:
-        return None
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return "<unparseable uri>"
-    if parts.username is None and parts.password is None:
-        return uri
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=host))
-
-
 @dataclass(frozen=True, kw_only=True, eq=False)
 class EvaluationReport:
     """Everything :func:`evaluate` measured on one model and one data set.
@@ -959,8 +941,10 @@ class EvaluationReport:
                 'pip install "churnlib[mlflow]".'
             ) from err
 
+        from churnlib.data._reader import _safe_url
+
         uri = tracking_uri or mlflow.get_tracking_uri()
-        safe_uri = _redact(uri)
+        safe_uri = _safe_url(uri)  # no credentials or query tokens in messages
         try:
             client = MlflowClient(tracking_uri=uri)
             client.get_run(run_id)
@@ -995,7 +979,7 @@ class EvaluationReport:
         except Exception as err:
             raise TrackingError(
                 f"Logging the evaluation to MLflow run {run_id!r} at {safe_uri} "
-                f"failed: {type(err).__name__}: {err}",
+                f"failed: {type(err).__name__}: {str(err).replace(uri, safe_uri)}",
                 tracking_uri=safe_uri,
             ) from err
 

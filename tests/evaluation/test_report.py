@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 
 import numpy as np
 import pandas as pd
@@ -443,6 +444,18 @@ def test_log_to_mlflow_unknown_run(report, mlflow_tracking_uri):
     with pytest.raises(TrackingError, match="'no-such-run' was not found") as info:
         report.log_to_mlflow("no-such-run", tracking_uri=mlflow_tracking_uri)
     assert info.value.tracking_uri == mlflow_tracking_uri
+
+
+def test_log_to_mlflow_never_shows_credentials_or_tokens(report, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with socket.socket() as sock:  # a free port: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    uri = f"http://alice:s3cr3t@127.0.0.1:{port}/?token=s3cr3t"
+    with pytest.raises(TrackingError) as info:
+        report.log_to_mlflow("some-run", tracking_uri=uri, figures=False)
+    assert "s3cr3t" not in str(info.value)
+    assert info.value.tracking_uri == f"http://127.0.0.1:{port}/?***"
 
 
 def test_report_is_a_frozen_result(report):
