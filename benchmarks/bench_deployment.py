@@ -1,10 +1,11 @@
 """ModelStore round trip vs raw fsspec transfer of the same bytes.
 
-Publishes and loads a random forest of about 50 MB (``--quick``: about 5 MB) on
-``file://`` and on a moto S3 server (its own process), and compares with the same work done
-by hand: ``skops.io.dumps`` -> ``fs.pipe_file`` -> ``fs.cat_file`` ->
-``skops.io.loads``. Serialization is in both sides, so the ratio is the store's
-own overhead: hashing, the manifest, the MLflow metadata files, verification.
+Publishes and loads a random forest of about 50 MB (``--quick``: about 5 MB)
+on ``file://`` and on a moto S3 server (its own process), and compares with the
+same work done by hand: ``skops.io.dumps`` -> ``fs.pipe_file`` ->
+``fs.cat_file`` -> ``skops.io.loads``. Serialization is in both sides, so the
+ratio is the store's own overhead: hashing, the manifest, the MLflow metadata
+files, verification.
 Target: <= 1.3x. Both sides run alternately; best times and the median paired
 ratio are reported.
 """
