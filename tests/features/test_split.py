@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import train_test_split
 
 from churnlib.exceptions import DataValidationError, InvalidParameterError
 from churnlib.features import train_test_split_churn
@@ -60,6 +61,12 @@ def test_unstratified(frame):
     X, y = frame
     parts = train_test_split_churn(X, y, stratify=False, random_state=0)
     assert len(parts[1]) == 100
+    # a plain shuffled split, exactly as scikit-learn's without stratify
+    expected = train_test_split(X, y, test_size=100, random_state=0)
+    for part, want in zip(parts, expected, strict=True):
+        assert part.index.equals(want.index)
+    stratified = train_test_split_churn(X, y, random_state=0)
+    assert not parts[1].index.equals(stratified[1].index)
 
 
 def test_out_of_time_split(frame):
