@@ -28,6 +28,7 @@ from churnlib.exceptions import DataValidationError, InvalidParameterError
 from churnlib.features._common import (
     align_for_transform,
     check_not_empty,
+    start_fit,
     to_frame,
 )
 from churnlib.features._validator import coerce_numeric
@@ -127,9 +128,8 @@ class _AppendingTransformer(TransformerMixin, BaseEstimator):
         validate_estimator_params(self)
         self._check_params()
         caller = type(self).__name__
-        df, named = to_frame(X, caller=caller)
-        check_not_empty(df, caller=caller)
-        validate_data(self, X, reset=True, skip_check_array=True)
+        df = start_fit(self, X)
+        named = hasattr(self, "feature_names_in_")
         resolved = [self._resolve(df, named, spec) for spec in self._specs()]
         clash = [n for n in self._new_names if n in df.columns]
         if clash:
