@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -27,8 +29,10 @@ counts = arrays(np.int64, st.integers(2, 12), elements=st.integers(0, 500))
 
 @given(samples, samples)
 def test_ks_matches_scipy(a, b):
-    # the statistic does not depend on the p-value method; "asymp" never warns
-    expected = stats.ks_2samp(a, b, method="asymp").statistic
+    # scipy warns about its p-value on tiny or tied samples; the statistic is fine
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = stats.ks_2samp(a, b).statistic
     assert ks_statistic(a, b) == pytest.approx(expected, abs=1e-12)
 
 
