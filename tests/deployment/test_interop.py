@@ -149,3 +149,83 @@ def test_valid_aliases(alias):
 def test_invalid_aliases(bad):
     with pytest.raises(InvalidParameterError, match="'alias' parameter"):
         validate_alias(bad)
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_scores_a_downloaded_version(tmp_path, model, churn_xy):
+    """``mlflow models serve`` on a downloaded version answers like the model."""
+    import json
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    from tests.fixtures.cloud import _free_port
+
+    pytest.importorskip("mlflow")
+    bindir = str(Path(sys.executable).parent)
+    mlflow_cli = shutil.which("mlflow", path=bindir)
+    if mlflow_cli is None or shutil.which("uvicorn", path=bindir) is None:
+        pytest.skip("the mlflow CLI and uvicorn are needed next to the interpreter")
+    X, _ = churn_xy
+    store = ModelStore(tmp_path / "store")
+    store.publish(model, alias="production")
+    store.download("production", tmp_path / "copy")
+    port = _free_port()
+    env = dict(
+        os.environ,
+        PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
+        MLFLOW_DISABLE_TELEMETRY="true",
+    )
+    proc = subprocess.Popen(
+        [
+            mlflow_cli,
+            "models",
+            "serve",
+            "-m",
+            str(tmp_path / "copy" / "model"),
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                break
+            except (urllib.error.URLError, OSError):
+                assert proc.poll() is None, "mlflow models serve exited early"
+                assert time.monotonic() < deadline, "server not ready in 90 s"
+                time.sleep(0.3)
+        rows = X.head(20)
+        body = json.dumps(
+            {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
+        ).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
+        assert answer["predictions"] == model.predict(rows).tolist()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
