@@ -17,6 +17,7 @@ from churnlib.monitoring import (
     LoggingSink,
     WebhookSink,
 )
+from tests.fixtures.cloud import backend_params
 from tests.monitoring.conftest import log_all, make_monitor
 
 
@@ -232,3 +233,29 @@ def test_sent_alerts_remembered_in_the_store(
     assert len(again.report(chunk_size=1000).alerts) == 1
     assert len(received) == 1
     assert len(again._log.parts("alerts")) == 1
+
+
+@pytest.mark.cloud
+@pytest.mark.parametrize("cloud_store_url", backend_params("s3"), indirect=True)
+def test_json_lines_sink_on_s3(cloud_store_url):
+    import fsspec
+
+    url, options = cloud_store_url
+    sink = JsonLinesSink(f"{url}/alerts.jsonl", storage_options=options)
+    rule = AlertRule("psi", ">", 0.1)
+    for chunk in (1, 2):
+        sink(
+            Alert(
+                metric="psi",
+                feature="age",
+                chunk=chunk,
+                value=0.3,
+                threshold=0.1,
+                op=">",
+                severity=rule.severity,
+                message="m",
+            )
+        )
+    fs, path = fsspec.core.url_to_fs(f"{url}/alerts.jsonl", **options)
+    lines = fs.cat_file(path).decode().splitlines()
+    assert [json.loads(line)["chunk"] for line in lines] == ["1", "2"]
