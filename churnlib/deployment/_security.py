@@ -41,6 +41,12 @@ __all__ = [
 #: or a scikit-learn internal needed to rebuild a fitted model.
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
+        # churnlib's own plain-data pieces of a fitted ChurnPreprocessor (its
+        # estimators are trusted by _is_churnlib_estimator below)
+        "churnlib.data._schema.ChurnSchema",
+        "churnlib.features._preprocessor.feature_name",
+        # the objective of ChurnTrainer(threshold={"tp": ..., "fp": ...})
+        "churnlib.training._trainer._campaign_gain",
         "numpy.dtype",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
@@ -50,7 +56,14 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.feature_selection._univariate_selection.chi2",
         "sklearn.feature_selection._univariate_selection.f_classif",
         "sklearn.feature_selection._univariate_selection.mutual_info_classif",
+        # pure metric functions behind TunedThresholdClassifierCV(scoring=...)
+        "sklearn.metrics._classification.accuracy_score",
         "sklearn.metrics._classification.balanced_accuracy_score",
+        "sklearn.metrics._classification.f1_score",
+        "sklearn.metrics._classification.fbeta_score",
+        "sklearn.metrics._classification.matthews_corrcoef",
+        "sklearn.metrics._classification.precision_score",
+        "sklearn.metrics._classification.recall_score",
         "sklearn.metrics._dist_metrics.EuclideanDistance64",
         "sklearn.metrics._scorer._CurveScorer",
         "sklearn.metrics._scorer._Scorer",
