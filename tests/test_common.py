@@ -6,7 +6,8 @@ checks separately, and so do the tests below. Estimators that need
 constructor arguments for scikit-learn's plain numeric test arrays (column
 positions instead of churn column names) are listed with them.
 
-When another layer adds an estimator, append it to ``ESTIMATORS``.
+When another layer adds an estimator, append it to ``ESTIMATORS`` (and to
+``TRANSFORMERS`` if it transforms).
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from churnlib.features import (
     ServiceCount,
     TenureBucketer,
 )
+from churnlib.monitoring import DriftDetector
 
-ESTIMATORS = [
+TRANSFORMERS = [
     SchemaValidator(),
     SchemaValidator(extra="raise", unseen="warn"),
     ChurnPreprocessor(),
@@ -41,6 +43,12 @@ ESTIMATORS = [
     TenureBucketer(column=0),
     ChargeRatios(total=0, monthly=1, tenure=0),
     ServiceCount(columns=[0]),
+]
+# Every churnlib estimator: the transformers plus the monitoring detector.
+ESTIMATORS = [
+    *TRANSFORMERS,
+    DriftDetector(),
+    DriftDetector(method=["psi", "ks"]),
 ]
 
 # Checks that fail on purpose, with the reason (none in parametrize_with_checks).
@@ -67,7 +75,7 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_id)
+@pytest.mark.parametrize("estimator", TRANSFORMERS, ids=_id)
 def test_pandas_column_name_consistency(estimator):
     name = type(estimator).__name__
     if isinstance(estimator, REALIGNING):
@@ -82,7 +90,7 @@ def test_pandas_column_name_consistency(estimator):
         assert "was fitted without feature names" not in str(warning.message)
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_id)
+@pytest.mark.parametrize("estimator", TRANSFORMERS, ids=_id)
 def test_get_feature_names_out(estimator):
     name = type(estimator).__name__
     check_transformer_get_feature_names_out(name, estimator)
@@ -90,7 +98,7 @@ def test_get_feature_names_out(estimator):
     check_get_feature_names_out_error(name, estimator)
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_id)
+@pytest.mark.parametrize("estimator", TRANSFORMERS, ids=_id)
 def test_set_output(estimator):
     name = type(estimator).__name__
     check_set_output_transform(name, estimator)

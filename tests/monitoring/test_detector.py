@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from churnlib.exceptions import DataValidationError, InvalidParameterError
 from churnlib.monitoring import (
@@ -40,11 +39,6 @@ def reference():
 @pytest.fixture(scope="module")
 def detector(reference):
     return DriftDetector().fit(reference)
-
-
-@parametrize_with_checks([DriftDetector(), DriftDetector(method=["psi", "ks"])])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def test_fitted_attributes(detector, reference):
