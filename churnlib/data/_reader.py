@@ -13,12 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from churnlib._urls import redact_url
 from churnlib.data._schema import ChurnSchema
 from churnlib.exceptions import (
     DataQualityWarning,
@@ -243,24 +244,6 @@ def _binary_values(truth: np.ndarray, present: np.ndarray, s: pd.Series) -> pd.S
     if present.all():
         return _series(truth.astype(bool), s)
     return _series(np.where(present, truth.astype(float), np.nan), s)
-
-
-def _safe_url(url: object) -> str:
-    """Return the URL for messages: no user:password part, no query string.
-
-    The query of a remote URL often carries a token (an Azure SAS signature,
-    a presigned S3 URL), so it is shown as ``***``; local paths are kept.
-    """
-    text = os.fspath(url) if isinstance(url, os.PathLike) else str(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return "<unparseable URL>"
-    netloc = parts.netloc.rpartition("@")[2]
-    query = "***" if parts.query and "://" in text else parts.query
-    if netloc == parts.netloc and query == parts.query:
-        return text
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _describe_values(values: Iterable[Any], limit: int = 6) -> str:
@@ -583,7 +566,7 @@ def _read_raw(
 ) -> pd.DataFrame:
     import fsspec
 
-    safe = _safe_url(url)
+    safe = redact_url(url)
     try:
         with fsspec.open(
             url, mode="rb", compression="infer", **(storage_options or {})
@@ -717,7 +700,7 @@ def read_churn_table(
             f"(str). Got {target!r} instead."
         )
     url = os.fspath(path_or_url)
-    source = repr(_safe_url(url))
+    source = repr(redact_url(url))
     raw = _read_raw(url, na_values=na_values, storage_options=storage_options)
     if raw.shape[0] == 0:
         raise DataValidationError(

@@ -28,7 +28,6 @@ __all__ = [
     "canonical_json",
     "load_trusted",
     "redact",
-    "safe_url",
     "secret_values",
     "sign",
     "trusted_types_for",
@@ -218,15 +217,6 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if value:
             text = text.replace(value, "***")
     return text
-
-
-_USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@?#]*:[^/@?#]*@")
-
-
-def safe_url(url: str) -> str:
-    """``url`` without ``user:password@`` and without a query string."""
-    url = _USERINFO_RE.sub(r"\1", url)
-    return url.split("?", 1)[0]
 
 
 def canonical_json(obj: Any) -> bytes:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from numbers import Integral
 from typing import Any, ClassVar
 
+from churnlib._urls import redact_url
 from churnlib._validation import Interval, validate_params
 from churnlib.deployment._mlflow_format import (
     MODEL_FILE,
@@ -29,7 +30,6 @@ from churnlib.deployment._mlflow_format import (
 from churnlib.deployment._security import (
     load_trusted,
     redact,
-    safe_url,
     secret_values,
     sign,
     trusted_types_for,
@@ -318,7 +318,7 @@ class ModelStore:
         self._secrets = secret_values(
             storage_options or {}, *([signing_key] if signing_key else [])
         )
-        self.url = redact(safe_url(url.rstrip("/") or url), self._secrets)
+        self.url = redact(redact_url(url.rstrip("/") or url), self._secrets)
         self.create = create
         self._trusted = tuple(trusted_types or ())
         protocol = fsspec.core.split_protocol(url)[0] or "file"
@@ -371,7 +371,7 @@ class ModelStore:
         return posixpath.join(self._root, *parts)
 
     def _url(self, path: str) -> str:
-        return redact(safe_url(self._fs.unstrip_protocol(path)), self._secrets)
+        return redact(redact_url(self._fs.unstrip_protocol(path)), self._secrets)
 
     def _error(
         self, err: BaseException, action: str, path: str | None = None

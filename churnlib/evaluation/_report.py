@@ -941,10 +941,10 @@ class EvaluationReport:
                 'pip install "churnlib[mlflow]".'
             ) from err
 
-        from churnlib.data._reader import _safe_url
+        from churnlib._urls import redact_url
 
         uri = tracking_uri or mlflow.get_tracking_uri()
-        safe_uri = _safe_url(uri)  # no credentials or query tokens in messages
+        safe_uri = redact_url(uri)  # no credentials or query tokens in messages
         try:
             client = MlflowClient(tracking_uri=uri)
             client.get_run(run_id)

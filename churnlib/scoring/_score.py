@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnlib._urls import redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
 from churnlib.exceptions import DataValidationError, InvalidParameterError
 from churnlib.scoring._dataset import (
@@ -773,7 +774,7 @@ def score_table(
             "scored_at": scored_at.isoformat(),
             "run_id": run_id,
             "engine": engine,
-            "input": _safe_url(in_url),
+            "input": redact_url(in_url),
             "columns": list(ids + passthrough) + list(OUTPUT_COLUMNS),
             "churnlib_version": _churnlib_version(),
         }
@@ -836,11 +837,6 @@ def _with_client(client: Any, fn: Any) -> Any:
 def _protocols(fs: Any) -> tuple[str, ...]:
     protocol = fs.protocol
     return (protocol,) if isinstance(protocol, str) else tuple(protocol)
-
-
-def _safe_url(url: str) -> str:
-    """Drop any ``user:password@`` from a URL before it is recorded."""
-    return re.sub(r"//[^/@]*@", "//", url)
 
 
 def _churnlib_version() -> str:

@@ -14,7 +14,6 @@ import hashlib
 import logging
 import os
 import subprocess
-import urllib.parse
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from churnlib._urls import redact_url
 from churnlib.exceptions import TrackingError
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "RunLogger",
     "data_fingerprint",
     "flatten_params",
-    "redact_uri",
     "resolve_tracking_uri",
     "tracking_context",
 ]
@@ -59,39 +58,6 @@ _RUN_HTTP_ENV = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
 }
-
-
-def redact_uri(uri: str) -> str:
-    """Return ``uri`` without user name, password or query secrets.
-
-    Parameters
-    ----------
-    uri : str
-        A tracking URI, possibly ``https://user:token@host/``.
-
-    Returns
-    -------
-    str
-        The same URI with the credentials replaced by ``***``.
-
-    Examples
-    --------
-    >>> from churnlib.training._tracking import redact_uri
-    >>> redact_uri("https://alice:s3cret@mlflow.example.org/")
-    'https://***@mlflow.example.org/'
-    >>> redact_uri("sqlite:///mlflow.db")
-    'sqlite:///mlflow.db'
-    """
-    parts = urllib.parse.urlsplit(uri)
-    if "@" not in parts.netloc and not parts.query:
-        return uri
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = "***" if parts.query else ""
-    return urllib.parse.urlunsplit(
-        (parts.scheme, netloc, parts.path, query, parts.fragment)
-    )
 
 
 def resolve_tracking_uri(tracking_uri: str | os.PathLike[str] | None) -> str:
@@ -252,7 +218,7 @@ def git_commit() -> str | None:
 
 
 def _tracking_error(action: str, uri: str, err: BaseException) -> TrackingError:
-    shown = redact_uri(uri)
+    shown = redact_url(uri)
     detail = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
     if shown in detail or uri in detail:
         detail = detail.replace(uri, shown)
@@ -305,10 +271,10 @@ class RunLogger:
                     if experiment.lifecycle_stage != "active":
                         raise TrackingError(
                             f"MLflow experiment {self.experiment_name!r} at "
-                            f"{redact_uri(self.uri)!r} is deleted. Restore it "
+                            f"{redact_url(self.uri)!r} is deleted. Restore it "
                             "(MlflowClient().restore_experiment) or pass another "
                             "experiment_name.",
-                            tracking_uri=redact_uri(self.uri),
+                            tracking_uri=redact_url(self.uri),
                         )
                     experiment_id = experiment.experiment_id
         except TrackingError:

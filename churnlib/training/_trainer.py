@@ -24,6 +24,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
+from churnlib._urls import redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
 from churnlib.exceptions import DataValidationError, InvalidParameterError
 from churnlib.training._checks import check_training_data, check_validation_data
@@ -34,7 +35,6 @@ from churnlib.training._tracking import (
     data_fingerprint,
     flatten_params,
     git_commit,
-    redact_uri,
     resolve_tracking_uri,
 )
 
@@ -320,7 +320,7 @@ class ChurnTrainer:
         for name, value in self.get_params().items():
             if value is not _INIT_DEFAULTS[name]:
                 if name == "tracking_uri" and value is not None:
-                    value = redact_uri(str(value))
+                    value = redact_url(str(value))
                 shown.append(
                     f"{name}={value!r}" if name != "estimator" else repr(value)
                 )
@@ -592,7 +592,7 @@ class ChurnTrainer:
             params=params,
             registered_version=version,
             threshold=_threshold_of(model),
-            tracking_uri=redact_uri(tracker.uri),
+            tracking_uri=redact_url(tracker.uri),
             experiment_id=tracker.experiment_id,
             registered_model_name=self.registered_model_name if version else None,
             alias=self.alias if version else None,

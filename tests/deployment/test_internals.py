@@ -19,7 +19,6 @@ from churnlib.deployment import TRUSTED_TYPES, ModelStore
 from churnlib.deployment._security import (
     load_trusted,
     redact,
-    safe_url,
     secret_values,
     trusted_types_for,
     untrusted_types,
@@ -75,10 +74,6 @@ def test_secret_collection_and_redaction():
     assert "http://127.0.0.1:9000" not in found
     assert "anon" not in found  # too short to be a secret, too common to mask
     assert redact("key=s3cr3t-value!", found) == "key=***!"
-    assert safe_url("s3://u:p@bucket/x?sig=abc") == "s3://bucket/x"
-    assert safe_url("abfs://c@acct.dfs.core.windows.net/x") == (
-        "abfs://c@acct.dfs.core.windows.net/x"
-    )
 
 
 def test_storage_option_defaults_yield_to_the_user():

@@ -455,7 +455,7 @@ def test_log_to_mlflow_never_shows_credentials_or_tokens(report, monkeypatch):
     with pytest.raises(TrackingError) as info:
         report.log_to_mlflow("some-run", tracking_uri=uri, figures=False)
     assert "s3cr3t" not in str(info.value)
-    assert info.value.tracking_uri == f"http://127.0.0.1:{port}/?***"
+    assert info.value.tracking_uri == f"http://***@127.0.0.1:{port}/?***"
 
 
 def test_report_is_a_frozen_result(report):

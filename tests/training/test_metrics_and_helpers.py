@@ -19,7 +19,6 @@ from churnlib.training._tracking import (
     _skeleton,
     data_fingerprint,
     flatten_params,
-    redact_uri,
     resolve_tracking_uri,
 )
 
@@ -80,19 +79,6 @@ def test_top_decile_lift_is_the_evaluation_lift():
 
 
 # --- tracking helpers ------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("uri", "shown"),
-    [
-        ("https://bob:tok@host:5000/x", "https://***@host:5000/x"),
-        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
-        ("sqlite:////tmp/a/mlflow.db", "sqlite:////tmp/a/mlflow.db"),
-        ("https://host/?token=abc", "https://host/?***"),
-    ],
-)
-def test_redact_uri(uri, shown):
-    assert redact_uri(uri) == shown
 
 
 def test_resolve_tracking_uri(tmp_path, monkeypatch):
