@@ -37,10 +37,15 @@ def _copy_walkthroughs() -> None:
 
 
 def _write_cli_help() -> None:
-    """Write ``--help`` of every command to ``api/generated/cli/`` (gitignored)."""
+    """Write ``--help`` of every command to ``api/generated/cli/`` (gitignored).
+
+    The whole ``api/generated`` folder is rebuilt each time, so API pages of
+    names that left an ``__all__`` do not linger.
+    """
     from churnlib.cli import _help_texts
 
     os.environ["COLUMNS"] = "88"  # argparse wraps to the terminal width
+    shutil.rmtree(HERE / "api" / "generated", ignore_errors=True)
     target = HERE / "api" / "generated" / "cli"
     target.mkdir(parents=True, exist_ok=True)
     for name, text in _help_texts().items():
