@@ -22,12 +22,12 @@ def _install(session: nox.Session, extras: str, *groups: str) -> None:
         session.install(*nox.project.dependency_groups(PROJECT, group))
 
 
-@nox.session(python=False)
+@nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format check (installs ruff into the running Python)."""
-    session.run("python", "-m", "pip", "install", "--quiet", "ruff>=0.6", external=True)
-    session.run("python", "-m", "ruff", "check", ".", *session.posargs, external=True)
-    session.run("python", "-m", "ruff", "format", "--check", ".", external=True)
+    """Ruff lint and format check, with the ruff release the project pins."""
+    session.install(*nox.project.dependency_groups(PROJECT, "lint"))
+    session.run("ruff", "check", ".", *session.posargs)
+    session.run("ruff", "format", "--check", ".")
 
 
 @nox.session
