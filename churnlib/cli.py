@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from churnlib._urls import redact_url
+
 __all__ = ["main"]
 
 PROG = "churnlib"
@@ -107,17 +109,6 @@ class _JobError(Exception):
     """An expected failure of a command (exit status 1, message printed as is)."""
 
 
-def _redact(url: str) -> str:
-    """Drop ``user:password@`` from a URL before it is printed."""
-    scheme, sep, rest = str(url).partition("://")
-    if not sep:
-        return str(url)
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    return f"{scheme}://{netloc}{slash}{path}"
-
-
 def _table_format(url: str) -> str:
     """``"parquet"`` or ``"csv"`` from a URL's extension, else a usage error."""
     lower = str(url).lower().split("?")[0]
@@ -126,7 +117,8 @@ def _table_format(url: str) -> str:
     if lower.endswith((".csv", ".csv.gz", ".txt")):
         return "csv"
     raise _UsageError(
-        f"cannot tell the format of {_redact(url)!r}: end the URL in .csv or .parquet"
+        f"cannot tell the format of {redact_url(url)!r}: "
+        "end the URL in .csv or .parquet"
     )
 
 
@@ -793,7 +785,7 @@ def _write_table(
         raise
     except Exception as err:
         raise _JobError(
-            f"cannot write {_redact(url)}: {type(err).__name__}: {_one_line(err)}. "
+            f"cannot write {redact_url(url)}: {type(err).__name__}: {_one_line(err)}. "
             "Check that the location exists and that credentials are set in the "
             "environment (see 'Deploy to S3, Azure or GCS' in the docs)"
         ) from err
@@ -891,7 +883,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         report = evaluate(result.model, X_test, y_test, threshold=result.threshold)
         report.save_html(args.report, storage_options=storage_options)
-        out.write(f"report card  {_redact(args.report)}\n")
+        out.write(f"report card  {redact_url(args.report)}\n")
     if args.store:
         from churnlib.deployment import ModelStore
 
@@ -899,18 +891,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
         version = store.publish(
             result.model,
             metrics=dict(result.metrics),
-            metadata={"data": _redact(args.data), "target": args.target},
+            metadata={"data": redact_url(args.data), "target": args.target},
             alias=args.alias,
             run_id=result.run_id,
         )
         where = f" as {args.alias!r}" if args.alias else ""
-        out.write(f"published    {version.version} to {_redact(args.store)}{where}\n")
+        out.write(
+            f"published    {version.version} to {redact_url(args.store)}{where}\n"
+        )
     return EXIT_OK
 
 
 def _check_html_url(url: str) -> None:
     if not str(url).lower().split("?")[0].endswith((".html", ".htm")):
-        raise _UsageError(f"the report must be an .html file, got {_redact(url)!r}")
+        raise _UsageError(f"the report must be an .html file, got {redact_url(url)!r}")
 
 
 def _load_model(
@@ -939,10 +933,10 @@ def _load_mlflow_model(uri: str, tracking_uri: str | None) -> Any:
         return mlflow.sklearn.load_model(uri)
     except Exception as err:
         raise TrackingError(
-            f"cannot load the MLflow model {uri!r} from {_redact(resolved)}: "
+            f"cannot load the MLflow model {uri!r} from {redact_url(resolved)}: "
             f"{_one_line(err)}. Check the URI (mlflow ui lists the runs) and "
             "--tracking-uri",
-            tracking_uri=_redact(resolved),
+            tracking_uri=redact_url(resolved),
         ) from err
     finally:
         mlflow.set_tracking_uri(previous)
@@ -962,12 +956,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         json.dump(metrics, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(f"{label} on {len(X):,} rows of {_redact(args.data)}\n")
+        sys.stdout.write(f"{label} on {len(X):,} rows of {redact_url(args.data)}\n")
         _print_metrics(metrics, sys.stdout)
     if args.output:
         report.save_html(args.output, storage_options=storage_options)
         if not args.json:
-            sys.stdout.write(f"report card  {_redact(args.output)}\n")
+            sys.stdout.write(f"report card  {redact_url(args.output)}\n")
     return EXIT_OK
 
 
@@ -992,7 +986,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
         run_id=run_id,
     )
     where = f", alias {args.alias!r}" if args.alias else ""
-    print(f"published {version.version} to {_redact(args.store)}{where}")
+    print(f"published {version.version} to {redact_url(args.store)}{where}")
     return EXIT_OK
 
 
@@ -1046,7 +1040,7 @@ def _cmd_versions(args: argparse.Namespace) -> int:
     versions = store.versions()
     if not versions and not store.fs.exists(_fs_path(args.store, args)):
         raise _JobError(
-            f"no model store at {_redact(args.store)}: check the URL "
+            f"no model store at {redact_url(args.store)}: check the URL "
             "(a store is created by its first publish)"
         )
     if args.json:
@@ -1065,7 +1059,7 @@ def _cmd_versions(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     if not versions:
-        print(f"no versions in {_redact(args.store)}")
+        print(f"no versions in {redact_url(args.store)}")
         return EXIT_OK
     rows = [
         {
@@ -1111,10 +1105,10 @@ def _read_table(url: str, storage_options: Mapping[str, Any] | None) -> Any:
     except ImportError:
         raise
     except FileNotFoundError as err:
-        raise _JobError(f"no file at {_redact(url)}: check the URL") from err
+        raise _JobError(f"no file at {redact_url(url)}: check the URL") from err
     except Exception as err:
         raise _JobError(
-            f"cannot read {_redact(url)}: {type(err).__name__}: {_one_line(err)}"
+            f"cannot read {redact_url(url)}: {type(err).__name__}: {_one_line(err)}"
         ) from err
 
 
@@ -1213,27 +1207,27 @@ def _cmd_monitor_log(args: argparse.Namespace) -> int:
             if args.score_column not in batch.columns:
                 raise DataValidationError(
                     f"no column {args.score_column!r} (--score-column) in "
-                    f"{_redact(args.predictions)}",
+                    f"{redact_url(args.predictions)}",
                     columns=[args.score_column],
                 )
             scores = batch.pop(args.score_column)
         known = [*monitor.features_, args.id_column]
         batch = batch[[c for c in batch.columns if c in known]]
         ids = monitor.log_predictions(batch, scores, timestamp=timestamp)
-        print(f"logged {len(ids):,} predictions to {_redact(args.monitor)}")
+        print(f"logged {len(ids):,} predictions to {redact_url(args.monitor)}")
         return EXIT_OK
     outcomes = _read_table(args.outcomes, storage_options)
     timestamp = _timestamps(outcomes, args.timestamp_column)
     missing = [c for c in (args.id_column, args.target) if c not in outcomes.columns]
     if missing:
         raise DataValidationError(
-            f"{_redact(args.outcomes)} lacks the column(s) {missing} "
+            f"{redact_url(args.outcomes)} lacks the column(s) {missing} "
             "(--id-column, --target)",
             columns=missing,
         )
     y = _labels(outcomes[args.target], _parse_label(args.positive), args.target)
     n = monitor.log_outcomes(outcomes[args.id_column], y, timestamp=timestamp)
-    print(f"logged {n:,} outcomes to {_redact(args.monitor)}")
+    print(f"logged {n:,} outcomes to {redact_url(args.monitor)}")
     return EXIT_OK
 
 
@@ -1267,7 +1261,7 @@ def _cmd_monitor_report(args: argparse.Namespace) -> int:
         for alert in alerts:
             print(f"  {_one_line(alert)}")
         if args.output:
-            print(f"report  {_redact(args.output)}")
+            print(f"report  {redact_url(args.output)}")
     if alerts and args.fail_on_alert:
         raise _JobError(f"{len(alerts)} alerts (--fail-on-alert)")
     return EXIT_OK
@@ -1301,7 +1295,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         f"{result.threshold_source}) on the {result.engine} engine in "
         f"{result.seconds:.1f} s ({rate:,.0f} rows/s)"
     )
-    print(f"wrote {_redact(result.output_url)}")
+    print(f"wrote {redact_url(result.output_url)}")
     return EXIT_OK
 
 
@@ -1511,13 +1505,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for name, what in files.items():
         out.write(f"  {name:<{width}}  {what}\n")
     if _local_path(store_url) is None:
-        out.write(f"  model store: {_redact(store_url)}\n")
+        out.write(f"  model store: {redact_url(store_url)}\n")
     out.write("\nOpen the HTML files in a browser. ")
     if tracking_uri.startswith(("http://", "https://")):
-        out.write(f"Browse the MLflow runs at {_redact(tracking_uri)}\n")
+        out.write(f"Browse the MLflow runs at {redact_url(tracking_uri)}\n")
     else:
         out.write("Browse the MLflow runs with:\n")
-        out.write(f"  mlflow ui --backend-store-uri {_redact(tracking_uri)}\n")
+        out.write(f"  mlflow ui --backend-store-uri {redact_url(tracking_uri)}\n")
     out.flush()
     return EXIT_OK
 
