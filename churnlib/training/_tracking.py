@@ -419,19 +419,20 @@ class RunLogger:
             skeleton = sio.dumps(_skeleton(model))
             trusted = sorted(sio.get_untrusted_types(data=skeleton))
             example = _example_frame(X_example)
+            # log_model infers the example's schema again: quiet it there too
             with _quiet_schema_hints():
                 signature = infer_signature(example, model.predict_proba(example))
-            info = mlflow.sklearn.log_model(
-                model,
-                name=name,
-                signature=signature,
-                input_example=example,
-                pip_requirements=_pip_requirements(trusted),
-                serialization_format="skops",
-                skops_trusted_types=trusted,
-                pyfunc_predict_fn="predict_proba",
-                registered_model_name=registered_model_name,
-            )
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name=name,
+                    signature=signature,
+                    input_example=example,
+                    pip_requirements=_pip_requirements(trusted),
+                    serialization_format="skops",
+                    skops_trusted_types=trusted,
+                    pyfunc_predict_fn="predict_proba",
+                    registered_model_name=registered_model_name,
+                )
             version = info.registered_model_version
             return info.model_uri, None if version is None else int(version)
 
