@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import math
 import os
@@ -11,7 +9,6 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +25,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from churnlib._html import created_stamp, esc, figure_html, figure_png, page
 from churnlib._validation import Interval, validate_params
 from churnlib.evaluation import _importance
 from churnlib.evaluation._checks import (
@@ -829,8 +827,6 @@ class EvaluationReport:
         self, feature_importance: str | None
     ) -> list[tuple[str, str, str, bytes]]:
         check_matplotlib_support("EvaluationReport figures")
-        import io
-
         from matplotlib.figure import Figure
 
         rendered = []
@@ -838,9 +834,7 @@ class EvaluationReport:
             fig = Figure(figsize=(6.4, 4.8), layout="constrained")
             ax = fig.subplots()
             draw(ax=ax)
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=100)
-            rendered.append((key, title, caption, buf.getvalue()))
+            rendered.append((key, title, caption, figure_png(fig, dpi=100)))
         return rendered
 
     def to_html(self, *, feature_importance: str | None = "auto") -> str:
@@ -992,29 +986,12 @@ def _fmt(value: float) -> str:
     return f"{value:.4f}"
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
-max-width:1100px;color:#1f2933;line-height:1.5;padding:0 1rem}
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2rem;
-border-bottom:1px solid #d9e2ec;padding-bottom:.2rem}
-.meta{color:#52606d;font-size:.9rem}.summary p{margin:.5rem 0}
-.target{background:#f0f4f8;border-left:4px solid #2680c2;padding:.6rem 1rem}
-table{border-collapse:collapse;font-size:.92rem}th,td{padding:.25rem .7rem;
-text-align:left;border-bottom:1px solid #e4e7eb}td.num{text-align:right;
-font-variant-numeric:tabular-nums}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:1.2rem}
-figure{margin:0;border:1px solid #e4e7eb;border-radius:6px;padding:.6rem}
-figure img{width:100%;height:auto}figcaption{font-size:.88rem;color:#52606d}
-"""
-
-
 def _render_html(
     report: EvaluationReport, rendered: list[tuple[str, str, str, bytes]]
 ) -> str:
     """Assemble the report card; every string is escaped, nothing is linked."""
     from churnlib import __version__
 
-    esc = html.escape
     paragraphs = report._summary_paragraphs()
     target = paragraphs[-1]
     rows = "\n".join(
@@ -1035,26 +1012,12 @@ def _render_html(
         )
     )
     figures = "\n".join(
-        f"<figure id='{esc(key)}'><h3>{esc(title)}</h3>"
-        f"<img alt='{esc(title)}' src='data:image/png;base64,"
-        f"{base64.b64encode(png).decode('ascii')}'>"
-        f"<figcaption>{esc(caption)}</figcaption></figure>"
-        for key, title, caption, png in rendered
+        figure_html(key, title, caption, png) for key, title, caption, png in rendered
     )
-    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     summary = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs[:-1])
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Churn model report card: {esc(report.name)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<h1>Churn model report card: {esc(report.name)}</h1>
+    body = f"""<h1>Churn model report card: {esc(report.name)}</h1>
 <p class="meta">{int(report.metrics["n_samples"]):,} customers evaluated &middot;
-threshold {report.threshold:.2f} &middot; created {created} &middot;
+threshold {report.threshold:.2f} &middot; created {created_stamp()} &middot;
 churnlib {esc(__version__)}</p>
 <h2>In plain words</h2>
 <div class="summary">
@@ -1078,7 +1041,5 @@ would have stayed costs <code>incentive cost + contact cost</code>.</p>
 <h2>Figures</h2>
 <div class="grid">
 {figures}
-</div>
-</body>
-</html>
-"""
+</div>"""
+    return page(f"Churn model report card: {report.name}", body)
