@@ -13,7 +13,7 @@ import base64
 import html
 import io
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,10 +45,12 @@ border-bottom:1px solid #d9e2ec;padding-bottom:.2rem}
 table{border-collapse:collapse;font-size:.92rem}th,td{padding:.25rem .7rem;
 text-align:left;border-bottom:1px solid #e4e7eb}td.num{text-align:right;
 font-variant-numeric:tabular-nums}td.na{color:#9aa5b1;text-align:center}
+td.flag{background:#ffe3e3;color:#8a041a;font-weight:600}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:1.2rem}
 figure{margin:0;border:1px solid #e4e7eb;border-radius:6px;padding:.6rem}
 figure img{width:100%;height:auto}figcaption{font-size:.88rem;color:#52606d}
 figure.wide{grid-column:1/-1}.scroll{overflow-x:auto}
+.scroll th,.scroll td{white-space:nowrap}
 .sev{display:inline-block;border-radius:3px;padding:0 .4rem;font-size:.85rem;
 font-weight:600}.sev-critical{background:#facdcd;color:#8a041a}
 .sev-warning{background:#fce588;color:#5c4813}.sev-info{background:#d9e8f6;color:#0b4f8a}
@@ -143,6 +145,8 @@ def table_html(
     formatters: Mapping[Any, Callable[[Any], str]] | None = None,
     headers: Mapping[Any, str] | None = None,
     raw: tuple[Any, ...] = (),
+    row_na: Sequence[str | None] | None = None,
+    flags: pd.DataFrame | None = None,
 ) -> str:
     """Render a DataFrame as an escaped HTML table.
 
@@ -162,11 +166,24 @@ def table_html(
         Column -> header text.
     raw : tuple, default=()
         Columns whose formatter returns trusted HTML (not escaped).
+    row_na : sequence of str or None, default=None
+        Per-row text of missing cells, overriding ``na_rep`` where not None
+        (e.g. "no labels yet" on chunks without outcomes).
+    flags : DataFrame of bool, default=None
+        Cells to highlight (class ``flag``), aligned on ``frame``'s columns
+        and positions.
     """
     formatters = dict(formatters or {})
     headers = dict(headers or {})
     data = frame.reset_index() if index else frame
     columns = list(data.columns)
+    n_rows = len(data)
+    flagged = np.zeros((n_rows, len(columns)), dtype=bool)
+    if flags is not None:
+        offset = len(columns) - frame.shape[1]
+        aligned = flags.reindex(columns=frame.columns, fill_value=False)
+        flagged[:, offset:] = aligned.fillna(False).to_numpy(dtype=bool)[:n_rows]
+    per_row = list(row_na) if row_na is not None else [None] * n_rows
     names = [
         headers.get(c, " ".join(map(str, c)) if isinstance(c, tuple) else str(c))
         for c in columns
@@ -181,15 +198,20 @@ def table_html(
         )
         na = na_rep.get(col, NA) if isinstance(na_rep, Mapping) else na_rep
         tag = "th" if index and pos == 0 else "td"
-        cls = " class='num'" if numeric and tag == "td" else ""
+        cls = "num" if numeric and tag == "td" else ""
         cells = []
-        for value, is_na in zip(series.tolist(), missing, strict=True):
+        for value, is_na, row_text, flag in zip(
+            series.tolist(), missing, per_row, flagged[:, pos], strict=True
+        ):
             if is_na:
-                cells.append(f"<{tag} class='na'>{esc(na)}</{tag}>")
+                text = row_text if row_text is not None else na
+                cells.append(f"<{tag} class='na'>{esc(text)}</{tag}>")
                 continue
             text = fmt(value) if fmt else format_value(value, digits=digits)
             text = text if col in raw else esc(text)
-            cells.append(f"<{tag}{cls}>{text}</{tag}>")
+            classes = " ".join(c for c in (cls, "flag" if flag else "") if c)
+            attr = f" class='{classes}'" if classes else ""
+            cells.append(f"<{tag}{attr}>{text}</{tag}>")
         rendered.append(cells)
     head = "".join(f"<th>{esc(n)}</th>" for n in names)
     body = "\n".join(f"<tr>{''.join(row)}</tr>" for row in zip(*rendered, strict=True))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnlib._html import created_stamp, esc, figure_html, figure_png, page, table_html
 from churnlib.monitoring._alerts import DRIFT_METRICS, QUALITY_METRICS, Alert, AlertRule
 from churnlib.monitoring._performance import HIGHER_IS_BETTER, SCORE_EDGES
 
@@ -248,68 +246,349 @@ class MonitorReport:
         return ax
 
     # ------------------------------------------------------------------ #
+    # plain words
+    # ------------------------------------------------------------------ #
+    def summary(self) -> str:
+        """Explain the report in plain language, for a non-specialist.
+
+        Says how much was logged, whether and when drift started and in which
+        features, how the model performed where outcomes are known, what the
+        label-free estimate says where they are not, and which alerts fired.
+
+        Returns
+        -------
+        str
+            A few short paragraphs separated by blank lines.
+        """
+        return "\n\n".join(self._summary_paragraphs())
+
+    def _summary_paragraphs(self) -> list[str]:
+        k = len(self.chunks)
+        if not k:
+            return [
+                "No predictions have been logged yet, so there is nothing to "
+                "compare with the reference data."
+            ]
+        return [
+            self._volume_text(),
+            self._drift_text(),
+            *self._performance_texts(),
+            self._alerts_text(),
+        ]
+
+    def _volume_text(self) -> str:
+        k = len(self.chunks)
+        n = int(self.chunks["n"].sum())
+        labeled = int(self.chunks["n_labeled"].sum())
+        with_labels = int((self.chunks["n_labeled"] > 0).sum())
+        if self.freq is not None:
+            how = f"one chunk per {self.freq!r} period"
+        elif self.chunk_size is not None:
+            how = f"chunks of {self.chunk_size:,} predictions"
+        else:
+            how = "chunks of equal size"
+        start = _label(self.chunks["start"].min())
+        end = _label(self.chunks["end"].max())
+        text = (
+            f"This report covers {n:,} predictions in {_plural(k, 'chunk')} "
+            f"({how}), made between {start} and {end}. The real outcome "
+            f"(churned or stayed) is known for {labeled:,} of them "
+            f"({labeled / n:.0%}), in {with_labels} of the {k} chunks."
+        )
+        if self.unmatched_outcomes:
+            text += (
+                f" {_plural(self.unmatched_outcomes, 'logged outcome')} matched no "
+                "logged prediction and were left out."
+            )
+        return text
+
+    def _drift_text(self) -> str:
+        flagged = self.drift.loc[self.drift["drifted"].astype(bool)]
+        if flagged.empty:
+            return (
+                "No drift: in every chunk, the customers' data and the model's "
+                "scores look like the reference data the model was checked on."
+            )
+        keys = list(self.chunks["chunk"])
+        order = {c: i for i, c in enumerate(keys)}
+        first_pos = int(flagged["chunk"].map(order).min())
+        first = keys[first_pos]
+        at_first = _names(flagged.loc[flagged["chunk"] == first, "feature"])
+        later = keys[first_pos:]
+        n_drifted = int(flagged["chunk"].nunique())
+        every = _names(flagged["feature"])
+        spread = (
+            "every chunk from then on shows drift"
+            if n_drifted == len(later)
+            else f"{n_drifted} of the {len(later)} chunks from then on show drift"
+        )
+        text = (
+            f"Drift started at chunk {_label(first)} (chunk {first_pos + 1} of "
+            f"{len(keys)}): {_join(at_first)} no longer "
+            f"{'looks' if len(at_first) == 1 else 'look'} like the reference "
+            f"data; {spread}"
+        )
+        if set(every) != set(at_first):
+            text += f", in {_join(every)} overall"
+        return text + (
+            ". Drift means the customers look different; it does not by itself "
+            "mean the model got worse, which the performance below tells."
+        )
+
+    def _performance_texts(self) -> list[str]:
+        perf = self.performance
+        auc = perf[perf["metric"] == "roc_auc"]
+        realized = auc[(auc["kind"] == "realized") & auc["value"].notna()]
+        keys = list(self.chunks["chunk"])
+        measured = set(realized["chunk"])
+        out = []
+        if realized.empty:
+            out.append(
+                "No chunk has outcomes yet, so the model's real accuracy cannot "
+                "be measured."
+            )
+        else:
+            out.append(
+                f"Where outcomes are known ({_plural(len(realized), 'chunk')}), "
+                "the model ranked a churner above a customer who stays with a "
+                + _range_text(realized)
+            )
+        missing = [c for c in keys if c not in measured]
+        if not missing:
+            out.append(
+                "Every chunk has outcomes, so the label-free estimate (in the "
+                "estimated table) is only there for comparison."
+            )
+            return out
+        estimated = auc[
+            (auc["kind"] == "estimated")
+            & auc["chunk"].isin(missing)
+            & auc["value"].notna()
+        ]
+        span = (
+            _label(missing[0])
+            if len(missing) == 1
+            else f"{_label(missing[0])} to {_label(missing[-1])}"
+        )
+        if estimated.empty:
+            out.append(
+                f"For the {_plural(len(missing), 'chunk')} without outcomes "
+                f"({span}) no label-free estimate is available."
+            )
+        else:
+            out.append(
+                f"For the {_plural(len(missing), 'chunk')} without outcomes yet "
+                f"({span}), the label-free estimate, computed from the model's "
+                "own probabilities, puts it at a "
+                + _range_text(estimated)
+                + " The estimate trusts those probabilities, so it cannot see a "
+                "change in how customers behave (concept drift): treat it as an "
+                "early signal until the outcomes arrive."
+            )
+        return out
+
+    def _alerts_text(self) -> str:
+        if not self.alerts:
+            return "No alert fired."
+        counts = pd.Series([a.severity for a in self.alerts]).value_counts()
+        parts = [
+            f"{int(counts[s])} {s}"
+            for s in (*_SEVERITIES, *sorted(set(counts.index) - set(_SEVERITIES)))
+            if s in counts.index
+        ]
+        worst = next(s for s in (*_SEVERITIES, *counts.index) if s in counts.index)
+        first = next(a for a in self.alerts if a.severity == worst)
+        return (
+            f"{_plural(len(self.alerts), 'alert')} fired ({', '.join(parts)}). "
+            f"The earliest {worst} one: {first.message}."
+        )
+
+    # ------------------------------------------------------------------ #
     # html
     # ------------------------------------------------------------------ #
-    def to_html(self) -> str:
-        """Render a self-contained HTML page (figures embedded as PNG)."""
-        _check_matplotlib("MonitorReport.to_html")
+    def _figures(self) -> list[tuple[str, str, str, bytes, bool]]:
+        """Draw every figure off-screen: ``(key, title, caption, png, wide)``."""
         from matplotlib.figure import Figure
 
-        images = []
-        metrics = (
-            ["roc_auc", "f1"] if (self.performance["metric"] == "roc_auc").any() else []
-        )
-        for name, draw in (
-            *((m, lambda ax, m=m: self.plot_performance(m, ax=ax)) for m in metrics),
-            ("scores", lambda ax: self.plot_score_distribution(ax=ax)),
-            ("drift", lambda ax: self.plot_drift(ax=ax)),
-        ):
-            fig = Figure(figsize=(9, 4.5 if name != "drift" else 6), layout="tight")
-            draw(fig.add_subplot())
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=90)
-            images.append(
-                f'<figure><img alt="{html.escape(name)}" '
-                f'src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
-                "</figure>"
-            )
-        alerts = (
-            "<ul>"
-            + "".join(f"<li>{html.escape(str(a))}</li>" for a in self.alerts)
-            + "</ul>"
-            if self.alerts
-            else "<p>No alerts.</p>"
-        )
-        perf = self.performance[self.performance["kind"] != "observed"].pivot_table(
-            index="chunk", columns=["kind", "metric"], values="value", sort=False
-        )
-        flagged = self.drift[self.drift["drifted"]]
-        parts = [
-            "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-            "<title>churnlib monitoring report</title><style>",
-            "body{font-family:sans-serif;margin:2em;max-width:1100px}",
-            "table{border-collapse:collapse;font-size:12px}",
-            "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}",
-            "</style></head><body>",
-            "<h1>Monitoring report</h1>",
-            f"<p>{len(self.chunks)} chunks, {int(self.chunks['n'].sum())} predictions, "
-            f"{int(self.chunks['n_labeled'].sum())} with outcomes, "
-            f"{self.unmatched_outcomes} outcomes without a prediction.</p>",
-            "<h2>Alerts</h2>",
-            alerts,
-            "<h2>Figures</h2>",
-            *images,
-            "<h2>Chunks</h2>",
-            self.chunks.to_html(index=False),
-            "<h2>Performance</h2>",
-            perf.to_html(float_format=lambda v: f"{v:.4f}"),
-            "<h2>Flagged drift</h2>",
-            flagged.to_html(index=False, float_format=lambda v: f"{v:.4f}")
-            if len(flagged)
-            else "<p>No drift flagged.</p>",
-            "</body></html>",
+        specs: list[tuple[str, str, str, Any, bool]] = []
+        if (self.performance["metric"] == "roc_auc").any():
+            specs += [
+                (
+                    "roc_auc",
+                    "ROC AUC over time",
+                    "How well the model ranks churners above customers who stay "
+                    "(solid: measured on outcomes; dashed: label-free estimate). "
+                    "The shaded band is the range expected from sampling noise "
+                    "around the reference value (dotted).",
+                    lambda ax: self.plot_performance("roc_auc", ax=ax),
+                    False,
+                ),
+                (
+                    "f1",
+                    "F1 over time",
+                    "Balance of precision and recall at the decision threshold, "
+                    "measured and estimated, with the same reference band.",
+                    lambda ax: self.plot_performance("f1", ax=ax),
+                    False,
+                ),
+            ]
+        n_features = self.drift["feature"].nunique() if len(self.drift) else 1
+        specs += [
+            (
+                "scores",
+                "Score distribution",
+                "Spread of the model's churn scores per chunk (median, middle "
+                "half and middle 90 %); the dotted line is the reference median.",
+                lambda ax: self.plot_score_distribution(ax=ax),
+                False,
+            ),
+            (
+                "drift",
+                "Drift per feature and chunk",
+                "Each cell is the drift statistic divided by its threshold; cells "
+                "above 1 (dotted) were flagged as drift.",
+                lambda ax: self.plot_drift(ax=ax),
+                True,
+            ),
         ]
-        return "\n".join(parts)
+        out = []
+        for key, title, caption, draw, wide in specs:
+            size = (11, 1.6 + 0.35 * n_features) if wide else (6.4, 4.4)
+            fig = Figure(figsize=size, layout="constrained")
+            draw(fig.add_subplot())
+            out.append((key, title, caption, figure_png(fig, dpi=90), wide))
+        return out
+
+    def _alerts_table(self) -> str:
+        if not self.alerts:
+            return "<p>No alerts.</p>"
+        frame = pd.DataFrame(
+            {
+                "severity": [a.severity for a in self.alerts],
+                "chunk": [_label(a.chunk) for a in self.alerts],
+                "metric": [a.metric for a in self.alerts],
+                "feature": [a.feature or "the model" for a in self.alerts],
+                "value": [a.value for a in self.alerts],
+                "threshold": [f"{a.op} {a.threshold:g}" for a in self.alerts],
+            }
+        )
+        return table_html(
+            frame,
+            formatters={
+                "severity": lambda s: f"<span class='sev sev-{esc(s)}'>{esc(s)}</span>"
+            },
+            raw=("severity",),
+        )
+
+    def _performance_table(self, kinds: tuple[str, ...]) -> str:
+        perf = self.performance[self.performance["kind"].isin(kinds)]
+        if perf.empty:
+            return "<p>No performance figures.</p>"
+        keys = list(self.chunks["chunk"])
+        values = perf.pivot_table(
+            index="chunk", columns="metric", values="value", sort=False, dropna=False
+        )
+        outside = perf.pivot_table(
+            index="chunk",
+            columns="metric",
+            values="outside_band",
+            aggfunc="any",
+            sort=False,
+            dropna=False,
+        )
+        metrics = list(dict.fromkeys(perf["metric"]))
+        values = values.reindex(index=keys, columns=metrics)
+        outside = (
+            outside.reindex(index=keys, columns=metrics)
+            .astype("boolean")
+            .fillna(False)
+            .astype(bool)
+        )
+        reference = perf.groupby("metric", sort=False)["reference"].first()
+        table = pd.concat(
+            [
+                pd.DataFrame([reference.reindex(metrics).to_numpy()], columns=metrics),
+                values.reset_index(drop=True),
+            ],
+            ignore_index=True,
+        )
+        table.insert(0, "chunk", ["reference", *(_label(c) for c in keys)])
+        table.insert(1, "predictions", [None, *self.chunks["n"].tolist()])
+        counts = ["predictions"]
+        if kinds == ("realized",):
+            counts.append("with outcome")
+            table.insert(2, "with outcome", [None, *self.chunks["n_labeled"].tolist()])
+        table[counts] = table[counts].astype("Int64")
+        flags = pd.concat(
+            [
+                pd.DataFrame([[False] * len(metrics)], columns=metrics),
+                outside.reset_index(drop=True),
+            ],
+            ignore_index=True,
+        )
+        row_na = None
+        if kinds == ("realized",):
+            row_na = [None] + [
+                "no labels yet" if m == 0 else None for m in self.chunks["n_labeled"]
+            ]
+        return table_html(table, row_na=row_na, flags=flags, digits=3)
+
+    def to_html(self) -> str:
+        """Render a self-contained HTML page (figures embedded as PNG).
+
+        The page opens with a plain-language summary (:meth:`summary`), then
+        the alerts, the figures and the tables; it references nothing outside
+        itself.
+
+        Returns
+        -------
+        str
+            The HTML document.
+        """
+        _check_matplotlib("MonitorReport.to_html")
+        from churnlib import __version__
+
+        figures = "\n".join(
+            figure_html(key, title, caption, png, wide=wide)
+            for key, title, caption, png, wide in self._figures()
+        )
+        summary = "\n".join(f"<p>{esc(p)}</p>" for p in self._summary_paragraphs())
+        flagged = self.drift.loc[self.drift["drifted"].astype(bool)].drop(
+            columns="drifted"
+        )
+        flagged = flagged.assign(chunk=[_label(c) for c in flagged["chunk"]])
+        chunks = self.chunks.assign(
+            chunk=[_label(c) for c in self.chunks["chunk"]]
+        ).rename(columns={"n": "predictions", "n_labeled": "with outcome"})
+        n = int(self.chunks["n"].sum()) if len(self.chunks) else 0
+        body = f"""<h1>Monitoring report</h1>
+<p class="meta">{_plural(len(self.chunks), "chunk")} &middot; {n:,} predictions
+&middot; {_plural(len(self.alerts), "alert")} &middot; created {created_stamp()}
+&middot; churnlib {esc(__version__)}</p>
+<h2>In plain words</h2>
+<div class="summary">
+{summary}
+</div>
+<h2>Alerts</h2>
+{self._alerts_table()}
+<h2>Figures</h2>
+<div class="grid">
+{figures}
+</div>
+<h2>Realized performance</h2>
+<p>Measured on the predictions whose outcome is known. Highlighted cells are
+outside the range expected from sampling noise around the reference.</p>
+{self._performance_table(("realized",))}
+<h2>Estimated performance</h2>
+<p>Label-free: estimated from the model's probabilities on every prediction
+(assumes they are still calibrated), plus the observed share flagged and mean
+score.</p>
+{self._performance_table(("estimated", "observed"))}
+<h2>Flagged drift</h2>
+{table_html(flagged) if len(flagged) else "<p>No drift flagged.</p>"}
+<h2>Chunks</h2>
+{table_html(chunks)}"""
+        return page("churnlib monitoring report", body)
 
     def save_html(
         self,
@@ -342,6 +621,59 @@ def _axes(ax: Any) -> Any:
 
         _, ax = plt.subplots(figsize=(9, 4.5))
     return ax
+
+
+_SEVERITIES = ("critical", "warning", "info")
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _names(features: pd.Series) -> list[str]:
+    """Distinct features in order of appearance, the score named in words."""
+    return [
+        "the model's scores" if f == "model_score" else f"'{f}'"
+        for f in dict.fromkeys(features.astype(str))
+    ]
+
+
+def _range_text(rows: pd.DataFrame) -> str:
+    """'ROC AUC of a to b (reference r), ...' for rows of one metric and kind."""
+    lo, hi = float(rows["value"].min()), float(rows["value"].max())
+    last = rows.iloc[-1]
+    text = (
+        f"ROC AUC of {lo:.3f}"
+        + (f" to {hi:.3f}" if len(rows) > 1 else "")
+        + (
+            f" (latest {float(last['value']):.3f} at chunk {_label(last['chunk'])})"
+            if len(rows) > 1
+            else ""
+        )
+    )
+    ref = rows["reference"].dropna()
+    if len(ref):
+        text += f", against {float(ref.iloc[0]):.3f} on the reference data"
+    low = rows[rows["value"] < rows["lower"]]
+    if len(ref) and low.empty:
+        text += "; within the range expected from sampling noise alone."
+    elif len(low):
+        text += (
+            "; below that range at chunk"
+            + ("s " if len(low) > 1 else " ")
+            + _join([_label(c) for c in low["chunk"]])
+            + "."
+        )
+    else:
+        text += "."
+    return text
 
 
 def _label(chunk: Any) -> str:
