@@ -552,7 +552,13 @@ class MonitorReport:
             figure_html(key, title, caption, png, wide=wide)
             for key, title, caption, png, wide in self._figures()
         )
-        summary = "\n".join(f"<p>{esc(p)}</p>" for p in self._summary_paragraphs())
+        paragraphs = self._summary_paragraphs()
+        # the alerts, when any fired, are the conclusion: set them apart
+        highlight = len(paragraphs) - 1 if self.alerts else -1
+        summary = "\n".join(
+            f"<p class='target'>{esc(p)}</p>" if i == highlight else f"<p>{esc(p)}</p>"
+            for i, p in enumerate(paragraphs)
+        )
         flagged = self.drift.loc[self.drift["drifted"].astype(bool)].drop(
             columns="drifted"
         )

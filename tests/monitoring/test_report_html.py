@@ -137,8 +137,10 @@ def test_html_summary_alerts_and_missing_labels(drift_report, pyplot):
     import html
 
     document = drift_report.to_html()
-    for paragraph in drift_report.summary().split("\n\n"):
+    *paragraphs, last = drift_report.summary().split("\n\n")
+    for paragraph in paragraphs:
         assert f"<p>{html.escape(paragraph)}</p>" in document
+    assert f"<p class='target'>{html.escape(last)}</p>" in document
     # alerts as a readable table
     head = "".join(
         f"<th>{h}</th>"
