@@ -320,13 +320,15 @@ class MonitorReport:
         spread = (
             "every chunk from then on shows drift"
             if n_drifted == len(later)
-            else f"{n_drifted} of the {len(later)} chunks from then on show drift"
+            else f"{n_drifted} of the {len(later)} chunks from then on "
+            + ("shows drift" if n_drifted == 1 else "show drift")
         )
+        # one feature "looks"; several, or the model's scores, "look"
+        verb = "looks" if at_first != [_SCORE_WORDS] and len(at_first) == 1 else "look"
         text = (
             f"Drift started at chunk {_label(first)} (chunk {first_pos + 1} of "
-            f"{len(keys)}): {_join(at_first)} no longer "
-            f"{'looks' if len(at_first) == 1 else 'look'} like the reference "
-            f"data; {spread}"
+            f"{len(keys)}): {_join(at_first)} no longer {verb} like the "
+            f"reference data; {spread}"
         )
         if set(every) != set(at_first):
             text += f", in {_join(every)} overall"
@@ -630,6 +632,7 @@ def _axes(ax: Any) -> Any:
 
 
 _SEVERITIES = ("critical", "warning", "info")
+_SCORE_WORDS = "the model's scores"
 
 
 def _plural(n: int, noun: str) -> str:
@@ -646,7 +649,7 @@ def _join(items: Sequence[str]) -> str:
 def _names(features: pd.Series) -> list[str]:
     """Distinct features in order of appearance, the score named in words."""
     return [
-        "the model's scores" if f == "model_score" else f"'{f}'"
+        _SCORE_WORDS if f == "model_score" else f"'{f}'"
         for f in dict.fromkeys(features.astype(str))
     ]
 
