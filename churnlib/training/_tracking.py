@@ -415,6 +415,9 @@ class RunLogger:
         import skops.io as sio
         from mlflow.models import infer_signature
 
+        # the same pinned requirements a ModelStore version carries
+        from churnlib.deployment._mlflow_format import requirements
+
         with self._guard("log the model"):
             skeleton = sio.dumps(_skeleton(model))
             trusted = sorted(sio.get_untrusted_types(data=skeleton))
@@ -427,7 +430,7 @@ class RunLogger:
                     name=name,
                     signature=signature,
                     input_example=example,
-                    pip_requirements=_pip_requirements(trusted),
+                    pip_requirements=requirements(trusted),
                     serialization_format="skops",
                     skops_trusted_types=trusted,
                     pyfunc_predict_fn="predict_proba",
@@ -503,19 +506,3 @@ def _example_frame(X: pd.DataFrame) -> pd.DataFrame:
     example = X.head(5).copy()
     example.columns = pd.Index([str(c) for c in example.columns], dtype=object)
     return example
-
-
-def _pip_requirements(trusted_types: list[str]) -> list[str]:
-    """Pinned requirements: what loading and predicting with the model needs."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    names = ["mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy"]
-    if any(t.startswith("churnlib.") for t in trusted_types):
-        names.append("churnlib")
-    reqs = []
-    for name in names:
-        try:
-            reqs.append(f"{name}=={version(name)}")
-        except PackageNotFoundError:
-            reqs.append(name)
-    return reqs
