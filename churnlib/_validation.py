@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -34,13 +34,17 @@ class Interval:
             return False
         if isinstance(value, float) and np.isnan(value):
             return False
+        # ``isinstance(value, self.type)`` narrows to ``object``: it is a real number.
+        number = cast("float", value)
         lo_ok = self.left is None or (
-            value >= self.left if self.closed in ("left", "both") else value > self.left
+            number >= self.left
+            if self.closed in ("left", "both")
+            else number > self.left
         )
         hi_ok = self.right is None or (
-            value <= self.right
+            number <= self.right
             if self.closed in ("right", "both")
-            else value < self.right
+            else number < self.right
         )
         return bool(lo_ok and hi_ok)
 
@@ -112,7 +116,8 @@ def _satisfied(constraint: Any, value: Any) -> bool:
             value, numbers.Integral | np.random.RandomState | np.random.Generator
         )
     if constraint is callable:
-        return callable(value)
+        # ``is`` narrows the builtin ``callable`` to ``Any`` as well; keep a bool.
+        return bool(callable(value))
     if isinstance(constraint, type):
         return isinstance(value, constraint)
     return bool(constraint.is_satisfied_by(value))
