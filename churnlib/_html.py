@@ -109,8 +109,11 @@ def figure_html(
 
 def _timestamp_label(ts: pd.Timestamp) -> str:
     if ts.hour or ts.minute or ts.second:
-        return ts.strftime("%Y-%m-%d %H:%M:%S" if ts.second else "%Y-%m-%d %H:%M")
-    return ts.strftime("%Y-%m-%d")
+        fmt = "%Y-%m-%d %H:%M:%S" if ts.second else "%Y-%m-%d %H:%M"
+    else:
+        fmt = "%Y-%m-%d"
+    label: str = ts.strftime(fmt)
+    return label
 
 
 def format_value(value: Any, *, digits: int = 4) -> str:
@@ -133,7 +136,8 @@ def format_value(value: Any, *, digits: int = 4) -> str:
 
 
 def _is_missing(column: pd.Series) -> np.ndarray:
-    return column.isna().to_numpy(dtype=bool)
+    missing: np.ndarray = column.isna().to_numpy(dtype=bool)
+    return missing
 
 
 def table_html(
