@@ -11,6 +11,8 @@ and the detector share one implementation of each formula.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -50,7 +52,8 @@ def _psi_from_counts(
     q = _proportions(cur, mask)
     with np.errstate(invalid="ignore", divide="ignore"):
         terms = np.where((p > 0) & (q > 0), (q - p) * np.log(q / p), 0.0)
-    return terms.sum(axis=-1)
+    psi: np.ndarray = terms.sum(axis=-1)
+    return psi
 
 
 def _js_from_counts(
@@ -64,7 +67,8 @@ def _js_from_counts(
         kl_p = np.where(p > 0, p * np.log2(p / m), 0.0).sum(axis=-1)
         kl_q = np.where(q > 0, q * np.log2(q / m), 0.0).sum(axis=-1)
     jsd = np.clip(0.5 * (kl_p + kl_q), 0.0, 1.0)
-    return np.sqrt(jsd)
+    distance: np.ndarray = np.sqrt(jsd)
+    return distance
 
 
 def _ks_from_counts(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
@@ -75,7 +79,8 @@ def _ks_from_counts(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
         f = np.cumsum(ref, axis=-1) / ref.sum(axis=-1, keepdims=True)
         g = np.cumsum(cur, axis=-1) / cur.sum(axis=-1, keepdims=True)
     out = np.abs(f - g).max(axis=-1)
-    return np.nan_to_num(out, nan=0.0)
+    gap: np.ndarray = np.nan_to_num(out, nan=0.0)
+    return gap
 
 
 def _chi2_from_counts(
@@ -125,7 +130,8 @@ def _as_1d(values: ArrayLike, name: str) -> pd.Series:
                 f"{name} must be one-dimensional; got shape {np.shape(values)}."
             )
         values = pd.Series(values)
-    series = values
+    # pandas is untyped here, so the isinstance checks above do not narrow.
+    series = cast("pd.Series", values)
     series = series.dropna()
     if len(series) == 0:
         raise DataValidationError(
