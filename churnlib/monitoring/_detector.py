@@ -91,10 +91,11 @@ class _Binner:
         idx = self.lut[self._cells(x, self.lo, self.scale)]
         for _ in range(self.n_passes):
             idx += x >= self.padded[idx]
-        return idx
+        bins: np.ndarray = idx
+        return bins
 
 
-class DriftDetector(BaseEstimator):
+class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """Univariate drift of every column against a reference, from histograms.
 
     ``fit`` learns, once, the reference bins (quantile edges of numeric
@@ -537,7 +538,7 @@ class DriftDetector(BaseEstimator):
     def _compare(self, ref: DriftSummary, cur: DriftSummary) -> pd.DataFrame:
         methods = self._methods()
         floors = self._floors()
-        pieces: list[tuple[str, str, float, int, float]] = []
+        pieces: list[tuple[str, str, float, float, float]] = []
         # rows: (feature, method, statistic, dof, n_eff) -> threshold later
         order = {name: i for i, name in enumerate(self._columns)}
 
@@ -641,7 +642,8 @@ class DriftDetector(BaseEstimator):
 def _n_eff(n_ref: np.ndarray, n_cur: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         out = n_ref * n_cur / (n_ref + n_cur)
-    return np.nan_to_num(out, nan=0.0)
+    n_eff: np.ndarray = np.nan_to_num(out, nan=0.0)
+    return n_eff
 
 
 def _thresholds(
