@@ -687,11 +687,12 @@ def _range_text(rows: pd.DataFrame) -> str:
 
 def _label(chunk: Any) -> str:
     if isinstance(chunk, pd.Timestamp):
-        return (
+        label: str = (
             chunk.strftime("%Y-%m-%d %H:%M")
             if (chunk.hour or chunk.minute)
             else chunk.strftime("%Y-%m-%d")
         )
+        return label
     return str(chunk)
 
 
