@@ -65,7 +65,8 @@ def _to_utc(values: Any, n: int, what: str) -> np.ndarray:
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
     # microseconds since the epoch, UTC: a plain int64 column in memory, a
     # timestamp[us, UTC] column in Parquet (see _log.TIMESTAMP_COLUMN)
-    return ts.astype("datetime64[us]").to_numpy().view(np.int64)
+    micros: np.ndarray = ts.astype("datetime64[us]").to_numpy().view(np.int64)
+    return micros
 
 
 def _chunk_starts(naive: pd.Series, freq: str) -> np.ndarray:
@@ -75,9 +76,12 @@ def _chunk_starts(naive: pd.Series, freq: str) -> np.ndarray:
     calendar periods (``"W"``, ``"M"``, ``"Q"``, ``"Y"``) their period start.
     """
     offset = pd.tseries.frequencies.to_offset(freq)
+    starts: np.ndarray
     if isinstance(offset, pd.offsets.Tick):
-        return naive.dt.floor(offset).to_numpy()
-    return naive.dt.to_period(freq).dt.start_time.to_numpy()
+        starts = naive.dt.floor(offset).to_numpy()
+    else:
+        starts = naive.dt.to_period(freq).dt.start_time.to_numpy()
+    return starts
 
 
 class ChurnMonitor:
@@ -207,7 +211,8 @@ class ChurnMonitor:
                     "The 'rules' parameter of ChurnMonitor must hold AlertRule "
                     f"objects. Got {rule!r}."
                 )
-        self.sinks = tuple([LoggingSink()] if sinks is None else sinks)
+        default_sinks: list[Callable[[Alert], Any]] = [LoggingSink()]
+        self.sinks = tuple(default_sinks if sinks is None else sinks)
         for sink in self.sinks:
             if not callable(sink):
                 raise InvalidParameterError(
@@ -357,8 +362,10 @@ class ChurnMonitor:
         if s.isna().any():
             raise DataValidationError(f"{what} has missing labels; drop those rows.")
         values = s.to_numpy()
+        flags: np.ndarray
         if pd.api.types.is_bool_dtype(s):
-            return values.astype(bool)
+            flags = values.astype(bool)
+            return flags
         try:
             num = values.astype(np.float64)
         except (TypeError, ValueError) as err:
@@ -371,7 +378,8 @@ class ChurnMonitor:
                 f"{what} must be booleans or 0/1; got values like "
                 f"{sorted(set(num.tolist()))[:5]}."
             )
-        return num.astype(bool)
+        flags = num.astype(bool)
+        return flags
 
     def _normalize(self, X: pd.DataFrame) -> pd.DataFrame:
         """Features with stable dtypes: float64 numerics, strings or bools."""
@@ -633,6 +641,7 @@ class ChurnMonitor:
             if freq is not None:
                 keys = _chunk_starts(naive, freq)
             else:
+                assert chunk_size is not None  # set above whenever freq is None
                 keys = (offset + np.arange(n)) // chunk_size
             offset += n
             pos = (
@@ -897,4 +906,5 @@ class ChurnMonitor:
 def _clone(detector: DriftDetector) -> DriftDetector:
     from sklearn.base import clone
 
-    return clone(detector)
+    cloned: DriftDetector = clone(detector)
+    return cloned
