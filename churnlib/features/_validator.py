@@ -259,7 +259,7 @@ def _sorted_unique(s: pd.Series) -> np.ndarray:
         return np.asarray(sorted(values, key=str), dtype=object)
 
 
-class SchemaValidator(TransformerMixin, BaseEstimator):
+class SchemaValidator(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """Check that a table matches the one seen at fit, and pass it through.
 
     At ``fit`` the validator learns the columns, their role (numeric,
