@@ -67,7 +67,7 @@ def feature_name(column: str, category: Any) -> str:
     return f"{column}={category}"
 
 
-class ChurnPreprocessor(TransformerMixin, BaseEstimator):
+class ChurnPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """Turn a raw churn table into a numeric model matrix, with no set-up.
 
     The steps, each a scikit-learn estimator:
@@ -257,7 +257,8 @@ default="standard"
         self.column_transformer_ = self._build(
             self.numeric_features_, self.categorical_features_
         )
-        return self.column_transformer_.fit_transform(valid)
+        Xt: np.ndarray = self.column_transformer_.fit_transform(valid)
+        return Xt
 
     def fit(self, X: Any, y: Any = None) -> ChurnPreprocessor:
         """Infer roles, then fit the validator, imputers, scaler and encoder.
@@ -318,7 +319,8 @@ default="standard"
         """
         check_is_fitted(self)
         valid = self.validator_.transform(self._features(X))
-        return self.column_transformer_.transform(valid)
+        Xt: np.ndarray = self.column_transformer_.transform(valid)
+        return Xt
 
     def _features(self, X: Any) -> Any:
         """``X`` as a frame with fitted names, dropped columns removed."""
@@ -373,7 +375,7 @@ default="standard"
         """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
-        out = self.column_transformer_.get_feature_names_out()
+        out: np.ndarray = self.column_transformer_.get_feature_names_out()
         mapping = output_names(fitted_names(self), names)
         if not mapping:
             return out
