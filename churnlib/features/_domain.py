@@ -67,7 +67,7 @@ class _ColumnSpecs:
         return "a non-empty list or tuple of column names or positions"
 
 
-class _AppendingTransformer(TransformerMixin, BaseEstimator):
+class _AppendingTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """Fit/transform plumbing: resolve input columns, append outputs."""
 
     _new_names: tuple[str, ...] = ()
@@ -202,7 +202,8 @@ class _AppendingTransformer(TransformerMixin, BaseEstimator):
 
 def _numbers(df: pd.DataFrame, column: str, caller: str) -> np.ndarray:
     s = coerce_numeric(df[column], caller)
-    return s.to_numpy(dtype="float64", na_value=np.nan)
+    values: np.ndarray = s.to_numpy(dtype="float64", na_value=np.nan)
+    return values
 
 
 def _bucket_labels(edges: Sequence[float]) -> list[str]:
@@ -445,10 +446,12 @@ def _has_service(s: pd.Series) -> np.ndarray:
         return np.where(codes >= 0, per_category[np.maximum(codes, 0)], False)
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
         v = s.to_numpy(dtype="float64", na_value=np.nan)
-        return np.nan_to_num(v, nan=0.0) != 0
+        nonzero: np.ndarray = np.nan_to_num(v, nan=0.0) != 0
+        return nonzero
     text = s.astype(str).str.strip().str.lower()
     no = text.isin(_NO_SERVICE) | text.str.startswith("no ")
-    return (~no & s.notna()).to_numpy(dtype=bool)
+    has: np.ndarray = (~no & s.notna()).to_numpy(dtype=bool)
+    return has
 
 
 class ServiceCount(_AppendingTransformer):
