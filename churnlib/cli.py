@@ -218,7 +218,7 @@ def _build_parser() -> argparse.ArgumentParser:
         func: Callable[[argparse.Namespace], int],
         help_: str,
         description: str,
-    ):
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
             help=help_,
@@ -489,7 +489,7 @@ def _build_parser() -> argparse.ArgumentParser:
         func: Callable[[argparse.Namespace], int],
         help_: str,
         description: str,
-    ):
+    ) -> argparse.ArgumentParser:
         q = monitor_sub.add_parser(
             name, help=help_, description=description, formatter_class=_Formatter
         )
@@ -1021,7 +1021,8 @@ def _fs_path(url: str, args: argparse.Namespace) -> str:
     import fsspec
 
     options = _parse_storage_options(args.storage_option) or {}
-    return fsspec.core.url_to_fs(str(url), **options)[1]
+    path: str = fsspec.core.url_to_fs(str(url), **options)[1]
+    return path
 
 
 def _store(args: argparse.Namespace) -> Any:
@@ -1470,10 +1471,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             sinks=[JsonLinesSink(alerts_path)],
             threshold=result.threshold,
         )
-        features = list(X_test.columns)
+        feature_columns = list(X_test.columns)
         labelled = len(batches) - min(_UNLABELLED_BATCHES, len(batches) // 2)
         for batch in batches:
-            scores = production_model.predict_proba(batch.X[features])[:, 1]
+            scores = production_model.predict_proba(batch.X[feature_columns])[:, 1]
             monitor.log_predictions(
                 batch.X, scores, ids=batch.ids, timestamp=batch.timestamp
             )
@@ -1535,7 +1536,14 @@ def _short_metrics(result: Any) -> str:
 # --------------------------------------------------------------------------
 # entry point
 # --------------------------------------------------------------------------
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     stream = file or sys.stderr
     stream.write(f"{PROG}: warning: {_one_line(message)}\n")
 
