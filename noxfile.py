@@ -32,12 +32,16 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite: unit, integration (real servers), doctests, notebooks."""
+    """The whole suite: mypy --strict, unit, integration (real servers), doctests,
+    notebooks."""
     _install(session, "all", "test")
     env = {"MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONHASHSEED": "0"}
     if session.posargs:
         session.run("pytest", *session.posargs, env=env)
         return
+    # Type-check here, where every optional dependency is installed, so the
+    # result does not depend on which extras happen to be present.
+    session.run("mypy")
     session.run("pytest", "-p", "no:cacheprovider", env=env)
     session.run(
         "pytest",
