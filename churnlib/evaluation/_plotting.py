@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 
+from churnlib._optional import check_matplotlib_support
 from churnlib._validation import StrOptions, validate_params
 from churnlib.evaluation._checks import final_estimator, positive_proba
 from churnlib.evaluation._metrics import (
@@ -32,28 +33,6 @@ __all__ = [
     "ProfitCurveDisplay",
     "check_matplotlib_support",
 ]
-
-
-def check_matplotlib_support(caller_name: str) -> None:
-    """Raise an ImportError naming the extra to install if matplotlib is missing.
-
-    Parameters
-    ----------
-    caller_name : str
-        The function or method that needs matplotlib, used in the message.
-
-    Raises
-    ------
-    ImportError
-        When matplotlib cannot be imported.
-    """
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as err:
-        raise ImportError(
-            f"{caller_name} requires matplotlib. Install it with "
-            'pip install "churnlib[plot]".'
-        ) from err
 
 
 _RESPONSE_METHOD = {

@@ -11,20 +11,11 @@ import numpy as np
 import pandas as pd
 
 from churnlib._html import created_stamp, esc, figure_html, figure_png, page, table_html
+from churnlib._optional import check_matplotlib_support
 from churnlib.monitoring._alerts import DRIFT_METRICS, QUALITY_METRICS, Alert, AlertRule
 from churnlib.monitoring._performance import HIGHER_IS_BETTER, SCORE_EDGES
 
 __all__ = ["MonitorReport", "evaluate_rules"]
-
-
-def _check_matplotlib(caller: str) -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            f"{caller} requires matplotlib. Install it with "
-            '`pip install "churnlib[plot]"`.'
-        ) from err
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -137,7 +128,7 @@ class MonitorReport:
         -------
         matplotlib.axes.Axes
         """
-        _check_matplotlib("MonitorReport.plot_performance")
+        check_matplotlib_support("MonitorReport.plot_performance")
         ax = _axes(ax)
         x, labels = self._x()
         pos = {c: i for i, c in enumerate(self.chunks["chunk"])}
@@ -188,7 +179,7 @@ class MonitorReport:
         -------
         matplotlib.axes.Axes
         """
-        _check_matplotlib("MonitorReport.plot_score_distribution")
+        check_matplotlib_support("MonitorReport.plot_score_distribution")
         ax = _axes(ax)
         x, labels = self._x()
         q = self.score_quantiles()
@@ -222,7 +213,7 @@ class MonitorReport:
         -------
         matplotlib.axes.Axes
         """
-        _check_matplotlib("MonitorReport.plot_drift")
+        check_matplotlib_support("MonitorReport.plot_drift")
         ax = _axes(ax)
         ratio = drift_ratio(self.drift)
         if ratio.empty:
@@ -547,7 +538,7 @@ class MonitorReport:
         str
             The HTML document.
         """
-        _check_matplotlib("MonitorReport.to_html")
+        check_matplotlib_support("MonitorReport.to_html")
         from churnlib import __version__
 
         figures = "\n".join(

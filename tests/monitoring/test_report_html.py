@@ -165,3 +165,25 @@ def test_calm_html_has_no_alert_table(calm_report, pyplot):
     assert "<p>No alerts.</p>" in document
     assert "<p>No drift flagged.</p>" in document
     assert "no labels yet" not in document
+
+
+@pytest.mark.parametrize(
+    "method", ["plot_performance", "plot_score_distribution", "plot_drift"]
+)
+def test_plots_without_matplotlib_name_the_extra(calm_report, monkeypatch, method):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    msg = (
+        f"MonitorReport.{method} requires matplotlib. "
+        'Install it with pip install "churnlib[plot]".'
+    )
+    with pytest.raises(ImportError, match=re.escape(msg)):
+        getattr(calm_report, method)()
