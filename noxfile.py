@@ -85,7 +85,8 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks, each reported as a ratio to its raw baseline in the same run."""
     _install(session, "all")
-    session.install("psutil")
+    # psutil for memory figures; moto_server for bench_deployment's S3 side
+    session.install("psutil", "moto[server]")
     session.run(
         "python",
         "benchmarks/run.py",
