@@ -17,18 +17,22 @@ scikit-learn, MLflow, matplotlib and the cloud SDKs load only when needed.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from churnlib import exceptions
-
-try:
-    __version__ = version("churnlib")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+from churnlib._core.version import __version__
 
 # public name -> submodule that defines it (imported lazily, PEP 562)
 _LAZY: dict[str, str] = {
+    "ModelContract": "churnlib._core.contract",
+    "FeatureSpec": "churnlib._core.contract",
+    "get_contract": "churnlib._core.contract",
+    "infer_contract": "churnlib._core.contract",
+    "LabelRule": "churnlib._core.labels",
+    "decode_labels": "churnlib._core.labels",
+    "infer_label_rule": "churnlib._core.labels",
+    "read_table": "churnlib._core.tables",
+    "write_table": "churnlib._core.tables",
     "generate_customers": "churnlib.data",
     "simulate_production": "churnlib.data",
     "read_churn_table": "churnlib.data",
@@ -55,24 +59,41 @@ __all__ = [
     "ChurnSchema",
     "ChurnTrainer",
     "EvaluationReport",
+    "FeatureSpec",
+    "LabelRule",
+    "ModelContract",
     "ModelStore",
     "ModelVersion",
     "MonitorReport",
     "SchemaValidator",
     "TrainingResult",
     "__version__",
+    "decode_labels",
     "evaluate",
     "exceptions",
     "generate_customers",
+    "get_contract",
+    "infer_contract",
+    "infer_label_rule",
     "infer_schema",
     "load_telco",
     "read_churn_table",
+    "read_table",
     "score_table",
     "simulate_production",
     "train_test_split_churn",
+    "write_table",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from churnlib._core.contract import (
+        FeatureSpec,
+        ModelContract,
+        get_contract,
+        infer_contract,
+    )
+    from churnlib._core.labels import LabelRule, decode_labels, infer_label_rule
+    from churnlib._core.tables import read_table, write_table
     from churnlib.data import (
         ChurnSchema,
         generate_customers,

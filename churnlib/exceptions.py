@@ -7,6 +7,7 @@ subclasses the built-in exception an existing ``except`` clause would expect::
     ChurnlibError(Exception)
     ├── InvalidParameterError(ChurnlibError, ValueError, TypeError)
     ├── DataValidationError(ChurnlibError, ValueError)       .columns
+    │   └── TableNotFoundError(DataValidationError, FileNotFoundError)  .url
     ├── TrackingError(ChurnlibError, RuntimeError)           .tracking_uri
     └── DeploymentError(ChurnlibError)                       .url
         ├── ModelNotFoundError(DeploymentError, FileNotFoundError)
@@ -32,6 +33,7 @@ __all__ = [
     "IntegrityError",
     "InvalidParameterError",
     "ModelNotFoundError",
+    "TableNotFoundError",
     "TrackingError",
 ]
 
@@ -62,6 +64,22 @@ class DataValidationError(ChurnlibError, ValueError):
     def __init__(self, message: str, *, columns: Iterable[object] = ()) -> None:
         super().__init__(message)
         self.columns: tuple[str, ...] = tuple(str(c) for c in columns)
+
+
+class TableNotFoundError(DataValidationError, FileNotFoundError):
+    """No table exists at the path or URL given.
+
+    Parameters
+    ----------
+    message : str
+        What is missing and how to fix it.
+    url : str or None, default=None
+        The location, without credentials.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
 
 
 class TrackingError(ChurnlibError, RuntimeError):

@@ -10,15 +10,27 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import PurePosixPath
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from churnlib._core.cleaning import (
+    FALSE_WORDS as _FALSE,
+)
+from churnlib._core.cleaning import (
+    PLACEHOLDERS,
+    describe_values,
+    factorize_text,
+    is_text,
+)
+from churnlib._core.cleaning import (
+    TRUE_WORDS as _TRUE,
+)
+from churnlib._core.labels import infer_label_rule
+from churnlib._core.tables import read_table
 from churnlib._urls import redact_url
 from churnlib.data._schema import ChurnSchema
 from churnlib.exceptions import (
@@ -29,21 +41,14 @@ from churnlib.exceptions import (
 
 __all__ = ["LEAKAGE_AUC", "PLACEHOLDERS", "infer_schema", "read_churn_table"]
 
-#: Text values read as missing (compared after stripping and case-folding).
-PLACEHOLDERS: frozenset[str] = frozenset(
-    {"", "unknown", "na", "n/a", "nan", "null", "?", "missing", "#n/a"}
-)
-
 #: A feature whose single-feature ROC AUC (or 1 - AUC) exceeds this is
 #: reported as suspected target leakage.
 LEAKAGE_AUC: float = 0.98
 
-_TRUE = frozenset({"yes", "y", "true", "t", "1", "1.0"})
-_FALSE = frozenset({"no", "n", "false", "f", "0", "0.0"})
-_CHURN_WORDS = re.compile(
-    r"churn|attrit|exit|\bleft\b|leav|cancel|lost|quit|closed|terminat|defect|lapse",
-    re.IGNORECASE,
-)
+#: Key of ``X.attrs`` holding the :class:`ChurnSchema` a table was read with,
+#: so the trainer can carry the reader's decisions into the model contract.
+SCHEMA_ATTR = "churnlib.schema"
+
 _ID_TOKENS = frozenset(
     {"id", "ids", "identifier", "uuid", "guid", "key", "number", "num", "no", "nr"}
 )
@@ -79,17 +84,6 @@ def _name_hint(name: object) -> bool:
     return any(t in _NAME_TOKENS for t in _tokens(name))
 
 
-def _is_text(s: pd.Series) -> bool:
-    return (
-        s.dtype == object
-        or isinstance(s.dtype, pd.StringDtype)
-        or (
-            isinstance(s.dtype, pd.CategoricalDtype)
-            and not pd.api.types.is_numeric_dtype(s.dtype.categories.dtype)
-        )
-    )
-
-
 def _looks_like_id(name: object, s: pd.Series) -> bool:
     """Apply the identifier rule documented in :func:`infer_schema`.
 
@@ -98,7 +92,7 @@ def _looks_like_id(name: object, s: pd.Series) -> bool:
     n = len(s)
     if n < 2 or pd.api.types.is_bool_dtype(s) or pd.api.types.is_float_dtype(s):
         return False
-    text = _is_text(s)
+    text = is_text(s)
     if not text and not pd.api.types.is_integer_dtype(s):
         return False
     id_hint, name_hint = _id_hint(name), _name_hint(name)
@@ -133,53 +127,13 @@ def _is_row_number(s: pd.Series) -> bool:
     return bool(s.is_unique)
 
 
-def _factorize_text(
-    s: pd.Series, na_values: frozenset[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (-1 = missing) and distinct cleaned strings of a text column.
-
-    Text is stripped and placeholders become missing; the work is done on the
-    distinct values only.
-    """
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy().astype(np.intp)
-        uniques = np.asarray(s.cat.categories, dtype=object)
-    else:
-        codes, raw = pd.factorize(s, use_na_sentinel=True)
-        uniques = np.asarray(raw, dtype=object)
-    cleaned = [str(u).strip() for u in uniques]
-    keep = [not (u.casefold() in PLACEHOLDERS or u in na_values) for u in cleaned]
-    distinct: dict[str, int] = {}
-    for u, k in zip(cleaned, keep, strict=True):
-        if k and u not in distinct:
-            distinct[u] = len(distinct)
-    remap = np.array(
-        [distinct[u] if k else -1 for u, k in zip(cleaned, keep, strict=True)],
-        dtype=np.intp,
-    )
-    if remap.size:
-        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
-    levels = np.empty(len(distinct), dtype=object)
-    levels[:] = list(distinct)
-    return codes, levels
-
-
-def _clean_text(s: pd.Series, na_values: frozenset[str]) -> pd.Series:
-    """Strip text and turn placeholders into None (object Series)."""
-    codes, levels = _factorize_text(s, na_values)
-    out = np.full(len(s), None, dtype=object)
-    present = codes >= 0
-    out[present] = levels[codes[present]]
-    return pd.Series(out, index=s.index, name=s.name, dtype=object)
-
-
 def _series(values: Any, s: pd.Series) -> pd.Series:
     return pd.Series(values, index=s.index, name=s.name)
 
 
 def _analyze(s: pd.Series, na_values: frozenset[str] = frozenset()) -> _Column:
     """Classify one column and return its cleaned values (rules in infer_schema)."""
-    if isinstance(s.dtype, pd.CategoricalDtype) and not _is_text(s):
+    if isinstance(s.dtype, pd.CategoricalDtype) and not is_text(s):
         s = _series(np.asarray(s, dtype=float), s)
     if pd.api.types.is_bool_dtype(s):
         if isinstance(s.dtype, np.dtype):
@@ -191,7 +145,7 @@ def _analyze(s: pd.Series, na_values: frozenset[str] = frozenset()) -> _Column:
         if not isinstance(s.dtype, np.dtype):  # nullable Int64/Float64/Arrow
             s = _series(s.to_numpy(dtype=float, na_value=np.nan), s)
         return _numeric(s)
-    codes, levels = _factorize_text(s, na_values)
+    codes, levels = factorize_text(s, na_values)
     present = codes >= 0
     if levels.size == 0:
         return _Column("numeric", _series(np.full(len(s), np.nan), s))
@@ -246,81 +200,42 @@ def _binary_values(truth: np.ndarray, present: np.ndarray, s: pd.Series) -> pd.S
     return _series(np.where(present, truth.astype(float), np.nan), s)
 
 
-def _describe_values(values: Iterable[Any], limit: int = 6) -> str:
-    vals = list(values)
-    text = ", ".join(repr(v) for v in vals[:limit])
-    return text + (f", ... ({len(vals)} in all)" if len(vals) > limit else "")
-
-
 def _target_labels(s: pd.Series, positive: Any) -> tuple[pd.Series, Any]:
-    """Boolean label and the raw positive value (rules in infer_schema)."""
+    """Boolean label and the raw positive value, by the one label rule."""
     name = s.name
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype(object)
-    if _is_text(s):
-        s = _clean_text(s, frozenset())
-    n_missing = int(s.isna().sum())
-    if n_missing:
+    rule = infer_label_rule(s, pos_label=positive, name=str(name))
+    missing = rule.is_missing(s)
+    if missing.any():
         raise DataValidationError(
-            f"The target column {name!r} has {n_missing} missing value(s) "
+            f"The target column {name!r} has {int(missing.sum())} missing value(s) "
             f"(blank or placeholder such as 'Unknown'); drop those rows before "
             f"reading or training.",
             columns=[name],
         )
-    values = list(pd.unique(s))
-    if not values:
-        raise DataValidationError(
-            f"The target column {name!r} is empty: the table has no rows.",
-            columns=[name],
-        )
-    if positive is not None:
-        mask = (s == positive).to_numpy(dtype=bool)
-        if not mask.any():
-            folded = s.astype(str).str.strip().str.casefold()
-            mask = (folded == str(positive).strip().casefold()).to_numpy(dtype=bool)
-            matches = pd.unique(s[mask])
-            if len(matches) == 1:
-                positive = matches[0]
-        if not mask.any():
-            raise DataValidationError(
-                f"positive={positive!r} does not occur in the target column "
-                f"{name!r}, whose values are {_describe_values(values)}. Pass one "
-                f"of those as positive=.",
-                columns=[name],
-            )
-        return pd.Series(mask, index=s.index, name=name), _python_scalar(positive)
-    if pd.api.types.is_bool_dtype(s):
-        return s.astype(bool), True
-    folded = {str(v).strip().casefold(): v for v in values}
-    if len(values) <= 2 and set(folded) <= (_TRUE | _FALSE):
-        pos = next((v for k, v in folded.items() if k in _TRUE), None)
-        if pos is None:  # only the negative label occurs
-            return pd.Series(False, index=s.index, name=name), None
-        mask = (s == pos).to_numpy(dtype=bool)
-        return pd.Series(mask, index=s.index, name=name), _python_scalar(pos)
-    if len(values) == 2:
-        hits = [v for v in values if _CHURN_WORDS.search(str(v))]
-        if len(hits) == 1:
-            mask = (s == hits[0]).to_numpy(dtype=bool)
-            return pd.Series(mask, index=s.index, name=name), _python_scalar(hits[0])
-    raise DataValidationError(
-        f"Cannot tell which value of the target column {name!r} means churn: "
-        f"its values are {_describe_values(values)}. Pass positive=<the churn "
-        f"label>, e.g. positive={values[0]!r}.",
-        columns=[name],
-    )
+    y = pd.Series(rule.decode(s), index=s.index, name=name)
+    return y, rule.pos_label
 
 
 def _python_scalar(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _pos_label(pos_label: Any, positive: Any, func: str) -> Any:
+    """Return the churn label given as ``pos_label`` or by its former name."""
+    if positive is not None and pos_label is not None and positive != pos_label:
+        raise InvalidParameterError(
+            f"{func} got pos_label={pos_label!r} and positive={positive!r}; pass "
+            "only pos_label (positive is its former name)."
+        )
+    return pos_label if pos_label is not None else positive
+
+
 def _check_columns(df: pd.DataFrame, names: Iterable[Any], what: str) -> None:
     missing = [c for c in names if c not in df.columns]
     if missing:
         raise DataValidationError(
-            f"{what} {_describe_values(missing)} not found in the table; its "
-            f"columns are {_describe_values(list(df.columns), limit=30)}.",
+            f"{what} {describe_values(missing)} not found in the table; its "
+            f"columns are {describe_values(list(df.columns), limit=30)}.",
             columns=missing,
         )
 
@@ -341,7 +256,7 @@ def _infer(
     if df.columns.has_duplicates:
         dup = df.columns[df.columns.duplicated()].unique().tolist()
         raise DataValidationError(
-            f"Duplicate column names {_describe_values(dup)}: rename them first.",
+            f"Duplicate column names {describe_values(dup)}: rename them first.",
             columns=dup,
         )
     if target is not None:
@@ -385,8 +300,9 @@ def infer_schema(
     df: pd.DataFrame,
     *,
     target: str | None = None,
-    positive: Any = None,
+    pos_label: Any = None,
     id_columns: Sequence[str] | None = None,
+    positive: Any = None,
 ) -> ChurnSchema:
     """Infer the role of every column of a churn table.
 
@@ -400,13 +316,15 @@ def infer_schema(
         placeholders such as ``"Unknown"``).
     target : str, default=None
         The label column, if any. It is never a feature.
-    positive : object, default=None
+    pos_label : object, default=None
         The label value that means churn. ``None`` decides it (see Notes) and
         raises :class:`~churnlib.exceptions.DataValidationError` when that is
         ambiguous.
     id_columns : sequence of str, default=None
         Identifier columns. ``None`` detects them (see Notes); a list (even
         empty) is taken as is and disables detection.
+    positive : object, default=None
+        Former name of ``pos_label``, still accepted.
 
     Returns
     -------
@@ -452,11 +370,13 @@ def infer_schema(
     with a name-like name and more than ``max(20, 5 % of rows)`` distinct
     values (surnames repeat).
 
-    The churn label, when ``positive`` is None: ``True`` for a bool target;
-    the yes/true/1 value when the values are a yes/no-style pair; otherwise,
-    of two labels, the single one containing a churn word (churn, attrit,
-    exit, left, leav, cancel, lost, quit, closed, terminat, defect, lapse),
-    e.g. ``"Attrited Customer"``. Anything else is ambiguous and raises.
+    The churn label, when ``pos_label`` is None, is decided by the one label
+    rule of :func:`churnlib.infer_label_rule` (shared by every stage):
+    ``True`` for a bool target; the yes/true/1 value of a yes/no-style pair;
+    of two text labels, the single one naming churn (``"Attrited Customer"``,
+    ``"Left"``, ``"churner"``; not negated) or the one other than the single
+    one naming staying (``"Existing"``, ``"loyal"``). Anything else is
+    ambiguous and raises.
 
     Examples
     --------
@@ -478,7 +398,8 @@ def infer_schema(
     >>> schema.id_columns, schema.positive
     (('customerID',), 'Yes')
     """
-    schema, _, _ = _infer(df, target=target, positive=positive, id_columns=id_columns)
+    pos_label = _pos_label(pos_label, positive, "infer_schema")
+    schema, _, _ = _infer(df, target=target, positive=pos_label, id_columns=id_columns)
     return schema
 
 
@@ -524,85 +445,46 @@ def _leakage_scores(X: pd.DataFrame, y: np.ndarray) -> dict[Any, float]:
     return dict(zip(cols, folded.tolist(), strict=True))
 
 
-def _quality_warnings(X: pd.DataFrame, y: pd.Series, source: str) -> None:
-    """Warn (DataQualityWarning) about constant columns and suspected leakage."""
+def _quality_warnings(
+    X: pd.DataFrame, y: pd.Series, source: str
+) -> tuple[tuple[str, ...], dict[str, float]]:
+    """Warn about constant columns and suspected leakage; return both."""
+    constant = []
     for c in X.columns:
         n_values = X[c].nunique(dropna=True)
         if n_values <= 1:
+            constant.append(str(c))
             what = "only missing values" if n_values == 0 else "a single value"
             warnings.warn(
                 f"Column {c!r} of {source} is constant ({what}): it carries no "
-                f"information; drop it (read_churn_table(...)[0].drop(columns="
-                f"[{c!r}])).",
+                f"information; ChurnTrainer leaves it out of the features.",
                 DataQualityWarning,
                 stacklevel=3,
             )
     scores = _leakage_scores(X, y.to_numpy(dtype=bool))
-    for c, auc in scores.items():
-        if auc > LEAKAGE_AUC:
-            warnings.warn(
-                f"Column {c!r} of {source} alone predicts the target {y.name!r} "
-                f"almost perfectly (single-feature ROC AUC {auc:.3f} > "
-                f"{LEAKAGE_AUC}): suspected target leakage. Drop it unless its "
-                f"value is known before churn happens.",
-                DataQualityWarning,
-                stacklevel=3,
-            )
-
-
-def _format(url: str, head: bytes) -> str:
-    path = urlsplit(url).path if "://" in url else url
-    suffixes = [x.lower() for x in PurePosixPath(path).suffixes]
-    if head.startswith(b"PAR1") or any(x in (".parquet", ".pq") for x in suffixes):
-        return "parquet"
-    return "csv"
-
-
-def _read_raw(
-    url: str,
-    *,
-    na_values: Sequence[str] | None,
-    storage_options: Mapping[str, Any] | None,
-) -> pd.DataFrame:
-    import fsspec
-
-    safe = redact_url(url)
-    try:
-        with fsspec.open(
-            url, mode="rb", compression="infer", **(storage_options or {})
-        ) as f:
-            head = f.read(4)
-            f.seek(0)
-            fmt = _format(url, head)
-            if fmt == "parquet":
-                df = pd.read_parquet(f)
-            else:
-                df = pd.read_csv(f, na_values=na_values, low_memory=False)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(
-            f"No churn table at {safe!r}: check the path or URL (and "
-            f"storage_options for remote stores)."
-        ) from err
-    except (ValueError, OSError, pd.errors.ParserError) as err:
-        detail = str(err).replace(url, safe)
-        raise DataValidationError(
-            f"Could not read {safe!r} as a CSV or Parquet table: "
-            f"{type(err).__name__}: {detail}. Check the file format (CSV with "
-            f"a header row, or Parquet)."
-        ) from err
-    if fmt == "parquet" and na_values:
-        df = df.replace(list(na_values), np.nan)
-    return df
+    leaks = {str(c): float(auc) for c, auc in scores.items() if auc > LEAKAGE_AUC}
+    for c, auc in leaks.items():
+        warnings.warn(
+            f"Column {c!r} of {source} alone predicts the target {y.name!r} "
+            f"almost perfectly (single-feature ROC AUC {auc:.3f} > "
+            f"{LEAKAGE_AUC}): suspected target leakage. ChurnTrainer leaves it "
+            f"out of the features; pass allow_leakage=True (--allow-leakage) "
+            f"only if its value is known before churn happens.",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    return tuple(constant), leaks
 
 
 def read_churn_table(
     path_or_url: str | os.PathLike[str],
     *,
     target: str,
-    positive: Any = None,
+    pos_label: Any = None,
     id_columns: Sequence[str] | None = None,
     na_values: Sequence[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    positive: Any = None,
 ) -> tuple[pd.DataFrame, pd.Series, ChurnSchema]:
     r"""Read a churn table from any fsspec URL and return clean ``(X, y, schema)``.
 
@@ -617,9 +499,9 @@ def read_churn_table(
         Local path or fsspec URL.
     target : str
         The label column.
-    positive : object, default=None
+    pos_label : object, default=None
         The label value meaning churn; ``None`` decides it (see
-        :func:`infer_schema`).
+        :func:`infer_schema`). ``positive=`` is accepted as its former name.
     id_columns : sequence of str, default=None
         Identifier columns; ``None`` detects them.
     na_values : sequence of str, default=None
@@ -701,7 +583,7 @@ def read_churn_table(
         )
     url = os.fspath(path_or_url)
     source = repr(redact_url(url))
-    raw = _read_raw(url, na_values=na_values, storage_options=storage_options)
+    raw = read_table(url, na_values=na_values, storage_options=storage_options)
     if raw.shape[0] == 0:
         raise DataValidationError(
             f"The table at {source} has no rows; a churn table needs at least one."
@@ -709,7 +591,7 @@ def read_churn_table(
     schema, columns, y = _infer(
         raw,
         target=target,
-        positive=positive,
+        positive=_pos_label(pos_label, positive, "read_churn_table"),
         id_columns=id_columns,
         na_values=frozenset(na_values or ()),
     )
@@ -724,5 +606,13 @@ def read_churn_table(
         index = pd.Index(raw[unique_ids[0]].to_numpy(), name=unique_ids[0])
     X = pd.DataFrame({c: col.values.array for c, col in columns.items()}, index=index)
     y = pd.Series(y.to_numpy(dtype=bool), index=index, name=target)
-    _quality_warnings(X, y, source)
+    constant, leaks = _quality_warnings(X, y, source)
+    schema = replace(
+        schema,
+        constant=constant,
+        leakage=leaks,
+        na_values=tuple(na_values or ()),
+        key=None if not unique_ids else str(unique_ids[0]),
+    )
+    X.attrs[SCHEMA_ATTR] = schema
     return X, y, schema

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["ChurnSchema"]
@@ -30,6 +31,14 @@ class ChurnSchema:
         The label column, if the table had one.
     positive : object or None
         The raw label value meaning "churned" (for example ``"Yes"``).
+    constant : tuple of str
+        Feature columns holding a single value (or none): no information.
+    leakage : mapping of str to float
+        Suspected target leaks: column -> single-feature ROC AUC.
+    na_values : tuple of str
+        Extra strings read as missing, on top of the standard placeholders.
+    key : str or None
+        The identifier the table was indexed by, if any.
 
     Examples
     --------
@@ -48,10 +57,43 @@ class ChurnSchema:
     datetime: tuple[str, ...] = ()
     target: str | None = None
     positive: Any = field(default=None)
+    constant: tuple[str, ...] = ()
+    leakage: Mapping[str, float] = field(default_factory=dict)
+    na_values: tuple[str, ...] = ()
+    key: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("numeric", "categorical", "binary", "id_columns", "datetime"):
+        for name in (
+            "numeric",
+            "categorical",
+            "binary",
+            "id_columns",
+            "datetime",
+            "constant",
+            "na_values",
+        ):
             object.__setattr__(self, name, tuple(str(c) for c in getattr(self, name)))
+        object.__setattr__(
+            self,
+            "leakage",
+            {str(k): float(v) for k, v in self.leakage.items()},
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    @property
+    def pos_label(self) -> Any:
+        """The raw label value meaning churn (the same as ``positive``)."""
+        return self.positive
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """Map each feature column to its role (numeric, categorical, binary)."""
+        out = dict.fromkeys(self.numeric, "numeric")
+        out.update(dict.fromkeys(self.categorical, "categorical"))
+        out.update(dict.fromkeys(self.binary, "binary"))
+        return out
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -60,10 +102,11 @@ class ChurnSchema:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible dict."""
-        d = asdict(self)
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
         for k, v in d.items():
             if isinstance(v, tuple):
                 d[k] = list(v)
+        d["leakage"] = dict(self.leakage)
         if hasattr(self.positive, "item"):  # numpy scalar -> Python scalar
             d["positive"] = self.positive.item()
         return d

@@ -202,7 +202,7 @@ def test_only_negative_labels():
 )
 def test_ambiguous_target_raises(labels):
     df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "status": labels})
-    with pytest.raises(DataValidationError, match=r"[Pp]ass positive=") as e:
+    with pytest.raises(DataValidationError, match=r"[Pp]ass pos_label=") as e:
         infer_schema(df, target="status")
     assert e.value.columns == ("status",)
 
@@ -213,7 +213,7 @@ def test_explicit_positive():
     # case and blanks do not matter, the raw value is stored
     df2 = pd.DataFrame({"x": [1.0, 2.0], "status": ["Gone", "Here"]})
     assert infer_schema(df2, target="status", positive=" gone").positive == "Gone"
-    with pytest.raises(DataValidationError, match="positive='left' does not occur"):
+    with pytest.raises(DataValidationError, match="pos_label='left' does not occur"):
         infer_schema(df, target="status", positive="left")
 
 

@@ -1,0 +1,775 @@
+"""``ModelContract``: what a trained model carries for every later stage.
+
+Decided once, in training, and travelling with the model (an attribute of the
+fitted pipeline, the store's manifest, the MLflow run): the features with
+their roles and dtypes, identifiers, excluded columns and why, the target and
+how raw labels decode, the decision threshold, the reader's cleaning rules,
+and a fingerprint of the training rows. Scoring, monitoring, the CLI, the
+dashboard and the service read it and never re-infer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnlib._core.cleaning import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    describe_values,
+    factorize_text,
+    is_text,
+    python_scalar,
+)
+from churnlib._core.labels import LabelRule
+from churnlib._core.version import __version__
+from churnlib.exceptions import DataValidationError, InvalidParameterError
+
+__all__ = [
+    "CONTRACT_ATTRIBUTE",
+    "EXCLUSION_REASONS",
+    "FeatureSpec",
+    "ModelContract",
+    "attach_contract",
+    "get_contract",
+    "infer_contract",
+]
+
+#: Name of the fitted-model attribute holding the contract (as JSON text, so
+#: skops persists it without any trusted type).
+CONTRACT_ATTRIBUTE = "churnlib_contract_"
+
+#: Why a column of the training table is not a feature.
+EXCLUSION_REASONS = ("identifier", "leakage", "datetime", "constant", "dropped")
+
+_ROLES = ("numeric", "binary", "categorical")
+_MAX_CATEGORIES = 1000
+#: Training rows remembered for overlap checks (a bottom-k sketch of row hashes).
+_MAX_ROW_HASHES = 20_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeatureSpec:
+    """One feature column of a trained model.
+
+    Parameters
+    ----------
+    name : str
+        The column.
+    role : {"numeric", "binary", "categorical"}
+        How it is read.
+    dtype : str
+        The dtype the model was fitted on (``"float64"``, ``"bool"``,
+        ``"category"``...).
+    categories : tuple of str
+        Categorical levels seen in training (at most 1000).
+    true_values, false_values : tuple of str
+        Binary: raw tokens (case-folded) read as True / False, on top of the
+        yes/no, true/false, y/n, t/f and 1/0 words.
+    """
+
+    name: str
+    role: str
+    dtype: str
+    categories: tuple[str, ...] = ()
+    true_values: tuple[str, ...] = ()
+    false_values: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.role not in _ROLES:
+            raise InvalidParameterError(
+                f"The 'role' of feature {self.name!r} must be one of {_ROLES}. "
+                f"Got {self.role!r} instead."
+            )
+        for name in ("categories", "true_values", "false_values"):
+            object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict (empty fields left out)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "role": self.role,
+            "dtype": self.dtype,
+        }
+        for name in ("categories", "true_values", "false_values"):
+            if getattr(self, name):
+                out[name] = list(getattr(self, name))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureSpec:
+        """Inverse of :meth:`to_dict` (unknown keys ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _frozen(mapping: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
+    # A private copy (plain dict, so contracts deep-copy and pickle).
+    return dict(mapping or {})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelContract:
+    """Everything the loop must agree on about one trained churn model.
+
+    Made by :class:`~churnlib.training.ChurnTrainer` (or
+    :func:`infer_contract` for a model trained elsewhere), attached to the
+    fitted pipeline, persisted by :class:`~churnlib.deployment.ModelStore` and
+    logged to MLflow. Read it back with :func:`get_contract`.
+
+    Parameters
+    ----------
+    features : tuple of FeatureSpec
+        Exactly the columns the model is fitted on, in order.
+    id_columns : tuple of str
+        Identifier columns found in training; the first keys scoring output
+        and monitoring.
+    excluded : mapping of str to str
+        Training-table columns that are not features, and why
+        (``"identifier"``, ``"leakage"``, ``"datetime"``, ``"constant"``,
+        ``"dropped"``).
+    leakage : mapping of str to float
+        Suspected target leaks (single-feature ROC AUC); excluded unless
+        ``allow_leakage``.
+    allow_leakage : bool
+        True when the user kept suspected leaks on purpose.
+    target : str or None
+        The label column.
+    labels : LabelRule or None
+        How raw labels decode (the churn value is ``labels.pos_label``).
+    threshold : float
+        The decision threshold on the churn probability.
+    na_values : tuple of str
+        Extra strings read as missing, on top of the standard placeholders.
+    fingerprint : str or None
+        Content hash of the training rows and labels.
+    row_hashes : str or None
+        A compact sketch of the training rows (base64 of sorted 32-bit row
+        hashes, at most 20,000) for :meth:`training_overlap`.
+    n_train : int
+        Training rows.
+    reference : mapping or None
+        Reference statistics for monitoring, when recorded.
+    schema_version : int
+        Version of this layout.
+    churnlib_version : str
+        churnlib release that made it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from churnlib import FeatureSpec, ModelContract
+    >>> contract = ModelContract(
+    ...     features=(
+    ...         FeatureSpec(name="tenure", role="numeric", dtype="float64"),
+    ...         FeatureSpec(name="partner", role="binary", dtype="bool"),
+    ...     ),
+    ...     id_columns=("customerID",),
+    ... )
+    >>> raw = pd.DataFrame(
+    ...     {"customerID": ["a", "b"], "tenure": ["3", " "], "partner": ["Yes", "No"]}
+    ... )
+    >>> contract.prepare(raw)
+                tenure  partner
+    customerID
+    a              3.0     True
+    b              NaN    False
+    >>> ModelContract.from_json(contract.to_json()) == contract
+    True
+    """
+
+    features: tuple[FeatureSpec, ...]
+    id_columns: tuple[str, ...] = ()
+    excluded: Mapping[str, str] = field(default_factory=dict)
+    leakage: Mapping[str, float] = field(default_factory=dict)
+    allow_leakage: bool = False
+    target: str | None = None
+    labels: LabelRule | None = None
+    threshold: float = 0.5
+    na_values: tuple[str, ...] = ()
+    fingerprint: str | None = None
+    row_hashes: str | None = None
+    n_train: int = 0
+    reference: Mapping[str, Any] | None = None
+    schema_version: int = 1
+    churnlib_version: str = __version__
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "features", tuple(self.features))
+        object.__setattr__(self, "id_columns", tuple(str(c) for c in self.id_columns))
+        object.__setattr__(self, "na_values", tuple(str(v) for v in self.na_values))
+        object.__setattr__(self, "excluded", _frozen(self.excluded))
+        object.__setattr__(
+            self, "leakage", _frozen({k: float(v) for k, v in self.leakage.items()})
+        )
+        if self.reference is not None:
+            object.__setattr__(self, "reference", _frozen(self.reference))
+        threshold = self.threshold
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not 0.0 <= float(threshold) <= 1.0
+        ):
+            raise InvalidParameterError(
+                "The 'threshold' of a ModelContract must be a float in [0, 1]. "
+                f"Got {threshold!r} instead."
+            )
+        object.__setattr__(self, "threshold", float(threshold))
+        names = [f.name for f in self.features]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise DataValidationError(
+                f"Duplicate feature names {describe_values(dup)} in a contract.",
+                columns=dup,
+            )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ModelContract):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelContract(features={list(self.feature_names)!r}, "
+            f"id_columns={list(self.id_columns)!r}, "
+            f"excluded={dict(self.excluded)!r}, target={self.target!r}, "
+            f"pos_label={self.pos_label!r}, threshold={self.threshold:g})"
+        )
+
+    # --- facts ----------------------------------------------------------------
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The feature columns, in the order the model was fitted on."""
+        return tuple(f.name for f in self.features)
+
+    @property
+    def id_column(self) -> str | None:
+        """The identifier that keys outputs and monitoring (first of ``id_columns``)."""
+        return self.id_columns[0] if self.id_columns else None
+
+    @property
+    def pos_label(self) -> Any:
+        """The raw label value meaning churn (True when labels were booleans)."""
+        return True if self.labels is None else self.labels.pos_label
+
+    def feature(self, name: str) -> FeatureSpec:
+        """Return the spec of one feature.
+
+        Raises
+        ------
+        KeyError
+            If ``name`` is not a feature.
+        """
+        for spec in self.features:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def with_updates(self, **changes: Any) -> ModelContract:
+        """Return a copy with some fields replaced (contracts are immutable)."""
+        return replace(self, **changes)
+
+    # --- applying it ----------------------------------------------------------
+
+    def ids(self, raw: pd.DataFrame) -> pd.Series | None:
+        """Return the identifier values of a raw table, if it has the id column.
+
+        The column is found among the columns or as the index name (what
+        :func:`~churnlib.data.read_churn_table` returns).
+        """
+        col = self.id_column
+        if col is None:
+            return None
+        if col in raw.columns:
+            return raw[col]
+        if raw.index.name == col:
+            return pd.Series(raw.index, index=raw.index, name=col)
+        return None
+
+    def prepare(self, raw: pd.DataFrame, *, source: str = "the table") -> pd.DataFrame:
+        """Turn a raw table into the exact feature frame the model expects.
+
+        The same cleaning rules the reader applied in training are applied
+        with the roles already decided: text is stripped, blanks and
+        placeholders become missing, number text becomes numbers, yes/no
+        words (or the binary codes seen in training) become booleans.
+        Columns that are not features are ignored.
+
+        Parameters
+        ----------
+        raw : pandas.DataFrame
+            The table as read (CSV, Parquet, Excel, JSON records...).
+        source : str, default="the table"
+            What to call it in messages (a redacted URL, a file name).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``feature_names`` in order; indexed by the id column when the
+            table has it, else by ``raw``'s index.
+
+        Raises
+        ------
+        DataValidationError
+            If feature columns are missing, duplicated, or hold values their
+            role cannot read (text in a numeric column, an unknown code in a
+            binary column, infinite numbers).
+        """
+        if not isinstance(raw, pd.DataFrame):
+            raise InvalidParameterError(
+                "ModelContract.prepare expects a pandas DataFrame. Got "
+                f"{type(raw).__name__} instead."
+            )
+        columns = [str(c) for c in raw.columns]
+        if len(set(columns)) != len(columns):
+            dup = sorted({c for c in columns if columns.count(c) > 1})
+            raise DataValidationError(
+                f"{source} has duplicate column names {describe_values(dup)}: "
+                "rename them first.",
+                columns=dup,
+            )
+        if columns != list(raw.columns):
+            raw = raw.set_axis(columns, axis=1)
+        missing = [n for n in self.feature_names if n not in raw.columns]
+        if missing:
+            raise DataValidationError(
+                f"{source} lacks the feature column(s) {describe_values(missing)} "
+                f"the model was trained on. Add them (missing values are fine: "
+                f"leave the cells empty); the model needs "
+                f"{describe_values(self.feature_names, limit=40)}.",
+                columns=missing,
+            )
+        na = frozenset(self.na_values)
+        out = {
+            spec.name: _prepare_column(raw[spec.name], spec, na, source)
+            for spec in self.features
+        }
+        index = raw.index
+        ids = self.ids(raw)
+        if ids is not None and self.id_column in raw.columns:
+            index = pd.Index(ids.to_numpy(), name=self.id_column)
+        return pd.DataFrame(
+            {
+                name: col.array if isinstance(col, pd.Series) else col
+                for name, col in out.items()
+            },
+            index=index,
+        )
+
+    def decode_labels(self, values: Any) -> np.ndarray:
+        """Decode raw labels with the training rule (True = churned)."""
+        rule = self.labels or LabelRule(
+            pos_label=True, neg_labels=(False,), name=self.target
+        )
+        return rule.decode(values)
+
+    def training_overlap(self, X: pd.DataFrame) -> float:
+        """Estimated share of ``X``'s rows that were training rows.
+
+        Compares hashes of the feature values against the training sketch.
+        NaN when the contract has no sketch or ``X`` has no comparable rows.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Rows with the feature columns (raw or prepared).
+        """
+        if not self.row_hashes or len(X) == 0:
+            return float("nan")
+        known = np.frombuffer(base64.b64decode(self.row_hashes), dtype=np.uint32)
+        if known.size == 0:
+            return float("nan")
+        frame = self.prepare(X)  # idempotent: raw or prepared rows hash alike
+        hashes = row_hashes(frame, self)
+        if known.size >= _MAX_ROW_HASHES:  # a bottom-k sketch: compare below its top
+            hashes = hashes[hashes <= known[-1]]
+        if hashes.size == 0:
+            return float("nan")
+        return float(np.isin(hashes, known).mean())
+
+    # --- serialization --------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict."""
+        return {
+            "schema_version": self.schema_version,
+            "churnlib_version": self.churnlib_version,
+            "features": [f.to_dict() for f in self.features],
+            "id_columns": list(self.id_columns),
+            "excluded": dict(self.excluded),
+            "leakage": dict(self.leakage),
+            "allow_leakage": self.allow_leakage,
+            "target": self.target,
+            "labels": None if self.labels is None else self.labels.to_dict(),
+            "threshold": self.threshold,
+            "na_values": list(self.na_values),
+            "fingerprint": self.fingerprint,
+            "row_hashes": self.row_hashes,
+            "n_train": self.n_train,
+            "reference": None if self.reference is None else _plain(self.reference),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelContract:
+        """Inverse of :meth:`to_dict`; unknown keys are ignored (forward compatible).
+
+        Raises
+        ------
+        DataValidationError
+            If ``data`` is not a contract.
+        """
+        if not isinstance(data, Mapping) or not isinstance(data.get("features"), list):
+            raise DataValidationError(
+                "Not a churnlib model contract: expected a mapping with a "
+                "'features' list."
+            )
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["features"] = tuple(FeatureSpec.from_dict(f) for f in data["features"])
+        labels = data.get("labels")
+        kwargs["labels"] = None if labels is None else LabelRule.from_dict(labels)
+        for name in ("id_columns", "na_values"):
+            kwargs[name] = tuple(kwargs.get(name) or ())
+        return cls(**kwargs)
+
+    def to_json(self) -> str:
+        """Serialize to JSON text (sorted keys, so equal contracts give equal text)."""
+        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ModelContract:
+        """Inverse of :meth:`to_json`."""
+        try:
+            data = json.loads(text)
+        except ValueError as err:
+            raise DataValidationError(
+                f"Not a churnlib model contract: invalid JSON ({err})."
+            ) from err
+        return cls.from_dict(data)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return python_scalar(value)
+
+
+# --- reading one column with its role ----------------------------------------
+
+
+def _bad_values(
+    s: pd.Series, mask: np.ndarray, spec: FeatureSpec, source: str, what: str
+) -> DataValidationError:
+    bad = pd.unique(s[mask].astype(str))[:6].tolist()
+    return DataValidationError(
+        f"Column {spec.name!r} of {source} holds {describe_values(bad)}, which "
+        f"cannot be read as {what} (the model was trained on it as a "
+        f"{spec.role} feature). Fix or blank those cells.",
+        columns=[spec.name],
+    )
+
+
+def _prepare_numeric(
+    s: pd.Series, spec: FeatureSpec, na: frozenset[str], source: str
+) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s) and not is_text(s):
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+    elif pd.api.types.is_numeric_dtype(s) and not is_text(s):
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            values = np.asarray(s, dtype=float)
+        else:
+            values = s.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        codes, levels = factorize_text(s, na)
+        numbers = pd.to_numeric(pd.Series(levels, dtype=object), errors="coerce")
+        numbers = numbers.to_numpy(dtype=float, na_value=np.nan)
+        bad_levels = np.isnan(numbers)
+        if bad_levels.any():
+            mask = (
+                (codes >= 0) & bad_levels[np.maximum(codes, 0)]
+                if levels.size
+                else np.zeros(len(s), bool)
+            )
+            raise _bad_values(s, mask, spec, source, "numbers")
+        values = np.where(
+            codes >= 0, numbers[np.maximum(codes, 0)] if levels.size else np.nan, np.nan
+        )
+    if np.isinf(values).any():
+        raise _bad_values(s, np.isinf(values), spec, source, "finite numbers")
+    if (
+        spec.dtype.startswith(("int", "uint"))
+        and not np.isnan(values).any()
+        and np.all(values == np.round(values))
+    ):
+        return pd.Series(values.astype(spec.dtype), index=s.index)
+    return pd.Series(values, index=s.index)
+
+
+def _prepare_binary(
+    s: pd.Series, spec: FeatureSpec, na: frozenset[str], source: str
+) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s) and isinstance(s.dtype, np.dtype):
+        return pd.Series(s.to_numpy(dtype=bool), index=s.index)
+    true_words = TRUE_WORDS | frozenset(spec.true_values)
+    false_words = FALSE_WORDS | frozenset(spec.false_values)
+    if is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
+        codes, levels = factorize_text(s, na)
+        folded = np.array([str(v).casefold() for v in levels], dtype=object)
+    else:
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.intp)
+        folded = np.array([f"{u:g}" for u in uniques], dtype=object)
+    truth = np.array([f in true_words for f in folded], dtype=bool)
+    falsity = np.array([f in false_words for f in folded], dtype=bool)
+    unknown = ~(truth | falsity)
+    present = codes >= 0
+    if unknown.any():
+        mask = present & unknown[np.maximum(codes, 0)]
+        expected = sorted(set(spec.true_values) | set(spec.false_values)) or [
+            "yes",
+            "no",
+        ]
+        raise _bad_values(
+            s, mask, spec, source, f"a two-level value ({', '.join(expected)})"
+        )
+    t = truth[np.maximum(codes, 0)] if truth.size else np.zeros(len(s), dtype=bool)
+    if present.all():
+        return pd.Series(t.astype(bool), index=s.index)
+    return pd.Series(np.where(present, t.astype(float), np.nan), index=s.index)
+
+
+def _prepare_categorical(
+    s: pd.Series, spec: FeatureSpec, na: frozenset[str]
+) -> pd.Series:
+    if (
+        not is_text(s)
+        and pd.api.types.is_numeric_dtype(s)
+        and not pd.api.types.is_bool_dtype(s)
+    ):
+        # Number codes (area codes, tiers) read as the text the training table had.
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+        text = np.array(
+            [
+                None if np.isnan(v) else (f"{v:.0f}" if v == round(v) else f"{v:g}")
+                for v in pd.unique(values)
+            ],
+            dtype=object,
+        )
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        mapping = dict(zip(pd.unique(values), text, strict=True))
+        levels = np.array([mapping[u] for u in uniques], dtype=object)
+    else:
+        codes, levels = factorize_text(s, na)
+    codes = np.asarray(codes, dtype=np.intp)
+    if spec.dtype == "category":
+        known = list(spec.categories)
+        extra = sorted(set(map(str, levels)) - set(known))
+        cats = known + extra
+        position = {c: i for i, c in enumerate(cats)}
+        remap = np.array([position[str(v)] for v in levels], dtype=np.intp)
+        cat_codes = np.where(
+            codes >= 0, remap[np.maximum(codes, 0)] if remap.size else -1, -1
+        )
+        return pd.Series(
+            pd.Categorical.from_codes(cat_codes, categories=cats), index=s.index
+        )
+    out = np.full(len(s), None, dtype=object)
+    present = codes >= 0
+    out[present] = levels[codes[present]]
+    return pd.Series(out, index=s.index, dtype=object)
+
+
+def _prepare_column(
+    s: pd.Series, spec: FeatureSpec, na: frozenset[str], source: str
+) -> pd.Series:
+    if isinstance(s, pd.DataFrame):  # pragma: no cover - duplicates are refused above
+        raise DataValidationError(
+            f"Duplicate column {spec.name!r}.", columns=[spec.name]
+        )
+    if spec.role == "numeric":
+        return _prepare_numeric(s, spec, na, source)
+    if spec.role == "binary":
+        return _prepare_binary(s, spec, na, source)
+    return _prepare_categorical(s, spec, na)
+
+
+# --- making one ---------------------------------------------------------------
+
+
+def _role_of(s: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(s) and not is_text(s):
+        return "binary"
+    if is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(s):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        present = v[~np.isnan(v)]
+        if present.size and np.all((present == 0) | (present == 1)):
+            return "binary"
+        return "numeric"
+    return "categorical"
+
+
+def feature_specs(
+    X: pd.DataFrame, roles: Mapping[str, str] | None = None
+) -> tuple[FeatureSpec, ...]:
+    """Specs of every column of a (clean) training frame.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The frame the model is fitted on.
+    roles : mapping of str to str, default=None
+        Roles already decided (by the reader's schema); others are read from
+        the dtypes.
+    """
+    specs = []
+    for c in X.columns:
+        s = X[c]
+        role = (roles or {}).get(str(c)) or _role_of(s)
+        categories: Iterable[Any] = ()
+        if role == "categorical":
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                categories = [str(v) for v in s.cat.categories]
+            else:
+                categories = sorted({str(v) for v in pd.unique(s.dropna())})
+            categories = list(categories)[:_MAX_CATEGORIES]
+        dtype = "category" if isinstance(s.dtype, pd.CategoricalDtype) else str(s.dtype)
+        if role == "categorical" and dtype != "category":
+            dtype = "object"
+        specs.append(
+            FeatureSpec(
+                name=str(c), role=role, dtype=dtype, categories=tuple(categories)
+            )
+        )
+    return tuple(specs)
+
+
+def _canonical(frame: pd.DataFrame, contract: ModelContract | None) -> pd.DataFrame:
+    """Feature values in one representation, so hashes match across dtypes."""
+    out = {}
+    for c in frame.columns:
+        s = frame[c]
+        role = (
+            contract.feature(str(c)).role
+            if contract is not None and str(c) in contract.feature_names
+            else _role_of(s)
+        )
+        if role == "categorical":
+            out[c] = s.astype(object).where(s.notna(), None).astype(str)
+        else:
+            out[c] = pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def row_hashes(
+    frame: pd.DataFrame, contract: ModelContract | None = None
+) -> np.ndarray:
+    """32-bit hashes of the rows' feature values (index ignored), uint32."""
+    if frame.shape[1] == 0:
+        return np.zeros(0, dtype=np.uint32)
+    h = pd.util.hash_pandas_object(_canonical(frame, contract), index=False)
+    out: np.ndarray = (h.to_numpy(dtype=np.uint64) >> np.uint64(32)).astype(np.uint32)
+    return out
+
+
+def row_sketch(frame: pd.DataFrame, contract: ModelContract | None = None) -> str:
+    """Base64 of the smallest distinct row hashes (a bottom-k sketch)."""
+    hashes = np.unique(row_hashes(frame, contract))[:_MAX_ROW_HASHES]
+    return base64.b64encode(hashes.astype("<u4").tobytes()).decode("ascii")
+
+
+def infer_contract(
+    X: pd.DataFrame,
+    y: Any = None,
+    *,
+    threshold: float | None = None,
+    id_columns: Iterable[str] = (),
+    labels: LabelRule | None = None,
+) -> ModelContract:
+    """Build the contract of a model fitted outside the trainer.
+
+    Roles come from the dtypes of ``X`` (the frame the model was fitted on):
+    bool and 0/1 columns are binary, numbers numeric, text and categories
+    categorical.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The features the model was fitted on.
+    y : array-like, default=None
+        Labels, to record the label rule.
+    threshold : float, default=None
+        The decision threshold (0.5 when None).
+    id_columns : iterable of str, default=()
+    labels : LabelRule, default=None
+
+    Returns
+    -------
+    ModelContract
+    """
+    if labels is None and y is not None:
+        from churnlib._core.labels import infer_label_rule
+
+        labels = infer_label_rule(y, name=getattr(y, "name", None))
+    specs = feature_specs(X)
+    ids = [str(c) for c in id_columns]
+    if X.index.name in ids:  # the reader's key: the id outputs are keyed by
+        ids.remove(X.index.name)
+        ids.insert(0, X.index.name)
+    contract = ModelContract(
+        features=specs,
+        id_columns=tuple(ids),
+        target=None if labels is None else labels.name,
+        labels=labels,
+        threshold=0.5 if threshold is None else float(threshold),
+        n_train=len(X),
+    )
+    return contract.with_updates(row_hashes=row_sketch(X, contract))
+
+
+def attach_contract(model: Any, contract: ModelContract) -> Any:
+    """Attach ``contract`` to a fitted model (in place) and return the model.
+
+    The contract is stored as JSON text in the ``churnlib_contract_``
+    attribute, which skops and MLflow persist with the model and
+    :func:`sklearn.base.clone` leaves behind.
+    """
+    if not isinstance(contract, ModelContract):
+        raise InvalidParameterError(
+            "The 'contract' parameter of attach_contract must be a ModelContract. "
+            f"Got {type(contract).__name__} instead."
+        )
+    setattr(model, CONTRACT_ATTRIBUTE, contract.to_json())
+    return model
+
+
+def get_contract(model: Any) -> ModelContract | None:
+    """Return the contract a fitted model carries, or None.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from churnlib import get_contract
+    >>> get_contract(DummyClassifier()) is None
+    True
+    """
+    text = getattr(model, CONTRACT_ATTRIBUTE, None)
+    if text is None:
+        return None
+    if isinstance(text, ModelContract):
+        return text
+    return ModelContract.from_json(text)
