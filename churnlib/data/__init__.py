@@ -1,5 +1,6 @@
 """Data: synthetic customers, drift scenarios and readers for real churn tables."""
 
+from churnlib.data._customer_base import CustomerBase, Scoring, simulate_customer_base
 from churnlib.data._generator import (
     BASE_CHURN_RATE,
     TRUTH_COEFFICIENTS,
@@ -26,10 +27,12 @@ __all__ = [  # noqa: RUF022
     "BASE_CHURN_RATE",
     "CONCEPT_DRIFT_DELTAS",
     "ChurnSchema",
+    "CustomerBase",
     "LEAKAGE_AUC",
     "PLACEHOLDERS",
     "ProductionBatch",
     "SCENARIOS",
+    "Scoring",
     "TELCO_SHA256",
     "TRUTH_COEFFICIENTS",
     "TRUTH_TERMS",
@@ -37,5 +40,6 @@ __all__ = [  # noqa: RUF022
     "infer_schema",
     "load_telco",
     "read_churn_table",
+    "simulate_customer_base",
     "simulate_production",
 ]
