@@ -4,7 +4,10 @@
 (in memory or as Parquet on any fsspec URL) and reports, chunk by chunk,
 feature and score drift (:class:`DriftDetector`), realized and estimated
 performance, data quality and :class:`Alert` objects from
-:class:`AlertRule` objects, delivered to sinks.
+:class:`AlertRule` objects grouped into incidents, delivered to sinks by
+:meth:`ChurnMonitor.notify`. Predictions are keyed by (customer id, scored
+at); outcomes come per prediction or as churn events attributed within a
+horizon.
 """
 
 from churnlib.monitoring._alerts import (
@@ -17,6 +20,7 @@ from churnlib.monitoring._alerts import (
     WebhookSink,
 )
 from churnlib.monitoring._detector import DEFAULT_THRESHOLDS, DriftDetector
+from churnlib.monitoring._log import MonitorStoreError
 from churnlib.monitoring._monitor import SCORE_FEATURE, ChurnMonitor
 from churnlib.monitoring._report import MonitorReport
 from churnlib.monitoring._stats import (
@@ -39,6 +43,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order
     "JsonLinesSink",
     "LoggingSink",
     "MonitorReport",
+    "MonitorStoreError",
     "SCORE_FEATURE",
     "WebhookSink",
     "chi2_statistic",

@@ -8,7 +8,7 @@ import operator
 import os
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from churnlib.exceptions import InvalidParameterError
@@ -66,7 +66,21 @@ class Alert:
     severity : str
         ``"info"``, ``"warning"`` or ``"critical"``.
     message : str
-        Human-readable text (also what ``str()`` returns).
+        Human-readable text (also what ``str()`` returns): the subject, its
+        value with its unit, every statistic behind it and the threshold.
+    unit : str, default=""
+        Unit of ``value`` and ``threshold``: ``"x threshold"`` for drift (the
+        largest statistic divided by its own threshold), ``"share of rows"``
+        for rates, ``""`` for scores such as ROC AUC.
+    subject : str, default=""
+        What the incident is about: ``"drift"``, ``"data_quality"`` or the
+        model metric (``"roc_auc"``, ``"estimated_roc_auc"``...).
+    opened_at : object, default=None
+        Chunk where the incident opened (equals ``chunk`` unless escalated).
+    status : {"opened", "escalated", ""}, default=""
+        Why this alert exists: the incident opened, or it escalated.
+    statistics : dict of str to float, default={}
+        The statistics combined in this alert (e.g. ``{"psi": .., "ks": ..}``).
     """
 
     metric: str
@@ -77,6 +91,11 @@ class Alert:
     op: str
     severity: str
     message: str
+    unit: str = ""
+    subject: str = ""
+    opened_at: Any = None
+    status: str = ""
+    statistics: Mapping[str, float] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.message
@@ -85,8 +104,10 @@ class Alert:
         """JSON-compatible dict."""
         d = asdict(self)
         d["chunk"] = str(self.chunk)
+        d["opened_at"] = None if self.opened_at is None else str(self.opened_at)
         d["value"] = float(self.value)
         d["threshold"] = float(self.threshold)
+        d["statistics"] = {str(k): float(v) for k, v in self.statistics.items()}
         return d
 
 
@@ -128,9 +149,12 @@ class AlertRule:
 
     Notes
     -----
-    An alert fires once when its condition becomes true (after
-    ``consecutive`` chunks) and is not repeated while the condition stays
-    true; it can fire again after the condition has been false for a chunk.
+    Rules feed incidents: all rules about one subject (one feature's drift,
+    one feature's data quality, one model metric) combine into at most one
+    alert per chunk. An incident opens when a rule first holds (after
+    ``consecutive`` chunks), stays open while any rule about the subject
+    holds, and alerts again only when a rule of higher severity starts to
+    hold (escalation) or after the incident has closed.
 
     Examples
     --------
@@ -198,21 +222,23 @@ def _known_metric(metric: str) -> bool:
     if metric in DRIFT_METRICS or metric in QUALITY_METRICS:
         return True
     base = metric.removeprefix("estimated_")
-    for suffix in ("_drop", "_shift"):
+    for suffix in ("_drop", "_shift", "_increase"):
         base = base.removesuffix(suffix)
     observed = ("predicted_rate", "mean_score")
     return base in METRICS or (base in observed and not metric.startswith("estimated_"))
 
 
-#: Rules used when ``ChurnMonitor(rules=None)``.
+#: Rules used when ``ChurnMonitor(rules=None)``. Drift has one scheme: the
+#: detector's own thresholds (``"drift"`` is the largest statistic divided by
+#: its threshold), a warning above 1x and critical above 3x. Performance rules
+#: only look in the bad direction.
 DEFAULT_RULES: tuple[AlertRule, ...] = (
     AlertRule("roc_auc_drop", ">", 0.05, severity="critical"),
     AlertRule("estimated_roc_auc_drop", ">", 0.05, severity="warning"),
-    AlertRule("churn_rate_shift", ">", 0.05, severity="warning"),
-    AlertRule("estimated_churn_rate_shift", ">", 0.03, severity="warning"),
+    AlertRule("churn_rate_increase", ">", 0.05, severity="warning"),
+    AlertRule("estimated_churn_rate_increase", ">", 0.03, severity="warning"),
     AlertRule("drift", ">", 1.0, severity="warning"),
-    AlertRule("psi", ">", 0.25, severity="critical"),
-    AlertRule("ks", ">", 0.1, feature="model_score", severity="warning"),
+    AlertRule("drift", ">", 3.0, severity="critical"),
     AlertRule("missing_rate_increase", ">", 0.05, severity="warning"),
 )
 

@@ -2,20 +2,26 @@
 
 Layout of a store::
 
+    <store>/monitor.json                                         (horizon, format)
     <store>/predictions/part-<ns-timestamp>-<pid>-<random>.parquet
-    <store>/outcomes/part-<ns-timestamp>-<pid>-<random>.parquet
-    <store>/alerts/part-<ns-timestamp>-<pid>-<random>.parquet   (alerts sent)
+    <store>/outcomes/part-<ns-timestamp>-<pid>-<random>.parquet  (per prediction)
+    <store>/events/part-<ns-timestamp>-<pid>-<random>.parquet    (churn events)
+    <store>/alerts/part-<ns-timestamp>-<pid>-<random>.parquet    (incidents sent)
+    <store>/alerts/claims/<incident-key-hash>                    (exactly-once)
 
 One immutable file per logged batch. File names sort in logging order and are
 unique across threads and processes, so concurrent loggers never collide. A
 file is published in one step: on a local disk it is written under a hidden
 temporary name in the same folder and renamed (atomic on POSIX); on object
 stores (S3, GCS, Azure, memory) a single ``pipe_file`` PUT is atomic. Readers
-list only ``part-*.parquet``, so they never see a half-written batch.
+list only ``part-*.parquet``, so they never see a half-written batch. A write
+that fails (disk full, permission, network) raises :class:`MonitorStoreError`
+and leaves no temporary file behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import threading
@@ -26,9 +32,37 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["KINDS", "TIMESTAMP_COLUMN", "MemoryLog", "ParquetLog", "open_log"]
+from churnlib._urls import redact_url
+from churnlib.exceptions import ChurnlibError
 
-KINDS = ("predictions", "outcomes", "alerts")
+__all__ = [
+    "KINDS",
+    "TIMESTAMP_COLUMN",
+    "MemoryLog",
+    "MonitorStoreError",
+    "ParquetLog",
+    "open_log",
+]
+
+KINDS = ("predictions", "outcomes", "events", "alerts")
+
+
+class MonitorStoreError(ChurnlibError, OSError):
+    """A monitor store could not be written or read (disk full, permissions...).
+
+    Parameters
+    ----------
+    message : str
+        What failed and what to do.
+    url : str or None, default=None
+        The store (credentials redacted).
+    """
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
 #: Column of prediction/outcome times: int64 microseconds since the epoch (UTC)
 #: in memory, ``timestamp[us, tz=UTC]`` in Parquet.
 TIMESTAMP_COLUMN = "__timestamp__"
@@ -50,6 +84,28 @@ class MemoryLog:
     def __init__(self) -> None:
         self._parts: dict[str, dict[str, pd.DataFrame]] = {k: {} for k in KINDS}
         self._lock = threading.Lock()
+        self._claims: set[str] = set()
+        self.meta: dict[str, Any] = {}
+
+    def where(self, kind: str, part: str) -> str:
+        return f"{kind}/{part} (in memory)"
+
+    def read_meta(self) -> dict[str, Any] | None:
+        return dict(self.meta) if self.meta else None
+
+    def write_meta(self, meta: Mapping[str, Any]) -> None:
+        self.meta = dict(meta)
+
+    def claim(self, key: str) -> bool:
+        with self._lock:
+            if key in self._claims:
+                return False
+            self._claims.add(key)
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._claims.discard(key)
 
     def write(self, kind: str, frame: pd.DataFrame) -> str:
         name = _part_name()
@@ -68,10 +124,16 @@ class MemoryLog:
         self, kind: str, part: str, columns: list[str] | None = None
     ) -> pd.DataFrame:
         frame = self._parts[kind][part]
-        return frame if columns is None else frame[columns]
+        if columns is None:
+            return frame
+        return frame[[c for c in columns if c in frame.columns]]
 
-    def iter_read(self, kind: str, part: str, rows: int) -> Iterator[pd.DataFrame]:
+    def iter_read(
+        self, kind: str, part: str, rows: int, columns: list[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
         frame = self._parts[kind][part]
+        if columns is not None:
+            frame = frame[[c for c in columns if c in frame.columns]]
         for start in range(0, len(frame), rows):
             yield frame.iloc[start : start + rows]
 
@@ -85,11 +147,75 @@ class ParquetLog:
         self.url = url
         self.fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
         self.root = root.rstrip("/")
-        for kind in KINDS:
-            self.fs.makedirs(f"{self.root}/{kind}", exist_ok=True)
+        try:
+            for kind in KINDS:
+                self.fs.makedirs(f"{self.root}/{kind}", exist_ok=True)
+        except OSError as err:
+            raise MonitorStoreError(
+                f"Cannot create the monitor store {redact_url(url)}: "
+                f"{type(err).__name__}: {redact_url(str(err))}. Check the URL, "
+                "the credentials and that the location is writable.",
+                url=redact_url(url),
+            ) from None
 
     def _dir(self, kind: str) -> str:
         return f"{self.root}/{kind}"
+
+    def where(self, kind: str, part: str) -> str:
+        return redact_url(f"{self.url.rstrip('/')}/{kind}/{part}")
+
+    def read_meta(self) -> dict[str, Any] | None:
+        import json
+
+        path = f"{self.root}/monitor.json"
+        try:
+            raw = self.fs.cat_file(path)
+        except FileNotFoundError:
+            return None
+        try:
+            meta = json.loads(raw)
+        except ValueError:
+            return None
+        return meta if isinstance(meta, dict) else None
+
+    def write_meta(self, meta: Mapping[str, Any]) -> None:
+        import json
+
+        from churnlib._core.atomic import atomic_write_bytes
+
+        data = json.dumps(dict(meta), sort_keys=True).encode()
+        try:
+            atomic_write_bytes(self.fs, f"{self.root}/monitor.json", data)
+        except OSError as err:
+            raise self._write_error("monitor.json", err) from None
+
+    def claim(self, key: str) -> bool:
+        """Create ``alerts/claims/<key>`` exclusively; False if it exists."""
+        path = f"{self._dir('alerts')}/claims/{key}"
+        try:
+            self.fs.makedirs(f"{self._dir('alerts')}/claims", exist_ok=True)
+            with self.fs.open(path, "xb") as f:
+                f.write(b"1")
+        except FileExistsError:
+            return False
+        except OSError as err:
+            raise self._write_error(f"alerts/claims/{key}", err) from None
+        return True
+
+    def release(self, key: str) -> None:
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            self.fs.rm_file(f"{self._dir('alerts')}/claims/{key}")
+
+    def _write_error(self, what: str, err: BaseException) -> MonitorStoreError:
+        where = redact_url(f"{self.url.rstrip('/')}/{what}")
+        return MonitorStoreError(
+            f"Could not write {where}: {type(err).__name__}: "
+            f"{redact_url(str(err))}. Nothing was logged; free space or fix the "
+            "permissions, then log the batch again.",
+            url=redact_url(self.url),
+        )
 
     def write(self, kind: str, frame: pd.DataFrame) -> str:
         import pyarrow as pa
@@ -109,14 +235,20 @@ class ParquetLog:
         final = f"{self._dir(kind)}/{name}"
         if getattr(self.fs, "local_file", False):
             tmp = f"{self._dir(kind)}/.tmp-{name}"
-            self.fs.pipe_file(tmp, data)
             try:
+                self.fs.pipe_file(tmp, data)
                 os.replace(tmp, final)  # atomic rename on the same file system
-            except BaseException:
-                self.fs.rm_file(tmp)
+            except BaseException as err:
+                with contextlib.suppress(OSError):
+                    os.remove(tmp)
+                if isinstance(err, OSError):
+                    raise self._write_error(f"{kind}/{name}", err) from None
                 raise
         else:
-            self.fs.pipe_file(final, data)
+            try:
+                self.fs.pipe_file(final, data)
+            except OSError as err:
+                raise self._write_error(f"{kind}/{name}", err) from None
         return name
 
     def parts(self, kind: str) -> list[str]:
@@ -143,15 +275,25 @@ class ParquetLog:
         import pyarrow.parquet as pq
 
         with self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f:
-            table = pq.read_table(f, columns=columns)
+            pf = pq.ParquetFile(f)
+            if columns is not None:
+                names = set(pf.schema_arrow.names)
+                columns = [c for c in columns if c in names]
+            table = pf.read(columns=columns)
         return _to_frame(table)
 
-    def iter_read(self, kind: str, part: str, rows: int) -> Iterator[pd.DataFrame]:
+    def iter_read(
+        self, kind: str, part: str, rows: int, columns: list[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         with self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f:
-            for batch in pq.ParquetFile(f).iter_batches(batch_size=rows):
+            pf = pq.ParquetFile(f)
+            if columns is not None:
+                names = set(pf.schema_arrow.names)
+                columns = [c for c in columns if c in names]
+            for batch in pf.iter_batches(batch_size=rows, columns=columns):
                 yield _to_frame(pa.Table.from_batches([batch]))
 
 

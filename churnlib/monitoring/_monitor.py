@@ -1,9 +1,15 @@
-"""``ChurnMonitor``: log predictions and outcomes, report drift and performance."""
+"""``ChurnMonitor``: log predictions, outcomes and churn events; report; notify.
+
+The monitor is a thin facade over its parts: the reference it compares with
+(:mod:`._reference`), the prediction log (:mod:`._log`), the attribution of
+outcomes to predictions (:mod:`._outcomes`), the streaming chunk assembly
+(:mod:`._chunks`) and the incident rules (:mod:`._incidents`).
+"""
 
 from __future__ import annotations
 
-import math
 import os
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -11,37 +17,40 @@ import numpy as np
 import pandas as pd
 
 from churnlib.exceptions import DataValidationError, InvalidParameterError
-from churnlib.monitoring._alerts import (
-    DEFAULT_RULES,
-    Alert,
-    AlertRule,
-    LoggingSink,
-    deliver,
+from churnlib.monitoring._alerts import DEFAULT_RULES, Alert, AlertRule, LoggingSink
+from churnlib.monitoring._chunks import (
+    EMPTY_EXTRACT,
+    EVENT_AT,
+    ID,
+    SCORE,
+    SCORED_AT,
+    TS,
+    Y,
+    assemble,
+    chunk_starts,
+    performance_rows,
 )
 from churnlib.monitoring._detector import DriftDetector
-from churnlib.monitoring._log import TIMESTAMP_COLUMN, open_log
-from churnlib.monitoring._performance import (
-    METRICS,
-    PerformanceSummary,
-    bootstrap_sd,
+from churnlib.monitoring._incidents import evaluate_rules, incident_key
+from churnlib.monitoring._log import open_log
+from churnlib.monitoring._outcomes import NO_SCORED_AT
+from churnlib.monitoring._reference import (
+    SCORE_FEATURE,
+    STRING,
+    Reference,
+    check_labels,
+    check_scores,
+    check_segments,
 )
-from churnlib.monitoring._report import MonitorReport, evaluate_rules
-from churnlib.monitoring._summary import DriftSummary
+from churnlib.monitoring._report import MonitorReport
 
 __all__ = ["SCORE_FEATURE", "ChurnMonitor"]
 
-#: Name of the model score in drift frames and alerts.
-SCORE_FEATURE = "model_score"
-
-_ID, _SCORE, _Y = "__id__", "__score__", "__y__"
-# pyarrow-backed strings (pandas 3's default "str"; NA-aware on pandas 2 too)
-_STRING = "str" if int(pd.__version__.split(".")[0]) >= 3 else pd.StringDtype("pyarrow")
-_TS = TIMESTAMP_COLUMN
-# rows read at a time by report(): bounds its memory whatever the batch sizes
-_READ_ROWS = 262_144
+_DEFAULT_HORIZON = "90D"
 
 
 def _to_utc(values: Any, n: int, what: str) -> np.ndarray:
+    """Convert times to int64 microseconds since the epoch (UTC); None is now."""
     if values is None:
         values = pd.Timestamp.now(tz="UTC")
     try:
@@ -63,85 +72,116 @@ def _to_utc(values: Any, n: int, what: str) -> np.ndarray:
         raise DataValidationError(f"timestamp of {what} has missing values.")
     if ts.dt.tz is not None:
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    # microseconds since the epoch, UTC: a plain int64 column in memory, a
-    # timestamp[us, UTC] column in Parquet (see _log.TIMESTAMP_COLUMN)
     micros: np.ndarray = ts.astype("datetime64[us]").to_numpy().view(np.int64)
     return micros
 
 
-def _chunk_starts(naive: pd.Series, freq: str) -> np.ndarray:
-    """Start of the ``freq`` window holding each (naive UTC) time.
+def _horizon(value: Any) -> pd.Timedelta:
+    try:
+        td = pd.Timedelta(value)
+    except (TypeError, ValueError) as err:
+        raise InvalidParameterError(
+            "The 'horizon' parameter of ChurnMonitor must be a duration like "
+            f"'90D'. Got {value!r} instead."
+        ) from err
+    if pd.isna(td) or td <= pd.Timedelta(0):
+        raise InvalidParameterError(
+            "The 'horizon' parameter of ChurnMonitor must be a positive duration. "
+            f"Got {value!r} instead."
+        )
+    return td
 
-    Fixed durations (``"6h"``, ``"1D"``) use a grid anchored at the epoch;
-    calendar periods (``"W"``, ``"M"``, ``"Q"``, ``"Y"``) their period start.
-    """
-    offset = pd.tseries.frequencies.to_offset(freq)
-    starts: np.ndarray
-    if isinstance(offset, pd.offsets.Tick):
-        starts = naive.dt.floor(offset).to_numpy()
-    else:
-        starts = naive.dt.to_period(freq).dt.start_time.to_numpy()
-    return starts
+
+def _horizon_text(td: pd.Timedelta) -> str:
+    if td % pd.Timedelta(days=1) == pd.Timedelta(0):
+        return f"{td.days}D"
+    return f"{int(td / pd.Timedelta(seconds=1))}s"
 
 
 class ChurnMonitor:
-    """Log a deployed churn model's predictions and outcomes; report over time.
+    """Monitor a deployed churn model over a re-scored customer base.
 
-    Reference statistics (bin edges, histograms, category frequencies, the
-    score distribution, reference performance and the calibration used for
-    label-free estimates) are computed once, here. Each
-    :meth:`log_predictions` / :meth:`log_outcomes` call appends one immutable
-    batch to the log; :meth:`report` streams over the log and returns a
-    :class:`MonitorReport`.
+    Each :meth:`log_predictions` call appends one immutable batch of
+    predictions keyed by (customer id, scored at). Outcomes arrive later,
+    either per prediction (:meth:`log_outcomes`) or as churn events per
+    customer with a date (:meth:`log_churn_events`), which are attributed to
+    that customer's predictions whose horizon contains them. :meth:`report`
+    is a pure query over the log; :meth:`notify` delivers its new incidents to
+    the sinks, exactly once per incident even across processes sharing the
+    store.
 
     Read more in the :doc:`monitoring guide </guide/monitoring>`.
 
     Parameters
     ----------
     reference : DataFrame
-        The data the model was validated on: its features (the columns
-        production batches will have), optionally the label column
-        (``target``) and an id column (``id_column``), which are not features.
+        Rows the model was validated on (not trained on): their features,
+        optionally the label column (``target``) and the id column. With a
+        model carrying a contract, only the contract's features are watched.
     model : estimator or None, default=None
-        A fitted classifier with ``predict_proba``. Used for reference scores
-        (when ``reference_scores`` is None) and to score batches logged
-        without scores.
+        A fitted classifier with ``predict_proba``. When it carries a model
+        contract, the monitor watches exactly the contract's features plus the
+        score (never identifiers or excluded columns), takes the id column,
+        target and threshold from it and refuses a reference overlapping the
+        training rows. Also scores the reference (when ``reference_scores``
+        is None) and batches logged without scores.
     reference_scores : array-like of shape (n_reference,) or None, default=None
         Churn probabilities of the reference rows.
     target : str, array-like or None, default=None
-        Reference labels: a column of ``reference`` or an array. Needed for
-        reference performance and to calibrate the estimates.
+        Reference labels: a column of ``reference`` or an array (bool, 0/1, or
+        the raw labels the model's contract decodes).
     store : str, path-like or None, default=None
         None keeps the log in memory; any fsspec URL or path persists it as
-        Parquet (``predictions/part-*.parquet``, ``outcomes/part-*.parquet``).
+        Parquet (``predictions/``, ``outcomes/``, ``events/``, ``alerts/``
+        and ``monitor.json``).
     storage_options : dict or None, default=None
         Passed to fsspec with ``store``.
     rules : sequence of AlertRule or None, default=None
         Alert rules; None uses :data:`DEFAULT_RULES`; ``()`` disables alerts.
     sinks : sequence of callables or None, default=None
-        Where new alerts go; each is called with an :class:`Alert`. None logs
-        them (:class:`LoggingSink`).
-    threshold : float, default=0.5
-        Decision threshold on the score for accuracy, precision, recall, f1
-        and the predicted rate.
+        Where :meth:`notify` delivers alerts; each is called with an
+        :class:`Alert`. None logs them (:class:`LoggingSink`).
+    threshold : float or None, default=None
+        Decision threshold on the score; None takes the model contract's,
+        else 0.5.
     id_column : str or None, default="customer_id"
-        Column holding the customer id; used to join outcomes when ``ids`` is
-        not passed, and never treated as a feature.
+        Column holding the customer id (the contract's id column wins). Never
+        treated as a feature.
     detector : DriftDetector or None, default=None
         An unfitted detector to use (its parameters); None uses
-        ``DriftDetector(random_state=0)``.
+        ``DriftDetector(random_state=0)``. Its ``alpha`` is the family-wise
+        false-alarm level of one chunk over all features, segments included.
+    horizon : str, timedelta or None, default=None
+        How long after scoring a churn event counts for a prediction:
+        ``"90D"`` means a customer scored at ``s`` who churns before
+        ``s + 90 days`` is a positive. Recorded in the store; None uses the
+        store's, else ``"90D"``.
+    segments : list of str or None, default=None
+        Feature columns to break drift, performance and estimates down by
+        (one detector per value seen at least 50 times in the reference).
+    max_segment_values : int, default=20
+        Most frequent values monitored per segment column.
+    allow_training_overlap : bool, default=False
+        Accept a reference overlapping the model's training rows (with a
+        warning); those rows then serve the drift reference only.
 
     Attributes
     ----------
     features_ : tuple of str
-        Feature columns expected in logged batches.
+        Feature columns watched.
     detector_ : DriftDetector
         Fitted on the reference features plus ``model_score``.
     reference_metrics_ : dict of str to float
-        Reference performance (realized if labels were given, else estimated).
+        Reference performance (realized if labels were given, else
+        estimated), on rows the model did not fit on.
     calibrator_ : IsotonicRegression or None
-        Maps scores to calibrated probabilities for the estimates (None: the
-        scores are taken as calibrated).
+        Maps scores to calibrated probabilities for the estimates.
+    contract_ : ModelContract or None
+        The model's contract, when it carries one.
+    horizon_ : pandas.Timedelta
+        The churn horizon.
+    training_overlap_ : float
+        Share of reference rows that were training rows (NaN: unknown).
 
     Examples
     --------
@@ -155,10 +195,10 @@ class ChurnMonitor:
     ...     rules=(),
     ... )
     >>> for batch in simulate_production(3, 500, random_state=1):
-    ...     ids = monitor.log_predictions(
+    ...     keys = monitor.log_predictions(
     ...         batch.X, batch.truth, timestamp=batch.timestamp
     ...     )
-    ...     _ = monitor.log_outcomes(ids, batch.y, timestamp=batch.labels_at)
+    ...     _ = monitor.log_outcomes(keys, batch.y, timestamp=batch.labels_at)
     >>> report = monitor.report(chunk_size=500)
     >>> len(report.chunks)
     3
@@ -177,19 +217,19 @@ class ChurnMonitor:
         storage_options: Mapping[str, Any] | None = None,
         rules: Sequence[AlertRule] | None = None,
         sinks: Sequence[Callable[[Alert], Any]] | None = None,
-        threshold: float = 0.5,
+        threshold: float | None = None,
         id_column: str | None = "customer_id",
         detector: DriftDetector | None = None,
+        horizon: Any = None,
+        segments: Sequence[str] | None = None,
+        max_segment_values: int = 20,
+        allow_training_overlap: bool = False,
     ) -> None:
-        if not isinstance(reference, pd.DataFrame):
-            raise DataValidationError(
-                f"reference must be a pandas DataFrame; got {type(reference).__name__}."
-            )
-        if len(reference) < 2:
-            raise DataValidationError(
-                f"reference has {len(reference)} rows; at least 2 are needed."
-            )
-        if not (isinstance(threshold, int | float) and 0.0 <= threshold <= 1.0):
+        if threshold is not None and not (
+            isinstance(threshold, int | float)
+            and not isinstance(threshold, bool)
+            and 0.0 <= threshold <= 1.0
+        ):
             raise InvalidParameterError(
                 "The 'threshold' parameter of ChurnMonitor must be a float in the "
                 f"range [0.0, 1.0]. Got {threshold!r} instead."
@@ -199,9 +239,16 @@ class ChurnMonitor:
                 "The 'model' parameter of ChurnMonitor must have predict_proba. "
                 f"Got {type(model).__name__} instead."
             )
+        if (
+            isinstance(max_segment_values, bool)
+            or not isinstance(max_segment_values, int)
+            or max_segment_values < 1
+        ):
+            raise InvalidParameterError(
+                "The 'max_segment_values' parameter of ChurnMonitor must be an int "
+                f"in the range [1, inf). Got {max_segment_values!r} instead."
+            )
         self.model = model
-        self.threshold = float(threshold)
-        self.id_column = id_column
         self.store = store
         self.storage_options = storage_options
         self.rules = tuple(DEFAULT_RULES if rules is None else rules)
@@ -218,206 +265,55 @@ class ChurnMonitor:
                 raise InvalidParameterError(
                     f"Every sink must be callable (called with an Alert). Got {sink!r}."
                 )
-
-        # ---- labels ---------------------------------------------------- #
-        y_ref = None
-        drop = []
-        if isinstance(target, str):
-            if target not in reference.columns:
-                raise DataValidationError(
-                    f"target column {target!r} is not in reference (columns: "
-                    f"{list(reference.columns)}).",
-                    columns=[target],
-                )
-            y_ref = reference[target]
-            drop.append(target)
-        elif target is not None:
-            y_ref = pd.Series(np.asarray(target))
-            if len(y_ref) != len(reference):
-                raise DataValidationError(
-                    f"target has {len(y_ref)} values for {len(reference)} "
-                    "reference rows."
-                )
-        if id_column is not None and id_column in reference.columns:
-            drop.append(id_column)
-        features = reference.drop(columns=drop)
-        if features.shape[1] == 0:
-            raise DataValidationError("reference has no feature columns.")
-        reserved = [
-            c for c in features.columns if c == SCORE_FEATURE or str(c).startswith("__")
-        ]
-        if reserved:
-            raise DataValidationError(
-                f"reference columns {reserved} use reserved names; rename them.",
-                columns=reserved,
-            )
-        self.features_ = tuple(str(c) for c in features.columns)
-        self._feature_frame_dtypes = features.dtypes
-
-        # ---- scores ---------------------------------------------------- #
-        scores = None
-        if reference_scores is not None:
-            scores = self._check_scores(
-                reference_scores, len(reference), "reference_scores"
-            )
-        elif model is not None:
-            scores = self._model_scores(
-                reference.drop(columns=[c for c in drop if c != id_column])
-            )
-        self._has_scores = scores is not None
-
-        # ---- drift reference ------------------------------------------ #
-        self.detector_ = (
-            DriftDetector(random_state=0) if detector is None else _clone(detector)
+        wanted = None if horizon is None else _horizon(horizon)
+        self._ref = Reference(
+            reference,
+            model=model,
+            reference_scores=reference_scores,
+            target=target,
+            id_column=id_column,
+            detector=detector,
+            threshold=threshold,
+            segments=check_segments(segments),
+            max_segment_values=max_segment_values,
+            allow_training_overlap=bool(allow_training_overlap),
         )
-        ref_frame = self._normalize(features)
-        if scores is not None:
-            ref_frame[SCORE_FEATURE] = scores
-        self.detector_.fit(ref_frame)
-        self._kinds = {
-            **dict.fromkeys(self.detector_.numeric_features_, "numeric"),
-            **dict.fromkeys(self.detector_.categorical_features_, "categorical"),
-        }
-        ref_stats = self.detector_.reference_stats_
-        self._ref_missing = self._missing_rates(ref_stats)
-
-        # ---- performance reference ------------------------------------ #
-        self.calibrator_ = None
-        self.reference_metrics_: dict[str, float] = {}
-        self._y_ref = None
-        if y_ref is not None:
-            self._y_ref = self._check_labels(y_ref, "target").astype(float)
-        if scores is not None:
-            if self._y_ref is not None and len(np.unique(self._y_ref)) == 2:
-                from sklearn.isotonic import IsotonicRegression
-
-                self.calibrator_ = IsotonicRegression(
-                    y_min=0.0, y_max=1.0, out_of_bounds="clip"
-                ).fit(scores, self._y_ref)
-            self._ref_scores = scores
-            self._ref_calibrated = self._calibrate(scores)
-            ref_perf = PerformanceSummary.from_arrays(
-                scores, self._y_ref, self._ref_calibrated, self.threshold
-            )
-            self.reference_metrics_ = (
-                ref_perf.realized() if self._y_ref is not None else ref_perf.estimated()
-            )
-            self.reference_metrics_.update(ref_perf.observed())
-        self._band_cache: dict[int, dict[str, float]] = {}
+        ref = self._ref
+        self.threshold = ref.threshold
+        self.id_column = ref.id_column
+        self.segments = ref.segments
+        self.features_ = ref.features
+        self.detector_ = ref.detector
+        self.reference_metrics_ = ref.metrics
+        self.calibrator_ = ref.calibrator
+        self.contract_ = ref.contract
+        self.training_overlap_ = ref.training_overlap
         self._log = open_log(store, storage_options)
-        self._sent: set[str] = set()
-        self._seen_alert_parts: set[str] = set()
+        meta = self._log.read_meta() or {}
+        stored = meta.get("horizon")
+        if stored is not None:
+            stored_td = _horizon(stored)
+            if wanted is not None and wanted != stored_td:
+                raise DataValidationError(
+                    f"The monitor store was created with horizon={stored!r}; got "
+                    f"horizon={_horizon_text(wanted)!r}. Outcomes already "
+                    "attributed with one horizon cannot change meaning: pass "
+                    f"horizon={stored!r} (or None), or use a new store."
+                )
+            self.horizon_ = stored_td
+        else:
+            self.horizon_ = wanted if wanted is not None else _horizon(_DEFAULT_HORIZON)
+            self._log.write_meta(
+                {"format": 2, "horizon": _horizon_text(self.horizon_), **meta}
+            )
 
-    # ------------------------------------------------------------------ #
-    # helpers
-    # ------------------------------------------------------------------ #
     def __repr__(self) -> str:
         where = "memory" if self.store is None else "store"
         return (
             f"ChurnMonitor(features={len(self.features_)}, log={where}, "
-            f"rules={len(self.rules)}, sinks={len(self.sinks)})"
+            f"horizon={_horizon_text(self.horizon_)!r}, rules={len(self.rules)}, "
+            f"sinks={len(self.sinks)})"
         )
-
-    def _calibrate(self, scores: np.ndarray) -> np.ndarray:
-        if self.calibrator_ is None:
-            return scores
-        return np.asarray(self.calibrator_.predict(scores), dtype=np.float64)
-
-    def _model_scores(self, X: pd.DataFrame) -> np.ndarray:
-        try:
-            proba = self.model.predict_proba(X)
-        except Exception as err:
-            raise DataValidationError(
-                f"model.predict_proba failed on the data: {type(err).__name__}: {err}"
-            ) from err
-        return self._check_scores(proba, len(X), "model.predict_proba output")
-
-    @staticmethod
-    def _check_scores(scores: Any, n: int, what: str) -> np.ndarray:
-        arr = np.asarray(scores)
-        if arr.ndim == 2 and arr.shape[1] == 2:
-            arr = arr[:, 1]
-        if arr.ndim != 1 or len(arr) != n:
-            raise DataValidationError(
-                f"{what} must hold one probability per row ({n}); got shape "
-                f"{arr.shape}. Pass predict_proba(X)[:, 1]."
-            )
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError) as err:
-            raise DataValidationError(f"{what} must be numeric probabilities.") from err
-        bad = ~np.isfinite(arr) | (arr < 0) | (arr > 1)
-        if bad.any():
-            raise DataValidationError(
-                f"{what} must be probabilities in [0, 1] without missing values; "
-                f"{int(bad.sum())} value(s) are not (first: {arr[bad][0]!r})."
-            )
-        return arr
-
-    @staticmethod
-    def _check_labels(y: Any, what: str) -> np.ndarray:
-        s = pd.Series(
-            np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y
-        )
-        if s.isna().any():
-            raise DataValidationError(f"{what} has missing labels; drop those rows.")
-        values = s.to_numpy()
-        flags: np.ndarray
-        if pd.api.types.is_bool_dtype(s):
-            flags = values.astype(bool)
-            return flags
-        try:
-            num = values.astype(np.float64)
-        except (TypeError, ValueError) as err:
-            raise DataValidationError(
-                f"{what} must be booleans or 0/1; got values like "
-                f"{values[:3].tolist()}."
-            ) from err
-        if not np.isin(num, (0.0, 1.0)).all():
-            raise DataValidationError(
-                f"{what} must be booleans or 0/1; got values like "
-                f"{sorted(set(num.tolist()))[:5]}."
-            )
-        flags = num.astype(bool)
-        return flags
-
-    def _normalize(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Features with stable dtypes: float64 numerics, strings or bools."""
-        out = {}
-        for name in self.features_:
-            col = X[name]
-            ref_dtype = self._feature_frame_dtypes[name]
-            categorical = not pd.api.types.is_numeric_dtype(
-                ref_dtype
-            ) or pd.api.types.is_bool_dtype(ref_dtype)
-            if not categorical:
-                try:
-                    out[name] = pd.to_numeric(col).astype(np.float64)
-                except (TypeError, ValueError) as err:
-                    raise DataValidationError(
-                        f"Column {name!r} is numeric in the reference but holds "
-                        f"non-numeric values (dtype {col.dtype}); fix the column.",
-                        columns=[name],
-                    ) from err
-            elif pd.api.types.is_bool_dtype(ref_dtype):
-                out[name] = col
-            else:
-                out[name] = col.astype(_STRING)
-        return pd.DataFrame(out, index=X.index)
-
-    def _missing_rates(self, summary: DriftSummary) -> dict[str, float]:
-        n = max(summary.n_rows, 1)
-        rates = dict(
-            zip(summary.numeric_features, summary.numeric_missing / n, strict=True)
-        )
-        rates.update(
-            zip(
-                summary.categorical_features,
-                summary.categorical_missing / n,
-                strict=True,
-            )
-        )
-        return rates
 
     # ------------------------------------------------------------------ #
     # logging
@@ -429,118 +325,198 @@ class ChurnMonitor:
         *,
         ids: Any = None,
         timestamp: Any = None,
-    ) -> pd.Index:
+        generate_ids: bool = False,
+    ) -> pd.MultiIndex:
         """Append one batch of predictions to the log.
 
         Parameters
         ----------
         X : DataFrame
-            The features the model saw: every reference feature column, and
-            optionally ``id_column``. Other columns are refused.
+            The rows scored. Without a model contract: exactly the reference
+            feature columns (plus the id column). With one: any raw table
+            holding the model's features (other columns are ignored, never
+            watched).
         scores : array-like of shape (n_samples,) or (n_samples, 2), default=None
             Churn probabilities (``predict_proba`` output is accepted). None
             scores ``X`` with ``model``.
         ids : array-like of shape (n_samples,) or None, default=None
-            Customer ids for joining outcomes; None takes ``X[id_column]``, or
-            generates unique ids when there is no such column.
+            Customer ids; None takes the id column of ``X``.
         timestamp : datetime, str or array-like, default=None
-            Prediction time: one value or one per row; None is now (UTC).
+            When the rows were scored: one value or one per row; None is now
+            (UTC). With the id, it keys the prediction.
+        generate_ids : bool, default=False
+            Without ids, invent unique ones (returned) instead of refusing the
+            batch. Outcomes must then be logged with the returned keys.
 
         Returns
         -------
-        pandas.Index
-            The ids stored (strings): pass them to :meth:`log_outcomes`.
+        pandas.MultiIndex
+            The prediction keys (``id``, ``scored_at``): pass them to
+            :meth:`log_outcomes` for per-prediction outcomes.
 
         Raises
         ------
         DataValidationError
-            When ``X`` lacks reference columns or has unknown ones, a column's
-            type changed, or scores, ids or timestamps are malformed. Nothing
-            is written then.
+            When ``X`` lacks feature columns or has unknown ones (without a
+            contract), a column's type changed, ids are missing, a key
+            repeats, or scores or timestamps are malformed. Nothing is
+            written then.
         """
+        ref = self._ref
         if not isinstance(X, pd.DataFrame):
             raise DataValidationError(
                 f"X must be a pandas DataFrame with the reference columns; got "
                 f"{type(X).__name__}."
             )
-        missing = [c for c in self.features_ if c not in X.columns]
-        allowed = set(self.features_) | ({self.id_column} if self.id_column else set())
-        extra = [c for c in X.columns if c not in allowed]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing columns {missing}")
-            if extra:
-                parts.append(f"unknown columns {extra}")
-            raise DataValidationError(
-                "X does not match the reference schema: "
-                + " and ".join(parts)
-                + ". Pass exactly the reference feature columns (plus the id column).",
-                columns=missing + extra,
-            )
+        from churnlib.monitoring._reference import check_columns
+
+        check_columns(X, "X")
         n = len(X)
+        if ref.contract is not None:
+            prepared = ref.contract.prepare(X, source="the logged batch")
+            prepared = prepared.set_axis(X.index)
+        else:
+            missing = [c for c in self.features_ if c not in X.columns]
+            allowed = set(self.features_) | (
+                {self.id_column} if self.id_column else set()
+            )
+            extra = [c for c in X.columns if c not in allowed]
+            if missing or extra:
+                parts = []
+                if missing:
+                    parts.append(f"missing columns {missing}")
+                if extra:
+                    parts.append(f"unknown columns {extra}")
+                raise DataValidationError(
+                    "X does not match the reference schema: "
+                    + " and ".join(parts)
+                    + ". Pass exactly the reference feature columns (plus the id "
+                    "column).",
+                    columns=missing + extra,
+                )
+            prepared = X
         if scores is None:
             if self.model is None:
                 raise DataValidationError(
                     "scores is None and the monitor has no model; pass scores."
                 )
-            scores = self._model_scores(X)
+            scores = ref.model_scores(
+                prepared[list(self.features_)] if ref.contract is not None else X
+            )
         else:
-            scores = self._check_scores(scores, n, "scores")
-        if not self._has_scores:
+            scores = check_scores(scores, n, "scores")
+        if not ref.has_scores:
             raise DataValidationError(
                 "The monitor was built without reference scores, so scores cannot be "
                 "monitored; pass reference_scores or model to ChurnMonitor."
             )
-        features = self._normalize(X)
-        ids_s = self._ids(X, ids, n)
+        features = ref.normalize(prepared)
+        ids_s = self._ids(X, ids, n, generate_ids)
         ts = _to_utc(timestamp, n, "log_predictions")
+        keys = pd.MultiIndex.from_arrays(
+            [ids_s.to_numpy(), pd.to_datetime(ts, unit="us", utc=True)],
+            names=[self.id_column or "id", "scored_at"],
+        )
+        if keys.has_duplicates:
+            dup = keys[keys.duplicated()][:5].tolist()
+            raise DataValidationError(
+                f"The batch repeats prediction keys (customer id, scored at): "
+                f"{dup}. Each customer can be scored once per time stamp; drop the "
+                "repeated rows.",
+                columns=[self.id_column or "id"],
+            )
         frame = features.reset_index(drop=True)
-        frame.insert(0, _SCORE, scores)
-        frame.insert(0, _TS, ts)
-        frame.insert(0, _ID, ids_s.to_numpy())
+        frame.insert(0, SCORE, scores)
+        frame.insert(0, TS, ts)
+        frame.insert(0, ID, ids_s.to_numpy())
         self._log.write("predictions", frame)
-        return pd.Index(ids_s.to_numpy(), name=self.id_column)
+        return keys
 
-    def _ids(self, X: pd.DataFrame, ids: Any, n: int) -> pd.Series:
-        if ids is None and self.id_column is not None and self.id_column in X.columns:
-            ids = X[self.id_column]
+    def _ids(self, X: pd.DataFrame, ids: Any, n: int, generate: bool) -> pd.Series:
+        if ids is None and self._ref.contract is not None:
+            found = self._ref.contract.ids(X)
+            if found is not None:
+                ids = found.to_numpy()
+        if ids is None and self.id_column is not None:
+            if self.id_column in X.columns:
+                ids = X[self.id_column]
+            elif X.index.name == self.id_column:
+                ids = X.index.to_numpy()
         if ids is None:
-            import uuid
-
+            if not generate:
+                where = (
+                    f"X has no id column {self.id_column!r}"
+                    if self.id_column
+                    else "the monitor has no id column"
+                )
+                raise DataValidationError(
+                    f"{where} and ids= was not passed. Outcomes and churn events "
+                    "are matched to predictions by customer id, so every "
+                    "prediction needs one: pass ids=<customer ids>, include the id "
+                    "column, or pass generate_ids=True to have unique ids invented "
+                    "(then log outcomes with the keys log_predictions returns).",
+                    columns=[self.id_column] if self.id_column else [],
+                )
             prefix = uuid.uuid4().hex[:12]
-            return pd.Series(np.arange(n).astype(str), dtype=_STRING).radd(prefix + "-")
+            return pd.Series(np.arange(n).astype(str), dtype=STRING).radd(prefix + "-")
         s = pd.Series(np.asarray(ids, dtype=object))
         if len(s) != n:
             raise DataValidationError(f"ids has {len(s)} values for {n} rows.")
         if s.isna().any():
             raise DataValidationError("ids has missing values; every row needs an id.")
-        return s.astype(_STRING)
+        return s.astype(STRING)
 
-    def log_outcomes(self, ids: Any, y_true: Any, *, timestamp: Any = None) -> int:
-        """Append observed outcomes (labels), joined to predictions by id.
+    def log_outcomes(
+        self,
+        ids: Any,
+        y_true: Any,
+        *,
+        timestamp: Any = None,
+        scored_at: Any = None,
+    ) -> int:
+        """Append observed outcomes of individual predictions.
 
-        Outcomes may arrive late and in any order. Ids that match no logged
-        prediction are kept and counted (:attr:`MonitorReport.unmatched_outcomes`),
-        since their prediction may simply be logged later; they never raise.
-        When an id gets several outcomes, the latest one counts.
+        Outcomes may arrive late and in any order; the latest outcome of a
+        prediction wins. Outcomes that match no logged prediction are kept
+        and counted (:attr:`MonitorReport.unmatched_outcomes`).
 
         Parameters
         ----------
-        ids : array-like of shape (n_samples,)
-            Customer ids, as returned by :meth:`log_predictions`.
+        ids : pandas.MultiIndex or array-like of shape (n_samples,)
+            The keys :meth:`log_predictions` returned, or customer ids. A
+            customer id alone is only accepted for customers scored once
+            (:meth:`report` refuses ambiguous ones): for a re-scored base pass
+            the keys, ``scored_at``, or log churn events instead.
         y_true : array-like of shape (n_samples,)
-            True labels: booleans or 0/1 (1 = churned).
+            True labels: booleans, 0/1 (1 = churned) or the raw labels the
+            model's contract decodes.
         timestamp : datetime, str or array-like, default=None
             When the outcomes were observed; None is now (UTC).
+        scored_at : datetime, str or array-like, default=None
+            The scoring time of the prediction each outcome belongs to (when
+            ``ids`` are customer ids).
 
         Returns
         -------
         int
             Number of outcomes logged.
         """
-        ids_s = pd.Series(np.asarray(ids, dtype=object))
-        y = self._check_labels(y_true, "y_true")
+        if isinstance(ids, pd.MultiIndex):
+            if scored_at is not None:
+                raise DataValidationError(
+                    "ids are prediction keys (id, scored_at) already; do not pass "
+                    "scored_at as well."
+                )
+            ids_s = pd.Series(ids.get_level_values(0).to_numpy(dtype=object))
+            scored = _to_utc(ids.get_level_values(1), len(ids), "the keys")
+        else:
+            ids_s = pd.Series(np.asarray(ids, dtype=object))
+            scored = (
+                np.full(len(ids_s), NO_SCORED_AT, dtype=np.int64)
+                if scored_at is None
+                else _to_utc(scored_at, len(ids_s), "scored_at")
+            )
+        y = check_labels(y_true, "y_true", self._ref.contract)
         if len(ids_s) != len(y):
             raise DataValidationError(
                 f"ids has {len(ids_s)} values but y_true has {len(y)}."
@@ -548,47 +524,104 @@ class ChurnMonitor:
         if ids_s.isna().any():
             raise DataValidationError("ids has missing values.")
         ts = _to_utc(timestamp, len(y), "log_outcomes")
-        frame = pd.DataFrame({_ID: ids_s.astype(_STRING).to_numpy(), _TS: ts, _Y: y})
+        frame = pd.DataFrame(
+            {ID: ids_s.astype(STRING).to_numpy(), TS: ts, Y: y, SCORED_AT: scored}
+        )
         if len(frame):
             self._log.write("outcomes", frame)
         return len(frame)
 
+    def log_churn_events(
+        self, ids: Any, churned_at: Any, *, timestamp: Any = None
+    ) -> int:
+        """Append churn events: customer ``ids[i]`` left on ``churned_at[i]``.
+
+        An event is attributed to each of that customer's predictions whose
+        horizon (``[scored_at, scored_at + horizon)``) contains it. A
+        prediction whose horizon ended before the time events are known up to
+        (``timestamp`` of the latest event batch, or ``report(as_of=...)``)
+        with no event inside is a matured negative; the others are pending.
+
+        Parameters
+        ----------
+        ids : array-like of shape (n_events,)
+            Customer ids.
+        churned_at : datetime, str or array-like
+            Churn date of each customer (one value or one per id).
+        timestamp : datetime or str, default=None
+            Events are complete up to this time (the extract date); None is
+            now (UTC).
+
+        Returns
+        -------
+        int
+            Number of events logged.
+        """
+        ids_s = pd.Series(np.asarray(ids, dtype=object))
+        if ids_s.isna().any():
+            raise DataValidationError("ids has missing values.")
+        when = _to_utc(churned_at, len(ids_s), "churned_at")
+        if np.ndim(timestamp) != 0:
+            raise DataValidationError(
+                "timestamp of log_churn_events is one time: the time events are "
+                "known up to."
+            )
+        known = _to_utc(timestamp, max(len(ids_s), 1), "log_churn_events")
+        if len(ids_s) and (when > known[0]).any():
+            raise DataValidationError(
+                "Some churn dates lie after the time the events are known up to "
+                f"(timestamp={pd.Timestamp(int(known[0]), unit='us')}); pass "
+                "timestamp= as the extract date, after every churn date."
+            )
+        frame = pd.DataFrame(
+            {
+                ID: ids_s.astype(STRING).to_numpy(),
+                TS: known[: len(ids_s)] if len(ids_s) else known,
+                EVENT_AT: when if len(ids_s) else np.zeros(1, np.int64),
+            }
+        )
+        if not len(ids_s):
+            # an empty extract still says "no churn up to timestamp"
+            frame[ID] = pd.Series([EMPTY_EXTRACT], dtype=STRING).to_numpy()
+            frame[EVENT_AT] = np.array([np.iinfo(np.int64).min // 2], np.int64)
+        self._log.write("events", frame)
+        return len(ids_s)
+
     # ------------------------------------------------------------------ #
     # report
     # ------------------------------------------------------------------ #
-    def _outcomes(self) -> pd.DataFrame:
-        parts = [self._log.read("outcomes", p) for p in self._log.parts("outcomes")]
-        if not parts:
-            return pd.DataFrame(
-                {_ID: pd.Series(dtype=_STRING), _Y: pd.Series(dtype=bool)}
-            )
-        out = pd.concat(parts, ignore_index=True)
-        out = out.sort_values(_TS, kind="stable").drop_duplicates(_ID, keep="last")
-        return out[[_ID, _Y]].reset_index(drop=True)
-
     def report(
         self,
         *,
         freq: str | None = None,
         chunk_size: int | None = None,
-        send_alerts: bool = True,
+        as_of: Any = None,
+        strict: bool = False,
+        send_alerts: bool = False,
     ) -> MonitorReport:
-        """Summarize the log per chunk: drift, performance, data quality, alerts.
+        """Summarize the log per scoring cohort (chunk): a pure query.
 
-        Streams over the stored batches one at a time (histograms merge), so
-        memory stays bounded by the largest batch, not the log.
+        Drift, realized performance on matured predictions, the label-free
+        estimate, data quality, incidents and segments. Streams over the
+        stored batches (histograms merge), so memory stays bounded by a slice,
+        not the log. Sends nothing: pass the report to :meth:`notify`.
 
         Parameters
         ----------
         freq : str or None, default=None
-            Chunk by prediction time: a fixed duration (``"6h"``, ``"1D"``,
-            windows anchored at midnight UTC) or a calendar period (``"W"``,
-            ``"M"``, ``"Q"``, ``"Y"``). Chunks are labelled by their start.
+            Chunk by scoring time: a fixed duration (``"6h"``, ``"1D"``) or a
+            calendar period (``"W"``, ``"M"``, ``"Q"``, ``"Y"``).
         chunk_size : int or None, default=None
-            Chunk by count: consecutive logged rows (in logging order). With
-            neither argument, the log is cut into 10 chunks of equal count.
-        send_alerts : bool, default=True
-            Deliver alerts that were not delivered before to the sinks.
+            Chunk by count of consecutive logged rows. With neither, the log
+            is cut into 10 chunks of equal count.
+        as_of : datetime, str or None, default=None
+            Churn events are complete up to this time; None takes the
+            ``timestamp`` of the latest :meth:`log_churn_events` batch.
+        strict : bool, default=False
+            Raise on a damaged log file instead of skipping it with a
+            :class:`~churnlib.exceptions.DataQualityWarning`.
+        send_alerts : bool, default=False
+            Also :meth:`notify` (an explicit opt-in; prefer calling notify).
 
         Returns
         -------
@@ -605,158 +638,45 @@ class ChurnMonitor:
                 "The 'chunk_size' parameter of ChurnMonitor.report must be an int in "
                 f"the range [1, inf). Got {chunk_size!r} instead."
             )
-        parts = self._log.parts("predictions")
-        if freq is None and chunk_size is None:
-            total = sum(self._log.n_rows("predictions", p) for p in parts)
-            chunk_size = max(math.ceil(total / 10), 1)
         if freq is not None:
             try:
-                _chunk_starts(pd.Series(pd.to_datetime(["2026-01-01"])), freq)
+                chunk_starts(pd.Series(pd.to_datetime(["2026-01-01"])), freq)
             except (TypeError, ValueError) as err:
                 raise InvalidParameterError(
                     f"The 'freq' parameter of ChurnMonitor.report must be a pandas "
                     f"frequency like '1D', '6h', 'W', 'M' or 'Q'. Got {freq!r} "
                     f"instead ({err})."
                 ) from err
-
-        outcomes = self._outcomes()
-        label_index = pd.Index(outcomes[_ID].to_numpy(dtype=object))
-        labels = outcomes[_Y].to_numpy(dtype=np.float64)
-        matched = np.zeros(len(outcomes), dtype=bool)
-
-        acc: dict[Any, list[Any]] = {}  # chunk -> [drift, perf, start, end]
-        offset = 0
-        frames = (
-            frame
-            for part in parts
-            for frame in self._log.iter_read("predictions", part, _READ_ROWS)
-        )
-        for frame in frames:
-            n = len(frame)
-            if n == 0:
-                continue
-            naive = pd.Series(
-                frame[_TS].to_numpy(dtype=np.int64).view("datetime64[us]")
-            )
-            if freq is not None:
-                keys = _chunk_starts(naive, freq)
-            else:
-                assert chunk_size is not None  # set above whenever freq is None
-                keys = (offset + np.arange(n)) // chunk_size
-            offset += n
-            pos = (
-                label_index.get_indexer(frame[_ID].to_numpy(dtype=object))
-                if len(label_index)
-                else np.full(n, -1)
-            )
-            hit = pos >= 0
-            matched[pos[hit]] = True
-            y = np.full(n, np.nan)
-            y[hit] = labels[pos[hit]]
-            scores = frame[_SCORE].to_numpy(dtype=np.float64)
-            calibrated = self._calibrate(scores)
-            features = frame.drop(columns=[_ID, _TS, _SCORE])
-            features[SCORE_FEATURE] = scores
-            uniq, inverse = np.unique(keys, return_inverse=True)
-            order = np.argsort(inverse, kind="stable")
-            bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
-            ts_values = naive.to_numpy()
-            for i, key in enumerate(uniq):
-                rows = order[bounds[i] : bounds[i + 1]]
-                sub = features if len(uniq) == 1 else features.iloc[rows]
-                drift = self.detector_.summarize(sub)
-                perf = PerformanceSummary.from_arrays(
-                    scores[rows], y[rows], calibrated[rows], self.threshold
-                )
-                start, end = ts_values[rows].min(), ts_values[rows].max()
-                key = (
-                    pd.Timestamp(key).tz_localize("UTC")
-                    if freq is not None
-                    else int(key)
-                )
-                start = pd.Timestamp(start).tz_localize("UTC")
-                end = pd.Timestamp(end).tz_localize("UTC")
-                if key in acc:
-                    entry = acc[key]
-                    entry[0] = entry[0] + drift
-                    entry[1] = entry[1] + perf
-                    entry[2] = min(entry[2], start)
-                    entry[3] = max(entry[3], end)
-                else:
-                    acc[key] = [drift, perf, start, end]
-        return self._assemble(
-            acc,
-            unmatched=int((~matched).sum()),
+        horizon_us = int(self.horizon_ / pd.Timedelta(microseconds=1))
+        found, chunk_size = assemble(
+            self._ref,
+            self._log,
             freq=freq,
-            chunk_size=chunk_size if freq is None else None,
-            send_alerts=send_alerts,
+            chunk_size=chunk_size,
+            as_of=as_of,
+            horizon_us=horizon_us,
+            strict=strict,
         )
-
-    def _send(self, alerts: Sequence[Alert]) -> None:
-        """Deliver alerts not delivered before; record them in the log.
-
-        The record lives in the store (``alerts/part-*.parquet``), so a monitor
-        re-created on the same store next week does not send old alerts again.
-        """
-        for part in self._log.parts("alerts"):
-            if part not in self._seen_alert_parts:
-                frame = self._log.read("alerts", part, columns=["key"])
-                self._sent.update(frame["key"].tolist())
-                self._seen_alert_parts.add(part)
-        new = []
-        for alert in alerts:
-            key = (
-                "|".join(
-                    map(str, (alert.metric, alert.feature, alert.op, alert.threshold))
-                )
-                + f"|{alert.chunk}"
-            )
-            if key not in self._sent:
-                self._sent.add(key)
-                new.append((key, alert))
-        if not new:
-            return
-        deliver([a for _, a in new], self.sinks)
-        record = pd.DataFrame(
-            {
-                _TS: _to_utc(None, len(new), "alerts"),
-                "key": [k for k, _ in new],
-                "severity": [a.severity for _, a in new],
-                "message": [a.message for _, a in new],
-            }
+        report = self._frames(
+            found, freq=freq, chunk_size=chunk_size if freq is None else None
         )
-        self._seen_alert_parts.add(self._log.write("alerts", record))
+        if send_alerts:
+            self.notify(report)
+        return report
 
-    def _band(self, size: int) -> dict[str, float]:
-        if size not in self._band_cache:
-            self._band_cache[size] = bootstrap_sd(
-                self._ref_scores,
-                self._y_ref,
-                self._ref_calibrated,
-                self.threshold,
-                size,
-            )
-        return self._band_cache[size]
-
-    def _assemble(
-        self,
-        acc: Mapping[Any, list[Any]],
-        *,
-        unmatched: int,
-        freq: str | None,
-        chunk_size: int | None,
-        send_alerts: bool,
+    def _frames(
+        self, found: Any, *, freq: str | None, chunk_size: int | None
     ) -> MonitorReport:
+        ref = self._ref
+        acc = found.acc
         keys = sorted(acc)
-        chunk_rows, drift_frames, perf_rows, dq_rows = [], [], [], []
-        hists = []
+        chunk_rows, drift_frames, perf_rows, dq_rows, hists = [], [], [], [], []
         sizes = [acc[k][1].n for k in keys]
         typical = int(np.median(sizes)) if sizes else 0
-        # standard deviations scale as 1/sqrt(n): bootstrap at a moderate size
         boot_n = min(max(typical, 2), 5000)
-        sd0 = self._band(boot_n) if (keys and self._has_scores) else {}
+        sd0 = ref.band(boot_n) if (keys and ref.has_scores) else {}
         for key in keys:
-            drift, perf, start, end = acc[key]
+            drift, perf, start, end, n_excl = acc[key]
             chunk_rows.append(
                 {
                     "chunk": key,
@@ -764,83 +684,16 @@ class ChurnMonitor:
                     "end": end,
                     "n": perf.n,
                     "n_labeled": perf.n_labeled,
+                    "n_pending": perf.n - perf.n_labeled - n_excl,
+                    "n_excluded": n_excl,
                 }
             )
-            frame = self.detector_.check(drift)
+            frame = ref.detector.check(drift)
             frame.insert(0, "chunk", [key] * len(frame))
             drift_frames.append(frame)
             hists.append(perf.hist)
-            # performance
-            realized = perf.realized() if perf.n_labeled else {}
-            estimated = perf.estimated()
-            for kind, values, n_used in (
-                ("realized", realized, perf.n_labeled),
-                ("estimated", estimated, perf.n),
-            ):
-                for metric in METRICS if values else ():
-                    ref = self.reference_metrics_.get(metric, np.nan)
-                    sd = sd0.get(metric, np.nan) * math.sqrt(boot_n / max(n_used, 1))
-                    perf_rows.append(
-                        {
-                            "chunk": key,
-                            "metric": metric,
-                            "kind": kind,
-                            "value": values[metric],
-                            "reference": ref,
-                            "lower": ref - 3 * sd,
-                            "upper": ref + 3 * sd,
-                            "n": n_used,
-                        }
-                    )
-            for metric, value in perf.observed().items():
-                ref = self.reference_metrics_.get(metric, np.nan)
-                sd = sd0.get(metric, np.nan) * math.sqrt(boot_n / max(perf.n, 1))
-                perf_rows.append(
-                    {
-                        "chunk": key,
-                        "metric": metric,
-                        "kind": "observed",
-                        "value": value,
-                        "reference": ref,
-                        "lower": ref - 3 * sd,
-                        "upper": ref + 3 * sd,
-                        "n": perf.n,
-                    }
-                )
-            # data quality
-            n = max(drift.n_rows, 1)
-            for j, name in enumerate(drift.numeric_features):
-                present = drift.n_rows - drift.numeric_missing[j]
-                dq_rows.append(
-                    {
-                        "chunk": key,
-                        "feature": name,
-                        "missing_rate": drift.numeric_missing[j] / n,
-                        "reference_missing_rate": self._ref_missing[name],
-                        "unseen_rate": np.nan,
-                        "out_of_range_rate": (
-                            (drift.numeric_below[j] + drift.numeric_above[j]) / present
-                            if present
-                            else np.nan
-                        ),
-                        "n": drift.n_rows,
-                    }
-                )
-            for j, name in enumerate(drift.categorical_features):
-                present = drift.n_rows - drift.categorical_missing[j]
-                dq_rows.append(
-                    {
-                        "chunk": key,
-                        "feature": name,
-                        "missing_rate": drift.categorical_missing[j] / n,
-                        "reference_missing_rate": self._ref_missing[name],
-                        "unseen_rate": (
-                            drift.categorical_unseen[j] / present if present else np.nan
-                        ),
-                        "out_of_range_rate": np.nan,
-                        "n": drift.n_rows,
-                    }
-                )
+            perf_rows += performance_rows(key, perf, ref.metrics, sd0, boot_n)
+            dq_rows += _quality_rows(key, drift, ref.missing)
         drift_cols = ["chunk", "feature", "method", "statistic", "threshold", "drifted"]
         drift_df = (
             pd.concat(drift_frames, ignore_index=True)
@@ -858,11 +711,11 @@ class ChurnMonitor:
                 "lower",
                 "upper",
                 "n",
+                "outside_band",
+                "direction",
             ],
         )
-        perf_df["outside_band"] = (perf_df["value"] < perf_df["lower"]) | (
-            perf_df["value"] > perf_df["upper"]
-        )
+        perf_df["outside_band"] = perf_df["outside_band"].astype(bool)
         dq_df = pd.DataFrame(
             dq_rows,
             columns=[
@@ -876,12 +729,21 @@ class ChurnMonitor:
             ],
         )
         chunks_df = pd.DataFrame(
-            chunk_rows, columns=["chunk", "start", "end", "n", "n_labeled"]
+            chunk_rows,
+            columns=[
+                "chunk",
+                "start",
+                "end",
+                "n",
+                "n_labeled",
+                "n_pending",
+                "n_excluded",
+            ],
         )
-        alerts = evaluate_rules(self.rules, keys, drift_df, perf_df, dq_df)
-        if send_alerts:
-            self._send(alerts)
+        alerts, incidents = evaluate_rules(self.rules, keys, drift_df, perf_df, dq_df)
+        seg_summary, seg_drift = self._segment_frames(found.seg_acc, keys)
         hist = np.vstack(hists) if hists else np.zeros((0, 1000), dtype=np.int64)
+        attribution = found.attribution
         return MonitorReport(
             chunks=chunks_df,
             drift=drift_df,
@@ -889,22 +751,179 @@ class ChurnMonitor:
             data_quality=dq_df,
             alerts=tuple(alerts),
             score_histograms=hist,
-            reference_score_histogram=(
-                PerformanceSummary.from_arrays(
-                    self._ref_scores, None, self._ref_calibrated, self.threshold
-                ).hist
-                if self._has_scores
-                else np.zeros(1000, dtype=np.int64)
-            ),
-            reference_metrics=dict(self.reference_metrics_),
-            unmatched_outcomes=unmatched,
+            reference_score_histogram=ref.score_histogram,
+            reference_metrics=dict(ref.metrics),
+            unmatched_outcomes=attribution.unmatched_outcomes,
+            unmatched_events=attribution.unmatched_events,
             freq=freq,
             chunk_size=chunk_size,
+            incidents=incidents,
+            segments=seg_summary,
+            segment_drift=seg_drift,
+            damaged_files=tuple(found.damaged),
+            horizon=self.horizon_,
+            as_of=attribution.as_of,
         )
 
+    def _segment_frames(
+        self, seg_acc: Mapping[Any, list[Any]], keys: Sequence[Any]
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        ref = self._ref
+        rows, drift_frames = [], []
+        order = {k: i for i, k in enumerate(keys)}
+        for (key, col, value), (drift, perf) in sorted(
+            seg_acc.items(), key=lambda kv: (order[kv[0][0]], kv[0][1], kv[0][2])
+        ):
+            det = ref.segment_detectors[col, value]
+            frame = det.check(drift)
+            flagged = frame.loc[frame["drifted"], "feature"].unique().tolist()
+            ratio = (frame["statistic"] / frame["threshold"]).max()
+            frame.insert(0, "value", value)
+            frame.insert(0, "segment", col)
+            frame.insert(0, "chunk", key)
+            drift_frames.append(frame)
+            realized = perf.realized() if perf.n_labeled else {}
+            estimated = perf.estimated()
+            seg_ref = ref.segment_metrics.get((col, value), {})
+            rows.append(
+                {
+                    "chunk": key,
+                    "segment": col,
+                    "value": value,
+                    "n": perf.n,
+                    "n_labeled": perf.n_labeled,
+                    "drifted": bool(flagged),
+                    "drifted_features": ", ".join(flagged),
+                    "max_drift_ratio": float(ratio) if np.isfinite(ratio) else np.nan,
+                    "roc_auc": realized.get("roc_auc", np.nan),
+                    "estimated_roc_auc": estimated.get("roc_auc", np.nan),
+                    "reference_roc_auc": seg_ref.get("roc_auc", np.nan),
+                    "churn_rate": realized.get("churn_rate", np.nan),
+                    "estimated_churn_rate": estimated.get("churn_rate", np.nan),
+                }
+            )
+        cols = [
+            "chunk",
+            "segment",
+            "value",
+            "n",
+            "n_labeled",
+            "drifted",
+            "drifted_features",
+            "max_drift_ratio",
+            "roc_auc",
+            "estimated_roc_auc",
+            "reference_roc_auc",
+            "churn_rate",
+            "estimated_churn_rate",
+        ]
+        summary = pd.DataFrame(rows, columns=cols)
+        drift = (
+            pd.concat(drift_frames, ignore_index=True)
+            if drift_frames
+            else pd.DataFrame(
+                columns=[
+                    "chunk",
+                    "segment",
+                    "value",
+                    "feature",
+                    "method",
+                    "statistic",
+                    "threshold",
+                    "drifted",
+                ]
+            )
+        )
+        return summary, drift
 
-def _clone(detector: DriftDetector) -> DriftDetector:
-    from sklearn.base import clone
+    # ------------------------------------------------------------------ #
+    # delivery
+    # ------------------------------------------------------------------ #
+    def notify(self, report: MonitorReport) -> tuple[Alert, ...]:
+        """Deliver the report's new alerts to the sinks, once per incident.
 
-    cloned: DriftDetector = clone(detector)
-    return cloned
+        Each alert (an incident opening or escalating) is claimed in the
+        store first (``alerts/claims/<key>``, created exclusively), so two
+        processes notifying the same report deliver it once between them, and
+        a monitor re-created next week does not send old alerts again. When
+        every sink fails for an alert, its claim is released so a later call
+        retries it.
+
+        Parameters
+        ----------
+        report : MonitorReport
+            A report of this monitor.
+
+        Returns
+        -------
+        tuple of Alert
+            The alerts delivered by this call.
+        """
+        from churnlib.monitoring._alerts import deliver
+
+        if not isinstance(report, MonitorReport):
+            raise InvalidParameterError(
+                "The 'report' parameter of ChurnMonitor.notify must be a "
+                f"MonitorReport. Got {type(report).__name__} instead."
+            )
+        sent = []
+        for alert in report.alerts:
+            key = incident_key(alert)
+            if not self._log.claim(key):
+                continue
+            failures = deliver([alert], self.sinks)
+            if self.sinks and failures >= len(self.sinks):
+                self._log.release(key)
+                continue
+            sent.append((key, alert))
+        if sent:
+            record = pd.DataFrame(
+                {
+                    TS: _to_utc(None, len(sent), "alerts"),
+                    "key": [k for k, _ in sent],
+                    "severity": [a.severity for _, a in sent],
+                    "message": [a.message for _, a in sent],
+                }
+            )
+            self._log.write("alerts", record)
+        return tuple(a for _, a in sent)
+
+
+def _quality_rows(
+    key: Any, drift: Any, ref_missing: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    rows = []
+    n = max(drift.n_rows, 1)
+    for j, name in enumerate(drift.numeric_features):
+        present = drift.n_rows - drift.numeric_missing[j]
+        rows.append(
+            {
+                "chunk": key,
+                "feature": name,
+                "missing_rate": drift.numeric_missing[j] / n,
+                "reference_missing_rate": ref_missing[name],
+                "unseen_rate": np.nan,
+                "out_of_range_rate": (
+                    (drift.numeric_below[j] + drift.numeric_above[j]) / present
+                    if present
+                    else np.nan
+                ),
+                "n": drift.n_rows,
+            }
+        )
+    for j, name in enumerate(drift.categorical_features):
+        present = drift.n_rows - drift.categorical_missing[j]
+        rows.append(
+            {
+                "chunk": key,
+                "feature": name,
+                "missing_rate": drift.categorical_missing[j] / n,
+                "reference_missing_rate": ref_missing[name],
+                "unseen_rate": (
+                    drift.categorical_unseen[j] / present if present else np.nan
+                ),
+                "out_of_range_rate": np.nan,
+                "n": drift.n_rows,
+            }
+        )
+    return rows

@@ -12,10 +12,12 @@ import pandas as pd
 
 from churnlib._html import created_stamp, esc, figure_html, figure_png, page, table_html
 from churnlib._optional import check_matplotlib_support
-from churnlib.monitoring._alerts import DRIFT_METRICS, QUALITY_METRICS, Alert, AlertRule
-from churnlib.monitoring._performance import HIGHER_IS_BETTER, SCORE_EDGES
+from churnlib.monitoring._alerts import Alert
+from churnlib.monitoring._incidents import drift_ratio
+from churnlib.monitoring._incidents import label as _label
+from churnlib.monitoring._performance import SCORE_EDGES
 
-__all__ = ["MonitorReport", "evaluate_rules"]
+__all__ = ["MonitorReport"]
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -25,8 +27,10 @@ class MonitorReport:
     Attributes
     ----------
     chunks : DataFrame
-        ``chunk``, ``start``, ``end`` (first and last prediction time, UTC),
-        ``n`` (predictions) and ``n_labeled`` (with a known outcome).
+        One row per scoring cohort: ``chunk``, ``start``, ``end`` (first and
+        last scoring time, UTC), ``n`` (predictions), ``n_labeled`` (with a
+        known or matured outcome), ``n_pending`` (horizon not over yet, no
+        outcome) and ``n_excluded`` (scored after the customer's churn date).
     drift : DataFrame
         ``chunk``, ``feature``, ``method``, ``statistic``, ``threshold``,
         ``drifted``: one row per chunk, feature (and ``model_score``) and
@@ -37,15 +41,17 @@ class MonitorReport:
         the ``n`` labelled rows), ``"estimated"`` (label-free, confidence-based,
         over all rows) or ``"observed"`` (``predicted_rate``, ``mean_score``).
         ``lower``/``upper`` is the reference value +- 3 standard deviations of
-        the metric on reference resamples of the chunk's size.
+        the metric on reference resamples of the chunk's size;
+        ``direction`` says whether a value outside it is ``"worse"`` or
+        ``"better"`` than the reference (improvements never alert).
     data_quality : DataFrame
         ``chunk``, ``feature``, ``missing_rate``, ``reference_missing_rate``,
         ``unseen_rate`` (categorical: share of values never seen in the
         reference), ``out_of_range_rate`` (numeric: share outside the
         reference min-max), ``n``.
     alerts : tuple of Alert
-        Alerts that started in these chunks (an alert that stays active is
-        listed once, at its start).
+        One per incident opening or escalation, in chunk order (an incident
+        that stays open is not repeated).
     score_histograms : ndarray of shape (n_chunks, 1000)
         Counts of scores per 0.001-wide bin, per chunk.
     reference_score_histogram : ndarray of shape (1000,)
@@ -56,6 +62,24 @@ class MonitorReport:
         Logged outcomes whose id matches no logged prediction.
     freq, chunk_size : str or int or None
         How the log was chunked.
+    incidents : DataFrame
+        ``subject``, ``feature``, ``opened_at``, ``closed_at`` (None: still
+        open), ``severity`` (highest reached), ``n_chunks``, ``n_alerts``.
+    segments : DataFrame
+        Per chunk and segment value: ``n``, ``n_labeled``, ``drifted``,
+        ``drifted_features``, ``max_drift_ratio``, realized and estimated
+        ``roc_auc`` and ``churn_rate``, ``reference_roc_auc``.
+    segment_drift : DataFrame
+        The drift rows behind ``segments`` (``chunk``, ``segment``, ``value``
+        and the :attr:`drift` columns).
+    damaged_files : tuple of str
+        Log files that could not be read and were skipped.
+    unmatched_events : int
+        Churn events of customers never scored.
+    horizon : pandas.Timedelta or None
+        The churn horizon of the monitor.
+    as_of : pandas.Timestamp or None
+        Churn events were taken as complete up to this time.
     """
 
     chunks: pd.DataFrame
@@ -69,6 +93,13 @@ class MonitorReport:
     unmatched_outcomes: int = 0
     freq: str | None = None
     chunk_size: int | None = None
+    incidents: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segment_drift: pd.DataFrame = field(default_factory=pd.DataFrame)
+    damaged_files: tuple[str, ...] = ()
+    unmatched_events: int = 0
+    horizon: pd.Timedelta | None = None
+    as_of: pd.Timestamp | None = None
 
     def __repr__(self) -> str:
         flagged = int(self.drift["drifted"].sum()) if len(self.drift) else 0
@@ -674,133 +705,3 @@ def _range_text(rows: pd.DataFrame) -> str:
     else:
         text += "."
     return text
-
-
-def _label(chunk: Any) -> str:
-    if isinstance(chunk, pd.Timestamp):
-        label: str = (
-            chunk.strftime("%Y-%m-%d %H:%M")
-            if (chunk.hour or chunk.minute)
-            else chunk.strftime("%Y-%m-%d")
-        )
-        return label
-    return str(chunk)
-
-
-def drift_ratio(drift: pd.DataFrame) -> pd.DataFrame:
-    """Features x chunks table of ``max(statistic / threshold)`` over methods."""
-    if not len(drift):
-        return pd.DataFrame()
-    ratio = drift.assign(
-        ratio=drift["statistic"].to_numpy(dtype=float)
-        / drift["threshold"].to_numpy(dtype=float)
-    )
-    return ratio.pivot_table(
-        index="feature", columns="chunk", values="ratio", aggfunc="max", sort=False
-    )
-
-
-# --------------------------------------------------------------------------- #
-# rules
-# --------------------------------------------------------------------------- #
-def _rule_table(
-    rule: AlertRule,
-    keys: Sequence[Any],
-    drift: pd.DataFrame,
-    perf: pd.DataFrame,
-    quality: pd.DataFrame,
-) -> pd.DataFrame:
-    """Chunks x features (or one ``None`` column) table of the rule's metric."""
-    metric = rule.metric
-    if metric == "drift":
-        table = drift_ratio(drift).T
-    elif metric in DRIFT_METRICS:
-        rows = drift[drift["method"] == metric]
-        rows = rows.assign(value=rows["statistic"].where(rows["drifted"]))
-        table = rows.pivot_table(
-            index="chunk", columns="feature", values="value", sort=False, dropna=False
-        )
-    elif metric in QUALITY_METRICS:
-        q = quality
-        if metric == "missing_rate_increase":
-            q = q.assign(
-                missing_rate_increase=q["missing_rate"] - q["reference_missing_rate"]
-            )
-        table = q.pivot_table(
-            index="chunk", columns="feature", values=metric, sort=False, dropna=False
-        )
-    else:
-        estimated = metric.startswith("estimated_")
-        base = metric.removeprefix("estimated_")
-        drop = base.endswith("_drop")
-        shift = base.endswith("_shift")
-        base = base.removesuffix("_drop").removesuffix("_shift")
-        kind = "estimated" if estimated else "realized"
-        if base in ("predicted_rate", "mean_score"):
-            kind = "observed"
-        rows = perf[(perf["metric"] == base) & (perf["kind"] == kind)]
-        values = rows["value"]
-        if drop:
-            sign = 1.0 if HIGHER_IS_BETTER.get(base, True) else -1.0
-            values = sign * (rows["reference"] - rows["value"])
-        elif shift:
-            values = (rows["value"] - rows["reference"]).abs()
-        table = pd.DataFrame({None: values.to_numpy()}, index=rows["chunk"].to_numpy())
-    table = table.reindex(index=list(keys))
-    if rule.feature is not None and rule.per_feature:
-        table = table.reindex(columns=[rule.feature])
-    return table
-
-
-def evaluate_rules(
-    rules: Sequence[AlertRule],
-    keys: Sequence[Any],
-    drift: pd.DataFrame,
-    perf: pd.DataFrame,
-    quality: pd.DataFrame,
-) -> list[Alert]:
-    """Alerts at the chunks where each rule's condition starts to hold.
-
-    A condition must hold ``consecutive`` chunks in a row; the alert then
-    fires once and stays silent until the condition has been false again.
-    """
-    alerts: list[Alert] = []
-    for rule in rules:
-        table = _rule_table(rule, keys, drift, perf, quality)
-        for feature in table.columns:
-            values = table[feature].to_numpy(dtype=float)
-            streak = 0
-            for key, value in zip(keys, values, strict=True):
-                if rule.holds(value):
-                    streak += 1
-                    if streak == rule.consecutive:
-                        alerts.append(_make_alert(rule, feature, key, value))
-                else:
-                    streak = 0
-    order = {k: i for i, k in enumerate(keys)}
-    alerts.sort(key=lambda a: (order[a.chunk], a.metric, str(a.feature)))
-    return alerts
-
-
-def _make_alert(rule: AlertRule, feature: Any, chunk: Any, value: float) -> Alert:
-    feature = (
-        None
-        if feature is None or (isinstance(feature, float) and np.isnan(feature))
-        else str(feature)
-    )
-    subject = f"feature {feature!r}" if feature is not None else "the model"
-    streak = f" for {rule.consecutive} chunks" if rule.consecutive > 1 else ""
-    message = (
-        f"{rule.severity.upper()}: {rule.metric} of {subject} is {value:.4g} "
-        f"({rule.op} {rule.threshold:g}){streak} at chunk {_label(chunk)}"
-    )
-    return Alert(
-        metric=rule.metric,
-        feature=feature,
-        chunk=chunk,
-        value=float(value),
-        threshold=float(rule.threshold),
-        op=rule.op,
-        severity=rule.severity,
-        message=message,
-    )

@@ -73,8 +73,11 @@ def test_alert_fires_once_while_active(reference_table, shifted_batches):
     alert = report.alerts[0]
     assert isinstance(alert, Alert)
     assert "contract" in str(alert)
-    assert "psi" in str(alert)
+    assert "PSI" in str(alert)
     assert alert.value > 0.1
+    assert alert.subject == "drift"
+    assert alert.status == "opened"
+    assert set(alert.statistics) == {"psi", "chi2"}
     assert alert.to_dict()["chunk"] == "3"
 
 
@@ -99,16 +102,33 @@ def test_default_rules_on_covariate_shift(reference_table, shifted_batches, capl
     log_all(monitor, shifted_batches)
     with caplog.at_level(logging.WARNING, logger="churnlib.monitoring"):
         report = monitor.report(chunk_size=1000)
+    assert caplog.records == []  # report() is a pure query: nothing sent
     assert report.alerts
     assert min(a.chunk for a in report.alerts) == 3
-    assert {a.chunk for a in report.alerts if a.metric in ("drift", "psi")} == {3}
-    metrics = {a.metric for a in report.alerts}
-    assert {"drift", "psi", "ks", "estimated_churn_rate_shift"} <= metrics
+    # one alert per (feature, chunk): every statistic of a feature combined
+    pairs = [(a.subject, a.feature, a.chunk) for a in report.alerts]
+    assert len(pairs) == len(set(pairs))
+    drift = [a for a in report.alerts if a.subject == "drift"]
+    assert {a.chunk for a in drift if a.status == "opened"} == {3}
+    assert all(a.unit == "x threshold" for a in drift)
+    assert {a.metric for a in report.alerts} <= {
+        "drift",
+        "estimated_churn_rate_increase",
+        "churn_rate_increase",
+        "estimated_roc_auc_drop",
+        "roc_auc_drop",
+        "missing_rate_increase",
+    }
+    assert "estimated_churn_rate_increase" in {a.metric for a in report.alerts}
+    with caplog.at_level(logging.WARNING, logger="churnlib.monitoring"):
+        sent = monitor.notify(report)
+    assert len(sent) == len(report.alerts)
     assert len(caplog.records) == len(report.alerts)
-    # a second report does not send the same alerts again
+    # a second notify does not send the same alerts again
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="churnlib.monitoring"):
         again = monitor.report(chunk_size=1000)
+        assert monitor.notify(again) == ()
     assert len(again.alerts) == len(report.alerts)
     assert caplog.records == []
 
@@ -134,14 +154,14 @@ def test_sinks(reference_table, shifted_batches, memory_fs, tmp_path):
     ]
     monitor = make_monitor(reference_table, rules=[rule], sinks=sinks)
     log_all(monitor, shifted_batches[:5])
-    monitor.report(chunk_size=1000)
+    monitor.notify(monitor.report(chunk_size=1000))
     assert len(received) == 2
     lines = memory_fs.cat_file("/alerts/a.jsonl").decode().splitlines()
     assert json.loads(lines[0])["feature"] == "contract"
     assert (tmp_path / "alerts" / "a.jsonl").read_text().count("\n") == 1
     # new alerts append
     log_all(monitor, shifted_batches[5:])
-    monitor.report(freq="1D")
+    monitor.notify(monitor.report(freq="1D"))
     lines = memory_fs.cat_file("/alerts/a.jsonl").decode().splitlines()
     assert len(lines) == 2
 
@@ -155,7 +175,7 @@ def test_broken_sink_is_logged_not_raised(reference_table, shifted_batches, capl
     monitor = make_monitor(reference_table, rules=[rule], sinks=[broken, seen.append])
     log_all(monitor, shifted_batches[:4])
     with caplog.at_level(logging.ERROR, logger="churnlib.monitoring"):
-        monitor.report(chunk_size=1000)
+        monitor.notify(monitor.report(chunk_size=1000))
     assert len(seen) == 1
     assert "RuntimeError: down" in caplog.text
 
@@ -194,7 +214,7 @@ def test_webhook_sink(reference_table, shifted_batches, webhook_server, caplog):
     monitor = make_monitor(reference_table, rules=[rule], sinks=sinks)
     log_all(monitor, shifted_batches[:4])
     with caplog.at_level(logging.ERROR, logger="churnlib.monitoring"):
-        monitor.report(chunk_size=1000)
+        monitor.notify(monitor.report(chunk_size=1000))
     assert len(received) == 2
     content_type, token, body = received[0]
     assert content_type == "application/json"
@@ -224,13 +244,15 @@ def test_sent_alerts_remembered_in_the_store(
         reference_table, rules=[rule], sinks=[received.append], store=storage_url
     )
     log_all(monitor, shifted_batches[:5])
-    monitor.report(chunk_size=1000)
+    monitor.notify(monitor.report(chunk_size=1000))
     assert len(received) == 1
     # next week, a new process: same store, old alert not sent again
     again = make_monitor(
         reference_table, rules=[rule], sinks=[received.append], store=storage_url
     )
-    assert len(again.report(chunk_size=1000).alerts) == 1
+    report = again.report(chunk_size=1000)
+    assert len(report.alerts) == 1
+    assert again.notify(report) == ()
     assert len(received) == 1
     assert len(again._log.parts("alerts")) == 1
 

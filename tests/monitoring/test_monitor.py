@@ -178,11 +178,17 @@ def test_ids(reference_table, batches, how):
         monitor = make_monitor(
             reference_table.drop(columns="customer_id"), id_column=None
         )
-        ids = monitor.log_predictions(X.drop(columns="customer_id"), batches[0].truth)
+        with pytest.raises(DataValidationError, match="generate_ids=True"):
+            monitor.log_predictions(X.drop(columns="customer_id"), batches[0].truth)
+        assert monitor._log.parts("predictions") == []
+        ids = monitor.log_predictions(
+            X.drop(columns="customer_id"), batches[0].truth, generate_ids=True
+        )
         assert ids.is_unique
     else:
         ids = monitor.log_predictions(X, batches[0].truth, ids=np.arange(len(X)))
-        assert ids[:2].tolist() == ["0", "1"]
+        assert ids.get_level_values(0)[:2].tolist() == ["0", "1"]
+        assert ids.names == ["customer_id", "scored_at"]
     monitor.log_outcomes(ids, batches[0].y)
     assert monitor.report(chunk_size=500).chunks["n_labeled"].iloc[0] == 500
 
@@ -325,12 +331,12 @@ def test_empty_log_reports_nothing(reference_table, pyplot):
 
 
 def test_report_streams_in_row_batches(reference_table, batches, tmp_path, monkeypatch):
-    import churnlib.monitoring._monitor as monitor_module
+    import churnlib.monitoring._chunks as chunks_module
 
     monitor = make_monitor(reference_table, store=tmp_path.as_uri())
     log_all(monitor, batches[:3])
     whole = monitor.report(chunk_size=700)
-    monkeypatch.setattr(monitor_module, "_READ_ROWS", 64)
+    monkeypatch.setattr(chunks_module, "READ_ROWS", 64)
     streamed = monitor.report(chunk_size=700)
     pd.testing.assert_frame_equal(whole.drift, streamed.drift)
     pd.testing.assert_frame_equal(whole.performance, streamed.performance)

@@ -75,8 +75,8 @@ def test_covariate_shift_detected_at_onset(model, reference):
 
 def test_prior_shift_detected(model, reference):
     report = run(model, reference, "prior_shift", 24)
-    assert first_alert(report, {"churn_rate_shift"}) == ONSET
-    delay = first_alert(report, {"estimated_churn_rate_shift"}) - ONSET
+    assert first_alert(report, {"churn_rate_increase"}) == ONSET
+    delay = first_alert(report, {"estimated_churn_rate_increase"}) - ONSET
     assert 0 <= delay <= 2
 
 
