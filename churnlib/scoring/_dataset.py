@@ -8,6 +8,7 @@ so the local and the Dask engine write the same part files with the same rows.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ class WorkUnit:
     fmt: str  # "parquet" or "csv"
     row_groups: tuple[int, ...] | None
     rows: int | None  # known for Parquet, None for CSV
+    csv_options: tuple[tuple[str, str], ...] = ()  # CSV: sniffed sep and encoding
 
     def describe(self) -> str:
         """Name this unit in an error message."""
@@ -204,6 +206,36 @@ def _open_csv(fs: Any, path: str) -> Any:
     return fs.open(path, "rb", compression=infer_compression(path))
 
 
+def _sniff_csv(fs: Any, path: str) -> dict[str, str]:
+    """Sniff the delimiter (, ; tab |) and encoding (utf-8, else latin-1) of a CSV.
+
+    The same rules the training reader applies, so a semicolon-separated
+    European export scores without options.
+    """
+    import csv
+
+    with _open_csv(fs, path) as f:
+        head = f.read(64 * 1024)
+    try:
+        text = head.decode("utf-8")
+        encoding = "utf-8"
+    except UnicodeDecodeError as err:
+        if err.start >= len(head) - 4:  # a character cut by the 64 KiB window
+            text, encoding = head[: err.start].decode("utf-8"), "utf-8"
+        else:
+            text, encoding = head.decode("latin-1"), "latin-1"
+    options = {"encoding": encoding}
+    if path.lower().endswith(".tsv"):
+        return options
+    lines = text.splitlines()[:50]
+    if len(lines) > 1 and not text.endswith("\n"):
+        lines = lines[:-1]  # the last line may be cut by the window
+    # one column, or too little text to tell: pandas' default ","
+    with contextlib.suppress(csv.Error):
+        options["sep"] = csv.Sniffer().sniff("\n".join(lines), ",;\t|").delimiter
+    return options
+
+
 def _parquet_footer(fs: Any, path: str, url: str) -> tuple[dict[str, str], list[int]]:
     """Column kinds and rows per row group, from a Parquet footer."""
     import pyarrow.parquet as pq
@@ -221,17 +253,20 @@ def _parquet_footer(fs: Any, path: str, url: str) -> tuple[dict[str, str], list[
     return kinds, [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
 
 
-def _csv_sample(fs: Any, path: str, url: str) -> tuple[dict[str, str], None]:
-    """Column kinds from the first rows of a CSV file."""
+def _csv_sample(fs: Any, path: str, url: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Column kinds from the first rows of a CSV file, and its read options."""
     try:
+        options = _sniff_csv(fs, path)
         with _open_csv(fs, path) as f:
-            sample = pd.read_csv(f, nrows=_CSV_SAMPLE_ROWS, **_csv_read_kwargs(path))
+            sample = pd.read_csv(
+                f, nrows=_CSV_SAMPLE_ROWS, **_csv_read_kwargs(path), **options
+            )
     except Exception as err:
         raise DataValidationError(
             f"Cannot read {url!r} as CSV ({err}). Remove it from the input or "
             "pass input_format='parquet' for Parquet files."
         ) from err
-    return {str(c): _csv_kind(sample[c]) for c in sample.columns}, None
+    return {str(c): _csv_kind(sample[c]) for c in sample.columns}, options
 
 
 def plan_input(
@@ -264,8 +299,9 @@ def plan_input(
         facts = list(pool.map(lambda p: reader(fs, p, file_url(p)), files))
     for p, (kinds, row_groups) in zip(files, facts, strict=True):
         schemas[p] = kinds
-        if row_groups is None:  # CSV: one unit a file
-            units.append(WorkUnit(len(units), p, file_url(p), fmt, None, None))
+        if isinstance(row_groups, dict):  # CSV: one unit a file
+            options = tuple(sorted(row_groups.items()))
+            units.append(WorkUnit(len(units), p, file_url(p), fmt, None, None, options))
             continue
         group: list[int] = []
         group_rows = 0
@@ -294,16 +330,16 @@ def plan_input(
                 columns=missing,
             )
     columns = tuple(c for c in first if all(c in s for s in schemas.values()))
-    plan = InputPlan(url, fmt, tuple(files), tuple(units), columns, schemas)
-    expected_kinds(plan, required)  # fail early on the columns known to matter
-    return plan
+    return InputPlan(url, fmt, tuple(files), tuple(units), columns, schemas)
 
 
-def expected_kinds(plan: InputPlan, columns: Sequence[str]) -> dict[str, str]:
-    """Return the expected kind of each column (majority of files); check files.
+def expected_kinds(
+    plan: InputPlan, columns: Sequence[str], *, check: bool = True
+) -> dict[str, str]:
+    """Return the expected kind of each column (majority of files).
 
-    Raises :class:`DataValidationError` naming the file, its partition and the
-    column when a file's kind differs from the majority.
+    With ``check``, raises :class:`DataValidationError` naming the file, its
+    partition and the column when a file's kind differs from the majority.
     """
     schemas = plan.schemas
     kinds: dict[str, str] = {}
@@ -319,7 +355,7 @@ def expected_kinds(plan: InputPlan, columns: Sequence[str]) -> dict[str, str]:
             if s[col] != "null" and votes[s[col]] == top
         )
         kinds[col] = expected
-        for p in plan.files:
+        for p in plan.files if check else ():
             kind = schemas[p][col]
             if not _compatible(kind, expected):
                 raise DataValidationError(
@@ -361,31 +397,7 @@ def iter_unit_batches(
                 usecols=list(columns),
                 chunksize=batch_rows,
                 **_csv_read_kwargs(unit.path),
+                **dict(unit.csv_options),
             )
             with reader:
                 yield from reader
-
-
-def check_batch(
-    frame: pd.DataFrame,
-    kinds: Mapping[str, str],
-    unit: WorkUnit,
-    first_row: int,
-) -> None:
-    """Raise :class:`DataValidationError` if a column's kind is not the expected one."""
-    for col, expected in kinds.items():
-        kind = pandas_kind(frame[col])
-        if _compatible(kind, expected):
-            continue
-        where = f"{unit.describe()}, rows {first_row}-{first_row + len(frame) - 1}"
-        example = ""
-        if expected == "numeric":
-            values = frame[col]
-            bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
-            if bad.any():
-                example = f" such as {values[bad].iloc[0]!r}"
-        raise DataValidationError(
-            f"Column {col!r} has {kind} values{example} in {where}, where "
-            f"{expected} values were expected. Fix the values of {col!r} there.",
-            columns=[col],
-        )

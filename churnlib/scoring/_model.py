@@ -1,4 +1,11 @@
-"""What scoring needs to know about a model: features, positive class, threshold."""
+"""The model side of a scoring run, decided once on the client.
+
+Every fact about the model comes from the shared core: the positive class and
+the threshold from :mod:`churnlib._core.model_facts`, the input rules (feature
+columns, roles, cleaning, id column) from the model contract
+(:mod:`churnlib._core.contract`). This module only gathers them, and loads a
+model-store reference.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from churnlib._core.contract import FeatureSpec, ModelContract, get_contract
+from churnlib._core.model_facts import (
+    model_fingerprint,
+    model_threshold,
+    positive_index,
+)
 from churnlib.exceptions import InvalidParameterError
 
 __all__: list[str] = []
-
-# Labels that mean "churned" when a model's classes are text.
-_POSITIVE_WORDS = ("yes", "true", "churn", "churned", "1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +36,16 @@ class ModelInfo:
     threshold: float  # decision threshold on that column
     threshold_source: str  # "argument", "model" or "default"
     version: str
+    contract: ModelContract | None  # the contract the model carries, if any
+    split: bool  # a Pipeline: transform steps run apart from the final estimator
 
 
-def _classes(model: Any) -> np.ndarray:
+def _check_classifier(model: Any) -> None:
+    if not callable(getattr(model, "predict_proba", None)):
+        raise InvalidParameterError(
+            "The 'model' parameter of score_table must be a fitted classifier with "
+            f"predict_proba, or a model-store reference string. Got {model!r}."
+        )
     classes = getattr(model, "classes_", None)
     if classes is None:
         raise InvalidParameterError(
@@ -37,53 +54,19 @@ def _classes(model: Any) -> np.ndarray:
             "without classes_: fit it first, or pass a model-store reference "
             "such as 's3://bucket/models/churn@production'."
         )
-    return np.asarray(classes)
-
-
-def _positive_index(model: Any, classes: np.ndarray) -> int:
+    classes = np.asarray(classes)
     if len(classes) != 2:
         raise InvalidParameterError(
             "The 'model' parameter of score_table must be a binary classifier "
             f"(churned or not). Got a model with {len(classes)} classes "
             f"{classes.tolist()!r}."
         )
-    pos_label = getattr(model, "pos_label", None)
-    if pos_label is not None and pos_label in classes.tolist():
-        return int(classes.tolist().index(pos_label))
-    if classes.dtype.kind in "OUS":
-        words = [str(c).strip().lower() for c in classes]
-        for i, w in enumerate(words):
-            if w in _POSITIVE_WORDS:
-                return i
-    return 1  # scikit-learn's convention: the greater label is positive
 
 
-def model_threshold(model: Any) -> float | None:
-    """Return the decision threshold a fitted model carries, if any.
+def _is_pipeline(model: Any) -> bool:
+    from sklearn.pipeline import Pipeline
 
-    Recognises scikit-learn's ``TunedThresholdClassifierCV`` (``best_threshold_``)
-    and ``FixedThresholdClassifier`` (numeric ``threshold``) when they threshold
-    ``predict_proba``, and a ``threshold_`` attribute set by other wrappers.
-    """
-    response = getattr(model, "response_method", "auto")
-    if response not in ("auto", "predict_proba"):
-        return None  # thresholds on decision_function do not apply to probabilities
-    for attr in ("best_threshold_", "threshold_"):
-        value = getattr(model, attr, None)
-        if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return float(value)
-    if type(model).__name__ == "FixedThresholdClassifier":
-        value = getattr(model, "threshold", None)
-        if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return float(value)
-    return None
-
-
-def model_fingerprint(model: Any) -> str:
-    """Return a content hash naming a fitted model (``"sha-<12 hex>"``)."""
-    import joblib
-
-    return "sha-" + str(joblib.hash(model))[:12]
+    return isinstance(model, Pipeline) and len(model.steps) > 1
 
 
 def inspect_model(
@@ -93,23 +76,29 @@ def inspect_model(
     version: str | None,
     stored_threshold: float | None = None,
 ) -> ModelInfo:
-    """Check a fitted model and learn what scoring needs from it."""
-    if not callable(getattr(model, "predict_proba", None)):
-        raise InvalidParameterError(
-            "The 'model' parameter of score_table must be a fitted classifier with "
-            f"predict_proba, or a model-store reference string. Got {model!r}."
-        )
-    classes = _classes(model)
-    pos = _positive_index(model, classes)
+    """Check a fitted model and learn what scoring needs from it.
+
+    The positive class is :func:`~churnlib._core.model_facts.positive_index`
+    (the contract's label rule, else the one label decoder on ``classes_``),
+    which refuses to guess: a model whose churn class is unknowable raises
+    :class:`~churnlib.exceptions.DataValidationError` before anything is read.
+    The threshold is the argument, else the model's own (its contract, or a
+    threshold wrapper), else the store version's metadata, else 0.5.
+    """
+    _check_classifier(model)
+    pos = positive_index(model)
     names = getattr(model, "feature_names_in_", None)
     features = None if names is None else tuple(str(c) for c in names)
+    contract = get_contract(model)
+    if contract is not None and features is None:
+        features = contract.feature_names
     own = model_threshold(model)
     if own is None:
         own = stored_threshold
     if threshold is not None:
         value, source = float(threshold), "argument"
     elif own is not None:
-        value, source = own, "model"
+        value, source = float(own), "model"
     else:
         value, source = 0.5, "default"
     return ModelInfo(
@@ -118,7 +107,32 @@ def inspect_model(
         threshold=value,
         threshold_source=source,
         version=version if version is not None else model_fingerprint(model),
+        contract=contract,
+        split=_is_pipeline(model),
     )
+
+
+def fallback_contract(
+    features: Sequence[str], kinds: Mapping[str, str]
+) -> ModelContract:
+    """Infer a contract for a model that carries none, from the input's column kinds.
+
+    Used for models trained outside :class:`~churnlib.ChurnTrainer` or
+    published before contracts existed. Numbers (and mostly-number text in
+    CSV files, such as Telco's ``TotalCharges`` with ``' '`` blanks) are read
+    as numeric, booleans as binary, everything else as text categories, with
+    the same cleaning rules as training (blanks and placeholders are missing).
+    """
+    specs = []
+    for name in features:
+        kind = kinds.get(name, "string")
+        if kind == "numeric":
+            specs.append(FeatureSpec(name=name, role="numeric", dtype="float64"))
+        elif kind == "bool":
+            specs.append(FeatureSpec(name=name, role="binary", dtype="bool"))
+        else:
+            specs.append(FeatureSpec(name=name, role="categorical", dtype="object"))
+    return ModelContract(features=tuple(specs))
 
 
 # -- model-store references ------------------------------------------------
@@ -141,7 +155,8 @@ def resolve_reference(
     """Load ``"<store url>@<version | alias | latest>"``, verified by the store.
 
     The alias is resolved to a version id once, here, so every partition of a
-    run is scored by the same version even if the alias moves meanwhile.
+    run is scored by the same version even if the alias moves meanwhile. The
+    store attaches the version's contract to the model it loads.
     """
     from churnlib.deployment import ModelStore
 

@@ -1,6 +1,6 @@
 """Output datasets: part files under a temporary prefix, committed with ``_SUCCESS``.
 
-The contract (see ``docs/guide/scoring.md``)::
+The output layout (see ``docs/guide/scoring.md``)::
 
     <output>/_temporary/<run-id>/part-00003-<attempt>.parquet   while running
     <output>/part-00003.parquet                                 after commit
@@ -8,7 +8,13 @@ The contract (see ``docs/guide/scoring.md``)::
 
 An output is complete if and only if ``_SUCCESS`` exists; it is a JSON manifest
 listing every part file and its row count. Readers that ignore names starting
-with ``_`` (pyarrow, pandas, Dask, Spark) never see the temporary parts.
+with ``_`` (pyarrow, pandas, Dask, Spark) never see the temporary parts. A
+failed run removes its temporary prefix, and the output folder too when the
+run created it: nothing half-written is left behind.
+
+Also here: the part-file writer, and the monitor *spool* (the monitored rows
+of each partition, kept next to the parts until the run has committed and
+the rows are logged to the monitor in input order).
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from __future__ import annotations
 import json
 import posixpath
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -42,6 +50,7 @@ class OutputCommitter:
         self.overwrite = overwrite
         self.run_id = run_id
         self.temp_dir = posixpath.join(self.path, TEMPORARY, run_id)
+        self._created = False  # this run made the output folder
 
     def _visible_files(self) -> list[str]:
         if not self.fs.isdir(self.path):
@@ -66,6 +75,7 @@ class OutputCommitter:
                 f"The output {self.url!r} already exists and is not empty. Pass "
                 "overwrite=True to replace it, or choose another output URL."
             )
+        self._created = not self.fs.exists(self.path)
         self.fs.makedirs(self.temp_dir, exist_ok=True)
 
     def temp_part(self, index: int) -> str:
@@ -118,8 +128,22 @@ class OutputCommitter:
         return files
 
     def abort(self) -> None:
-        """Delete this run's temporary prefix; published files are untouched."""
+        """Delete this run's temporary prefix; published files are untouched.
+
+        An output folder this run created is removed too once it is empty, so
+        a failed first run leaves no trace.
+        """
         self._remove_temp()
+        if self._created:
+            try:
+                if self.fs.isdir(self.path) and not self.fs.ls(self.path, detail=False):
+                    self.fs.rmdir(self.path)
+            except (FileNotFoundError, OSError, NotImplementedError):
+                pass  # best effort, as for the prefix
+
+    def done(self) -> None:
+        """After a successful commit: the folder is the run's result now."""
+        self._created = False
 
     def _remove_temp(self) -> None:
         try:
@@ -130,6 +154,107 @@ class OutputCommitter:
                 self.fs.rmdir(parent)
         except (FileNotFoundError, OSError, NotImplementedError):
             pass  # best effort: the prefix is invisible to readers anyway
+
+
+class PartWriter:
+    """Stream pyarrow tables into one Parquet or CSV part file."""
+
+    def __init__(self, fs: Any, path: str, fmt: str) -> None:
+        self.fs, self.path, self.fmt = fs, path, fmt
+        self._file: Any = None
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def write(self, table: Any) -> None:
+        if self._writer is None:
+            self._file = self.fs.open(self.path, "wb")
+            self._schema = table.schema
+            if self.fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                self._writer = pq.ParquetWriter(self._file, table.schema)
+            else:
+                import pyarrow.csv as pacsv
+
+                self._writer = pacsv.CSVWriter(self._file, table.schema)
+        elif table.schema != self._schema:
+            table = table.cast(self._schema)
+        self._writer.write_table(table)
+
+    def close(self) -> bool:
+        """Finish the file; True if anything was written."""
+        if self._writer is None:
+            return False
+        self._writer.close()
+        self._file.close()
+        return True
+
+    def discard(self) -> None:
+        try:
+            if self._writer is not None:
+                self._writer.close()
+            if self._file is not None:
+                self._file.close()
+            if self.fs.exists(self.path):
+                self.fs.rm_file(self.path)
+        except Exception:  # best effort: the temp prefix goes anyway
+            pass
+
+
+# -- the monitor spool -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSpec:
+    """The picklable part of a ChurnMonitor that tasks need."""
+
+    detector: Any  # the monitor's fitted DriftDetector
+    features: tuple[str, ...]  # the monitor's reference feature columns
+    score_feature: str  # the column name of the score in the detector
+
+
+SPOOL_ID, SPOOL_SCORE = "__id__", "__score__"
+
+
+def spool_table(
+    rows: pd.DataFrame, keys: pd.DataFrame, id_columns: Sequence[str], spec: MonitorSpec
+) -> Any:
+    """Return a batch's monitored rows, keyed by the id column(s) joined by ``|``."""
+    import pyarrow as pa
+
+    ids = keys[list(id_columns)].astype("string")
+    key = ids.iloc[:, 0]
+    for col in ids.columns[1:]:
+        key = key + "|" + ids[col]
+    spool = rows.rename(columns={spec.score_feature: SPOOL_SCORE})
+    spool.insert(0, SPOOL_ID, key.to_numpy())
+    return pa.Table.from_pandas(spool, preserve_index=False)
+
+
+def log_spools(
+    monitor: Any,
+    fs: Any,
+    spool_paths: Sequence[str | None],
+    spec: MonitorSpec,
+    *,
+    batch_rows: int,
+    timestamp: datetime,
+) -> None:
+    """Log every spooled partition to the monitor, in order, batch by batch."""
+    import pyarrow.parquet as pq
+
+    for path in spool_paths:
+        if path is None:
+            continue
+        with fs.open(path, "rb") as f:
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows):
+                frame = batch.to_pandas()
+                monitor.log_predictions(
+                    frame[list(spec.features)],
+                    frame[SPOOL_SCORE].to_numpy(),
+                    ids=frame[SPOOL_ID].to_numpy(),
+                    timestamp=timestamp,
+                )
 
 
 def read_scores(

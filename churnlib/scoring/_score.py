@@ -1,464 +1,43 @@
-"""``score_table``: batch scoring of a whole table, locally or on Dask."""
+"""``score_table``: the public entry point of batch scoring.
+
+It decides everything once, on the client -- the model (a store reference is
+resolved to one verified version), its contract (the input rules training
+decided: features, roles, cleaning, id column), the positive class and the
+threshold, the input's partitions -- then hands the partitions to an engine
+(:mod:`._engines`) and commits the output (:mod:`._output`).
+"""
 
 from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from numbers import Integral, Real
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
+from churnlib._core.version import __version__
 from churnlib._urls import redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
 from churnlib.exceptions import DataValidationError, InvalidParameterError
-from churnlib.scoring._dataset import (
-    InputPlan,
-    WorkUnit,
-    check_batch,
-    expected_kinds,
-    iter_unit_batches,
-    plan_input,
-)
+from churnlib.scoring._dataset import InputPlan, expected_kinds, plan_input
+from churnlib.scoring._engines import run_dask, run_local, with_client
 from churnlib.scoring._model import (
     ModelInfo,
+    fallback_contract,
     inspect_model,
     resolve_reference,
 )
-from churnlib.scoring._output import OutputCommitter
+from churnlib.scoring._output import MonitorSpec, OutputCommitter, log_spools
+from churnlib.scoring._partition import Job
+from churnlib.scoring._result import ScoringResult
 
-__all__ = ["PartitionStats", "ScoringResult", "score_table"]
+__all__ = ["score_table"]
 
 OUTPUT_COLUMNS = ("churn_probability", "churn_predicted", "model_version", "scored_at")
 _ID_PATTERN = re.compile(r"(^id$|_id$|id$)", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PartitionStats:
-    """What one partition (work unit) cost.
-
-    Attributes
-    ----------
-    partition : int
-        Partition number, in input order; also the output part number.
-    input_url : str
-        The input file the partition came from.
-    rows : int
-        Rows scored.
-    read_seconds, predict_seconds, monitor_seconds, write_seconds : float
-        Time spent reading and decoding, in ``predict_proba``, summarising for
-        the monitor, and encoding and writing the part file.
-    worker : str
-        The thread (local engine) or Dask worker address that ran it.
-    """
-
-    partition: int
-    input_url: str
-    rows: int
-    read_seconds: float
-    predict_seconds: float
-    monitor_seconds: float
-    write_seconds: float
-    worker: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScoringResult:
-    """Outcome of :func:`score_table`.
-
-    Attributes
-    ----------
-    output_url : str
-        The completed output dataset (a directory with a ``_SUCCESS`` marker).
-    rows : int
-        Rows scored and written.
-    n_partitions : int
-        Partitions (work units, one output part file each).
-    files : tuple of str
-        The committed part files, in partition order.
-    model_version : str
-        The model-store version, or ``"sha-<hash>"`` for a fitted model.
-    threshold : float
-        The decision threshold used for ``churn_predicted``.
-    threshold_source : {"argument", "model", "default"}
-        Where the threshold came from.
-    engine : {"local", "dask"}
-        The engine that ran.
-    scored_at : datetime
-        The run's timestamp (UTC), also written in every row.
-    seconds : float
-        Wall time of the whole call, including logging to the monitor.
-    plan_seconds, run_seconds, commit_seconds : float
-        Its phases: loading the model and reading every file's schema;
-        scoring every partition (on the engine); publishing the parts and
-        ``_SUCCESS``.
-    partitions : tuple of PartitionStats
-        Per-partition costs, in partition order.
-    drift : DriftSummary or None
-        With ``monitor=``, the drift histograms of the monitor's features and
-        the score, computed per partition and merged.
-    drift_report : DataFrame or None
-        With ``monitor=``, ``monitor.detector_.check(drift)``: one row per
-        feature with its drift statistics against the monitor's reference.
-    """
-
-    output_url: str
-    rows: int
-    n_partitions: int
-    files: tuple[str, ...]
-    model_version: str
-    threshold: float
-    threshold_source: str
-    engine: str
-    scored_at: datetime
-    seconds: float
-    plan_seconds: float = field(default=0.0, repr=False)
-    run_seconds: float = field(default=0.0, repr=False)
-    commit_seconds: float = field(default=0.0, repr=False)
-    partitions: tuple[PartitionStats, ...] = field(default=(), repr=False)
-    drift: Any = field(default=None, repr=False)
-    drift_report: pd.DataFrame | None = field(default=None, repr=False)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Per-partition costs as a DataFrame (one row per partition)."""
-        cols = list(PartitionStats.__slots__)
-        return pd.DataFrame(
-            [[getattr(p, c) for c in cols] for p in self.partitions], columns=cols
-        )
-
-
-# -- one partition, the same on both engines --------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    """Everything a task needs besides the model (pickled once per task)."""
-
-    input_fs: Any
-    read_columns: tuple[str, ...]
-    features: tuple[str, ...]
-    id_columns: tuple[str, ...]
-    passthrough: tuple[str, ...]
-    kinds: Mapping[str, str]
-    info: ModelInfo
-    scored_at: datetime
-    batch_rows: int
-    output_fs: Any
-    committer: OutputCommitter
-    monitor: _MonitorSpec | None
-
-
-@dataclass(frozen=True, slots=True)
-class _UnitResult:
-    index: int
-    temp_path: str | None
-    stats: PartitionStats
-    summary: Any = None
-    error: tuple[str, tuple[str, ...]] | None = None
-    spool_path: str | None = None
-
-
-def _predict(
-    model: Any, X: pd.DataFrame, job: _Job, unit: WorkUnit, first: int
-) -> np.ndarray:
-    try:
-        proba = model.predict_proba(X)
-    except (ValueError, TypeError, KeyError) as err:
-        raise DataValidationError(
-            f"The model could not score {unit.describe()}, rows "
-            f"{first}-{first + len(X) - 1}: {err}. Check that the input has the "
-            "columns and dtypes the model was trained on.",
-            columns=[],
-        ) from err
-    return np.asarray(proba, dtype=np.float64)[:, job.info.positive_index]
-
-
-def _output_table(frame: pd.DataFrame, proba: np.ndarray, job: _Job) -> Any:
-    import pyarrow as pa
-
-    keep = list(job.id_columns) + [
-        c for c in job.passthrough if c not in job.id_columns
-    ]
-    table = pa.Table.from_pandas(frame[keep], preserve_index=False)
-    n = len(proba)
-    ts = pa.scalar(job.scored_at, type=pa.timestamp("us", tz="UTC"))
-    table = table.append_column("churn_probability", pa.array(proba, pa.float64()))
-    table = table.append_column(
-        "churn_predicted", pa.array(proba >= job.info.threshold, pa.bool_())
-    )
-    table = table.append_column(
-        "model_version", pa.repeat(pa.scalar(job.info.version, pa.string()), n)
-    )
-    return table.append_column("scored_at", pa.repeat(ts, n))
-
-
-class _PartWriter:
-    """Stream pyarrow tables into one Parquet or CSV part file."""
-
-    def __init__(self, fs: Any, path: str, fmt: str) -> None:
-        self.fs, self.path, self.fmt = fs, path, fmt
-        self._file: Any = None
-        self._writer: Any = None
-        self._schema: Any = None
-
-    def write(self, table: Any) -> None:
-        if self._writer is None:
-            self._file = self.fs.open(self.path, "wb")
-            self._schema = table.schema
-            if self.fmt == "parquet":
-                import pyarrow.parquet as pq
-
-                self._writer = pq.ParquetWriter(self._file, table.schema)
-            else:
-                import pyarrow.csv as pacsv
-
-                self._writer = pacsv.CSVWriter(self._file, table.schema)
-        elif table.schema != self._schema:
-            table = table.cast(self._schema)
-        self._writer.write_table(table)
-
-    def close(self) -> bool:
-        """Finish the file; True if anything was written."""
-        if self._writer is None:
-            return False
-        self._writer.close()
-        self._file.close()
-        return True
-
-    def discard(self) -> None:
-        try:
-            if self._writer is not None:
-                self._writer.close()
-            if self._file is not None:
-                self._file.close()
-            if self.fs.exists(self.path):
-                self.fs.rm_file(self.path)
-        except Exception:  # best effort: the temp prefix goes anyway
-            pass
-
-
-@dataclass(frozen=True, slots=True)
-class _MonitorSpec:
-    """The picklable part of a ChurnMonitor that tasks need."""
-
-    detector: Any  # the monitor's fitted DriftDetector
-    features: tuple[str, ...]  # the monitor's reference feature columns
-    score_feature: str  # the column name of the score in the detector
-
-
-_SPOOL_ID, _SPOOL_SCORE = "__id__", "__score__"
-
-
-def _monitor_rows(
-    frame: pd.DataFrame, proba: np.ndarray, spec: _MonitorSpec
-) -> pd.DataFrame:
-    """Return the rows to log for the monitor: its features plus the score."""
-    X = frame[list(spec.features)].reset_index(drop=True)
-    return X.assign(**{spec.score_feature: proba})
-
-
-def _spool_table(
-    rows: pd.DataFrame, frame: pd.DataFrame, job: _Job, spec: _MonitorSpec
-) -> Any:
-    import pyarrow as pa
-
-    ids = frame[list(job.id_columns)].astype("string")
-    key = ids.iloc[:, 0]
-    for col in ids.columns[1:]:
-        key = key + "|" + ids[col]
-    spool = rows.rename(columns={spec.score_feature: _SPOOL_SCORE})
-    spool.insert(0, _SPOOL_ID, key.to_numpy())
-    return pa.Table.from_pandas(spool, preserve_index=False)
-
-
-def _stats(
-    unit: WorkUnit, rows: int, times: list[float], worker: str
-) -> PartitionStats:
-    return PartitionStats(
-        partition=unit.index,
-        input_url=unit.url,
-        rows=rows,
-        read_seconds=times[0],
-        predict_seconds=times[1],
-        monitor_seconds=times[2],
-        write_seconds=times[3],
-        worker=worker,
-    )
-
-
-def _process_unit(
-    model: Any, job: _Job, unit: WorkUnit, cancel: threading.Event | None = None
-) -> _UnitResult:
-    """Read, check, score and write one partition; errors come back as values."""
-    worker = _worker_name()
-    temp = job.committer.temp_part(unit.index)
-    writer = _PartWriter(job.output_fs, temp, job.committer.fmt)
-    spool = None
-    if job.monitor is not None:
-        spool = _PartWriter(
-            job.output_fs, job.committer.temp_spool(unit.index), "parquet"
-        )
-    times = [0.0, 0.0, 0.0, 0.0]  # read, predict, monitor, write
-    rows = 0
-    summary = None
-    batches = iter_unit_batches(job.input_fs, unit, job.read_columns, job.batch_rows)
-    try:
-        while True:
-            t0 = time.perf_counter()
-            frame = next(batches, None)
-            times[0] += time.perf_counter() - t0
-            if frame is None or (cancel is not None and cancel.is_set()):
-                break
-            check_batch(frame, job.kinds, unit, rows)
-            X = frame[list(job.features)]
-            t0 = time.perf_counter()
-            # a model fitted without feature names gets the columns positionally
-            X_in = X if job.info.features is not None else X.to_numpy()
-            proba = _predict(model, X_in, job, unit, rows)
-            times[1] += time.perf_counter() - t0
-            if spool is not None and job.monitor is not None:
-                t0 = time.perf_counter()
-                logged = _monitor_rows(frame, proba, job.monitor)
-                part = job.monitor.detector.summarize(logged)
-                summary = part if summary is None else summary + part
-                spool.write(_spool_table(logged, frame, job, job.monitor))
-                times[2] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            writer.write(_output_table(frame, proba, job))
-            times[3] += time.perf_counter() - t0
-            rows += len(frame)
-        t0 = time.perf_counter()
-        written = writer.close()
-        spooled = spool.path if spool is not None and spool.close() else None
-        times[3] += time.perf_counter() - t0
-    except DataValidationError as err:
-        writer.discard()
-        if spool is not None:
-            spool.discard()
-        stats = _stats(unit, rows, times, worker)
-        return _UnitResult(unit.index, None, stats, error=(str(err), err.columns))
-    except BaseException:
-        writer.discard()
-        if spool is not None:
-            spool.discard()
-        raise
-    stats = _stats(unit, rows, times, worker)
-    return _UnitResult(
-        unit.index, temp if written else None, stats, summary, spool_path=spooled
-    )
-
-
-def _worker_name() -> str:
-    try:
-        from distributed import get_worker
-
-        return str(get_worker().address)
-    except (ImportError, ValueError):
-        return threading.current_thread().name
-
-
-def _dask_unit(model: Any, job: _Job, unit: WorkUnit) -> _UnitResult:
-    """Task body on a Dask worker (the model and job arrive already scattered).
-
-    Parallelism on Dask is across partitions, so a model's own ``n_jobs`` runs
-    with one thread inside a (daemonic) worker; joblib says so on every call,
-    which would flood the worker logs: that one warning is silenced here.
-    """
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore",
-            message="Inside a Dask worker with daemon=True",
-            category=UserWarning,
-        )
-        return _process_unit(model, job, unit)
-
-
-# -- engines ------------------------------------------------------------------
-
-
-def _run_local(
-    model: Any, job: _Job, units: Sequence[WorkUnit], n_jobs: int
-) -> list[_UnitResult]:
-    cancel = threading.Event()
-    results: list[_UnitResult] = []
-    with ThreadPoolExecutor(
-        max_workers=n_jobs, thread_name_prefix="churnlib-score"
-    ) as pool:
-        pending = {pool.submit(_process_unit, model, job, u, cancel) for u in units}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for fut in done:
-                    res = fut.result()  # re-raises I/O errors
-                    results.append(res)
-                    if res.error is not None:
-                        raise DataValidationError(res.error[0], columns=res.error[1])
-        except BaseException:
-            cancel.set()
-            for fut in pending:
-                fut.cancel()
-            raise
-    return results
-
-
-def _start_local_cluster(n_workers: int) -> tuple[Any, Any]:
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    )
-    return cluster, Client(cluster)  # type: ignore[no-untyped-call]
-
-
-def _run_dask(
-    model: Any,
-    job: _Job,
-    units: Sequence[WorkUnit],
-    client: Any,
-    run_id: str,
-) -> list[_UnitResult]:
-    from distributed import as_completed
-
-    # one copy of the model on every worker, deserialised once there; tasks
-    # receive that copy instead of the model travelling with each task
-    [model_future] = client.scatter([model], broadcast=True, hash=False)
-    [job_future] = client.scatter([job], broadcast=True, hash=False)
-    keys = [f"churnlib-score-{run_id}-{u.index:05d}" for u in units]
-    futures = client.map(
-        _dask_unit,
-        [model_future] * len(units),
-        [job_future] * len(units),
-        list(units),
-        key=keys,
-        pure=False,
-    )
-    results: list[_UnitResult] = []
-    try:
-        for fut in as_completed(futures):  # type: ignore[no-untyped-call]
-            res = fut.result()
-            results.append(res)
-            if res.error is not None:
-                raise DataValidationError(res.error[0], columns=res.error[1])
-    except BaseException:
-        client.cancel(futures)
-        raise
-    finally:
-        del job_future, model_future
-    return results
 
 
 # -- the public function --------------------------------------------------------
@@ -487,24 +66,54 @@ def _fs(url: Any, storage_options: Mapping[str, Any] | None) -> tuple[Any, str, 
     return fs, path, url
 
 
-def _choose_ids(
-    id_column: Any, available: Sequence[str], features: Sequence[str]
-) -> tuple[str, ...]:
+def _explicit_ids(id_column: Any) -> tuple[str, ...] | None:
     if id_column is None:
-        found = [c for c in available if _ID_PATTERN.search(c) and c not in features]
-        if not found:
-            raise DataValidationError(
-                "Could not find an id column in the input (looked for a column named "
-                "'id' or ending in 'id' that is not a model feature). Pass "
-                "id_column='<name>' (or a list of names) so scores can be joined back."
-            )
-        return (found[0],)
+        return None
     ids = (id_column,) if isinstance(id_column, str) else tuple(id_column)
     if not ids:
         raise InvalidParameterError(
             "The 'id_column' parameter of score_table must name at least one column."
         )
     return tuple(str(c) for c in ids)
+
+
+def _choose_ids(
+    explicit: tuple[str, ...] | None, info: ModelInfo, plan: InputPlan, url: str
+) -> tuple[str, ...]:
+    """Choose the output's key: ``id_column=``, else the contract's id, else a guess.
+
+    The guess (a column named ``id`` or ending in ``id`` that is not a model
+    feature) is only for models without a contract, or whose training table
+    had no identifier.
+    """
+    features = set(info.features or ())
+    if explicit is not None:
+        ids = explicit
+    elif info.contract is not None and info.contract.id_columns:
+        ids = (info.contract.id_columns[0],)
+        if ids[0] not in plan.columns:
+            raise DataValidationError(
+                f"The input {url!r} lacks the id column {ids[0]!r} the model was "
+                "trained with, which keys the scores. Add it, or pass "
+                "id_column='<name>' to key the output by another column.",
+                columns=list(ids),
+            )
+    else:
+        found = [c for c in plan.columns if _ID_PATTERN.search(c) and c not in features]
+        if not found:
+            raise DataValidationError(
+                "Could not find an id column in the input (the model records none, "
+                "and no column is named 'id' or ends in 'id'). Pass "
+                "id_column='<name>' (or a list of names) so scores can be joined back."
+            )
+        ids = (found[0],)
+    missing = [c for c in ids if c not in plan.columns]
+    if missing:
+        raise DataValidationError(
+            f"The id column(s) {missing} are not in the input {url!r}.",
+            columns=missing,
+        )
+    return ids
 
 
 def score_table(
@@ -543,6 +152,12 @@ def score_table(
         pipeline from :class:`~churnlib.ChurnTrainer`), or a model-store
         reference ``"<store-url>@<version-or-alias>"`` such as
         ``"s3://bucket/models/churn@production"`` (without ``@``: ``latest``).
+        The model's contract (:func:`~churnlib.get_contract`) says how to read
+        the raw input: the same cleaning as in training (``' '`` blanks in
+        number columns, placeholders such as ``"Unknown"``, yes/no words), the
+        feature columns and their dtypes, and the id column. A model without
+        a contract is read with rules inferred from its feature names and the
+        input's column types.
     input_url : str or path-like
         A Parquet or CSV file, a directory of part files (names starting with
         ``_`` or ``.`` are skipped), or a glob, at any fsspec URL.
@@ -553,8 +168,10 @@ def score_table(
         ``"local"`` scores partitions on a thread pool in this process;
         ``"dask"`` scores them as tasks on a ``dask.distributed`` cluster.
     id_column : str or list of str, default=None
-        Identifier column(s) copied to the output. None picks the first input
-        column named ``id`` or ending in ``id`` that is not a model feature.
+        Identifier column(s) copied to the output, first in every row. None
+        uses the id column the model contract recorded in training (for
+        example Telco's ``customerID``); for a model without one, the first
+        input column named ``id`` or ending in ``id`` that is not a feature.
     batch_rows : int, default=100_000
         Rows per batch held in memory (and target rows per partition).
     storage_options : mapping, default=None
@@ -570,7 +187,7 @@ def score_table(
         (``"tcp://host:port"``). None starts a temporary local cluster.
     threshold : float in [0, 1], default=None
         Decision threshold for ``churn_predicted``. None uses the model's own
-        threshold when it carries one (``TunedThresholdClassifierCV``,
+        threshold when it carries one (its contract, ``TunedThresholdClassifierCV``,
         ``FixedThresholdClassifier``, or ``metadata["threshold"]`` of a store
         version), else 0.5.
     columns : list of str, default=None
@@ -599,10 +216,15 @@ def score_table(
     Raises
     ------
     DataValidationError
-        If a file lacks a needed column, a column's type differs between files
-        or batches, or the model rejects a batch. The message names the
-        partition, the file and the column. No ``_SUCCESS`` is written and the
-        temporary parts are removed.
+        If a file lacks a needed column, a value cannot be read the way the
+        model was trained (text in a number column, an unknown code in a yes/no
+        column), or the model rejects a batch. The message names the
+        partition, the file, the rows and the column. No ``_SUCCESS`` is
+        written, the temporary parts are removed, and an output folder the
+        run created is removed again. Also raised, before anything is read,
+        when the model's churn class cannot be told from its classes (text
+        labels matching no churn word): train it with churnlib, or set
+        ``model.pos_label``.
     FileExistsError
         If the output exists and ``overwrite=False``.
 
@@ -694,28 +316,31 @@ def score_table(
                     "filesystem or an object store, or engine='local'."
                 )
 
-    # plan: list files, read schemas, cut partitions, check columns and types
-    features = info.features
-    passthrough = tuple(columns or ())
+    # plan: list files, read schemas, cut partitions, check columns
+    contract = info.contract
+    passthrough = tuple(str(c) for c in columns or ())
     spec = _monitor_spec(monitor)
-    required_known = list(features or ()) + list(passthrough)
-    if spec is not None:
-        required_known += list(spec.features)
-    if id_column is not None:
-        required_known += [id_column] if isinstance(id_column, str) else list(id_column)
+    explicit_ids = _explicit_ids(id_column)
+    required_known = list(info.features or ()) + list(passthrough)
+    if explicit_ids is not None:
+        required_known += list(explicit_ids)
     plan: InputPlan = plan_input(
         in_fs,
         in_path,
-        in_url,
+        redact_url(in_url),
         fmt=input_format,
         batch_rows=batch_rows,
         required=list(dict.fromkeys(required_known)),
     )
-    ids = _choose_ids(id_column, plan.columns, features or ())
+    ids = _choose_ids(explicit_ids, info, plan, redact_url(in_url))
+    features = info.features
     if features is None:  # a model without feature names: every other column
         features = tuple(
             c for c in plan.columns if c not in ids and c not in passthrough
         )
+    if contract is None:
+        kinds = expected_kinds(plan, list(features), check=False)
+        contract = fallback_contract(features, kinds)
     clash = [c for c in ids + passthrough if c in OUTPUT_COLUMNS]
     if clash:
         raise DataValidationError(
@@ -723,28 +348,39 @@ def score_table(
             f"columns {list(OUTPUT_COLUMNS)}. Rename them in the input.",
             columns=clash,
         )
-    missing = [c for c in ids if c not in plan.columns]
-    if missing:
-        raise DataValidationError(
-            f"The id column(s) {missing} are not in the input {in_url!r}.",
-            columns=missing,
-        )
-    monitored = tuple(spec.features) if spec is not None else ()
-    read_columns = tuple(dict.fromkeys(ids + passthrough + tuple(features) + monitored))
-    kinds = expected_kinds(plan, list(dict.fromkeys(features + monitored)))
+    monitored: tuple[str, ...] = ()
+    if spec is not None:
+        monitored = tuple(c for c in spec.features if c not in contract.feature_names)
+        missing = [c for c in monitored if c not in plan.columns]
+        if missing:
+            raise DataValidationError(
+                f"The monitor watches column(s) {missing} that neither the model "
+                f"uses nor the input {redact_url(in_url)!r} has.",
+                columns=missing,
+            )
+    read_columns = tuple(
+        dict.fromkeys(ids + passthrough + contract.feature_names + monitored)
+    )
 
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
     committer = OutputCommitter(
-        out_fs, out_path, out_url, fmt=output_format, overwrite=overwrite, run_id=run_id
+        out_fs,
+        out_path,
+        redact_url(out_url),
+        fmt=output_format,
+        overwrite=overwrite,
+        run_id=run_id,
     )
     scored_at = datetime.now(UTC).replace(microsecond=0)
-    job = _Job(
+    job = Job(
         input_fs=in_fs,
         read_columns=read_columns,
+        contract=contract,
         features=tuple(features),
+        positional=info.features is None,
         id_columns=ids,
         passthrough=passthrough,
-        kinds=kinds,
+        monitored=monitored,
         info=info,
         scored_at=scored_at,
         batch_rows=batch_rows,
@@ -756,10 +392,10 @@ def score_table(
     t_run = time.perf_counter()
     try:
         if engine == "local":
-            results = _run_local(fitted, job, plan.units, n_jobs or os.cpu_count() or 1)
+            results = run_local(fitted, job, plan.units, n_jobs or os.cpu_count() or 1)
         else:
-            results = _with_client(
-                client, lambda c: _run_dask(fitted, job, plan.units, c, run_id)
+            results = with_client(
+                client, lambda c: run_dask(fitted, job, plan.units, c, run_id)
             )
         results.sort(key=lambda r: r.index)
         parts = [(r.index, r.temp_path, r.stats.rows) for r in results if r.temp_path]
@@ -771,15 +407,18 @@ def score_table(
             "model_version": info.version,
             "threshold": info.threshold,
             "threshold_source": info.threshold_source,
+            "contract": "model" if info.contract is not None else "inferred",
+            "id_columns": list(ids),
             "scored_at": scored_at.isoformat(),
             "run_id": run_id,
             "engine": engine,
             "input": redact_url(in_url),
-            "columns": list(ids + passthrough) + list(OUTPUT_COLUMNS),
-            "churnlib_version": _churnlib_version(),
+            "columns": list(dict.fromkeys(ids + passthrough)) + list(OUTPUT_COLUMNS),
+            "churnlib_version": __version__,
         }
         t_commit = time.perf_counter()
         files = committer.commit(parts, manifest, cleanup=spec is None)
+        committer.done()
         t_done = time.perf_counter()
     except BaseException:
         committer.abort()
@@ -790,7 +429,14 @@ def score_table(
         # retried or failed task never logs twice and the log order (hence
         # the report) is the same on every engine
         try:
-            _log_to_monitor(monitor, results, job)
+            log_spools(
+                monitor,
+                out_fs,
+                [r.spool_path for r in results],
+                spec,
+                batch_rows=batch_rows,
+                timestamp=scored_at,
+            )
             if drift is not None:
                 drift_report = spec.detector.check(drift)
         finally:
@@ -812,26 +458,9 @@ def score_table(
         partitions=tuple(r.stats for r in results),
         drift=drift,
         drift_report=drift_report,
+        id_columns=ids,
+        contract="model" if info.contract is not None else "inferred",
     )
-
-
-def _with_client(client: Any, fn: Any) -> Any:
-    if client is None:
-        cluster, own = _start_local_cluster(min(os.cpu_count() or 1, 4))
-        try:
-            return fn(own)
-        finally:
-            own.close()
-            cluster.close()
-    if isinstance(client, str):
-        from distributed import Client
-
-        remote: Any = Client(client)  # type: ignore[no-untyped-call]
-        try:
-            return fn(remote)
-        finally:
-            remote.close()
-    return fn(client)
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:
@@ -839,13 +468,7 @@ def _protocols(fs: Any) -> tuple[str, ...]:
     return (protocol,) if isinstance(protocol, str) else tuple(protocol)
 
 
-def _churnlib_version() -> str:
-    import churnlib
-
-    return churnlib.__version__
-
-
-def _monitor_spec(monitor: Any) -> _MonitorSpec | None:
+def _monitor_spec(monitor: Any) -> MonitorSpec | None:
     if monitor is None:
         return None
     detector = getattr(monitor, "detector_", None)
@@ -861,7 +484,7 @@ def _monitor_spec(monitor: Any) -> _MonitorSpec | None:
         )
     from churnlib.monitoring import SCORE_FEATURE
 
-    return _MonitorSpec(detector, tuple(features), SCORE_FEATURE)
+    return MonitorSpec(detector, tuple(features), SCORE_FEATURE)
 
 
 def _merge_summaries(parts: Sequence[Any]) -> Any:
@@ -871,24 +494,3 @@ def _merge_summaries(parts: Sequence[Any]) -> Any:
             continue
         merged = p if merged is None else merged + p
     return merged
-
-
-def _log_to_monitor(monitor: Any, results: Sequence[_UnitResult], job: _Job) -> None:
-    """Log every spooled partition to the monitor, in order, batch by batch."""
-    import pyarrow.parquet as pq
-
-    spec = job.monitor
-    if spec is None:
-        return
-    for res in results:
-        if res.spool_path is None:
-            continue
-        with job.output_fs.open(res.spool_path, "rb") as f:
-            for batch in pq.ParquetFile(f).iter_batches(batch_size=job.batch_rows):
-                frame = batch.to_pandas()
-                monitor.log_predictions(
-                    frame[list(spec.features)],
-                    frame[_SPOOL_SCORE].to_numpy(),
-                    ids=frame[_SPOOL_ID].to_numpy(),
-                    timestamp=job.scored_at,
-                )

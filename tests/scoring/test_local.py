@@ -275,20 +275,34 @@ def test_missing_column_in_one_file_names_file_and_column(
     assert_nothing_published(out)
 
 
-def test_wrong_dtype_in_one_file_names_file_and_column(
+def test_number_text_in_one_file_is_read_as_numbers(
+    customers, churn_model, expected_scores, tmp_path
+):
+    # the training reader's rule: a number column stored as text still scores
+    frame = customers.drop(columns="churned")
+    src = write_parts(frame, tmp_path / "in")
+    text = frame.iloc[400:].assign(monthly_charges=lambda d: d["monthly_charges"].map(str))
+    text.to_parquet(tmp_path / "in" / "part-2.parquet")
+    score_table(churn_model, src, tmp_path / "o")
+    scores = read_scores(tmp_path / "o")
+    np.testing.assert_array_equal(scores["churn_probability"], expected_scores)
+
+
+def test_unreadable_value_in_one_file_names_file_rows_column_and_value(
     customers, churn_model, tmp_path
 ):
     frame = customers.drop(columns="churned")
     src = write_parts(frame, tmp_path / "in")
-    bad = frame.iloc[400:].assign(
-        monthly_charges=lambda d: d["monthly_charges"].map(str)
-    )
+    bad = frame.iloc[400:].assign(monthly_charges=lambda d: d["monthly_charges"].map(str))
+    bad.iloc[5, bad.columns.get_loc("monthly_charges")] = "lots"
     bad.to_parquet(tmp_path / "in" / "part-2.parquet")
     out = tmp_path / "o"
-    msg = "Column 'monthly_charges' has string values in partition 2 (file "
-    with pytest.raises(DataValidationError, match=re.escape(msg)) as info:
+    with pytest.raises(DataValidationError, match="'lots'") as info:
         score_table(churn_model, src, out)
-    assert "part-2.parquet" in str(info.value)
+    text = str(info.value)
+    assert "Column 'monthly_charges' of partition 2 (file " in text
+    assert "part-2.parquet" in text
+    assert "rows 0-199" in text
     assert info.value.columns == ("monthly_charges",)
     assert_nothing_published(out)
 
