@@ -1,0 +1,381 @@
+"""Request bodies to tables: JSON records or CSV, strict and bounded.
+
+Every refusal is a :class:`RequestError` with an HTTP status and a message
+that says what is wrong and how to fix it. Messages never quote header values
+(where tokens live) and quote body values only when naming a bad column.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["RequestError", "parse_events", "parse_outcomes", "parse_table"]
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class RequestError(Exception):
+    """A request the service refuses: ``status`` and a client-facing message."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        columns: tuple[str, ...] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.columns = columns
+        self.headers = headers or {}
+
+
+def _no_constants(name: str) -> Any:
+    raise RequestError(
+        400,
+        f"The body is not valid JSON: {name} is not a JSON value. Send null for a "
+        "missing value and finite numbers otherwise.",
+    )
+
+
+def _loads(body: bytes) -> Any:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RequestError(
+            400, f"The body is not UTF-8 text (byte {err.start}); send UTF-8 JSON."
+        ) from None
+    try:
+        return json.loads(text, parse_constant=_no_constants)
+    except json.JSONDecodeError as err:
+        raise RequestError(
+            400,
+            f"The body is not valid JSON: {err.msg} at line {err.lineno} column "
+            f"{err.colno}. Send a list of records, e.g. "
+            '[{"tenure_months": 3, "contract": "month-to-month"}].',
+        ) from None
+
+
+def _check_rows(n: int, max_rows: int) -> None:
+    if n == 0:
+        raise RequestError(422, "The request holds no rows; send at least one record.")
+    if n > max_rows:
+        raise RequestError(
+            413,
+            f"The request holds {n} rows; this service takes at most {max_rows} "
+            "a request. Split it into smaller requests.",
+        )
+
+
+def _records_frame(records: Any, max_rows: int) -> pd.DataFrame:
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise RequestError(
+            422,
+            "Send a JSON list of records (objects mapping column to value), "
+            '{"records": [...]}, or {"columns": [...], "data": [[...], ...]}.',
+        )
+    _check_rows(len(records), max_rows)
+    frame = pd.DataFrame.from_records(records)
+    _check_cells(frame)
+    return frame
+
+
+def _split_frame(payload: dict[str, Any], max_rows: int) -> pd.DataFrame:
+    columns, data = payload.get("columns"), payload.get("data")
+    if (
+        not isinstance(columns, list)
+        or not all(isinstance(c, str) for c in columns)
+        or not isinstance(data, list)
+        or not all(isinstance(r, list) for r in data)
+    ):
+        raise RequestError(
+            422,
+            'A split table needs "columns" (a list of names) and "data" (a list of '
+            "rows, each a list of values).",
+        )
+    _check_rows(len(data), max_rows)
+    widths = {len(r) for r in data}
+    if widths != {len(columns)}:
+        raise RequestError(
+            422,
+            f'Every row of "data" must hold {len(columns)} values (one per column);'
+            f" found rows of {sorted(widths)} values.",
+        )
+    if len(set(columns)) != len(columns):
+        raise RequestError(422, "The column names repeat; send each column once.")
+    frame = pd.DataFrame(data, columns=columns)
+    _check_cells(frame)
+    return frame
+
+
+def _check_cells(frame: pd.DataFrame) -> None:
+    """Refuse nested values (objects or lists inside a cell), naming the columns."""
+    bad = []
+    for name in frame.columns[(frame.dtypes == "object").to_numpy()]:
+        col = frame[name]
+        kind = pd.api.types.infer_dtype(col, skipna=True)
+        if (
+            kind.startswith("mixed")
+            and (
+                ~col.map(_is_scalar, na_action="ignore").fillna(True).astype(bool)
+            ).any()
+        ):
+            bad.append(str(name))
+    if bad:
+        raise RequestError(
+            422,
+            f"Columns {bad} hold lists or objects; every value must be a string, "
+            "number, boolean or null.",
+            columns=tuple(bad),
+        )
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, _SCALARS)
+
+
+def parse_table(body: bytes, content_type: str, *, max_rows: int) -> pd.DataFrame:
+    """Read the table a predict request carries (JSON records, split JSON, CSV).
+
+    Also accepts MLflow's ``dataframe_records`` / ``dataframe_split`` payloads,
+    so clients of ``mlflow models serve`` work unchanged.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind in ("text/csv", "application/csv"):
+        return _csv_frame(body, max_rows)
+    if kind not in ("application/json", "", "application/*+json") and not kind.endswith(
+        "+json"
+    ):
+        raise RequestError(
+            415,
+            f"Unsupported Content-Type {kind!r}; send application/json or text/csv.",
+        )
+    payload = _loads(body)
+    if isinstance(payload, list):
+        return _records_frame(payload, max_rows)
+    if isinstance(payload, dict):
+        for key in ("records", "dataframe_records", "instances"):
+            if key in payload:
+                return _records_frame(payload[key], max_rows)
+        if "dataframe_split" in payload and isinstance(
+            payload["dataframe_split"], dict
+        ):
+            return _split_frame(payload["dataframe_split"], max_rows)
+        if "columns" in payload and "data" in payload:
+            return _split_frame(payload, max_rows)
+    raise RequestError(
+        422,
+        "Send a JSON list of records (objects mapping column to value), "
+        '{"records": [...]}, or {"columns": [...], "data": [[...], ...]}.',
+    )
+
+
+def _csv_frame(body: bytes, max_rows: int) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(io.BytesIO(body), nrows=max_rows + 1, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise RequestError(
+            422, "The CSV body is empty; send a header line and at least one row."
+        ) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise RequestError(
+            400,
+            f"The CSV body could not be read ({first}); send comma-separated UTF-8 "
+            "text with one header line.",
+        ) from None
+    _check_rows(len(frame), max_rows)
+    return frame
+
+
+def _labels(values: Any, decode: Any) -> np.ndarray:
+    col = pd.Series(values, dtype=object)
+    if col.isna().any():
+        raise RequestError(
+            422,
+            "Some outcomes have no label; send churned: true/false for each.",
+            columns=("churned",),
+        )
+    kind = pd.api.types.infer_dtype(col, skipna=False)
+    if kind == "boolean":
+        flags: np.ndarray = col.to_numpy(dtype=bool)
+        return flags
+    if kind in ("integer", "floating", "mixed-integer-float"):
+        num = col.to_numpy(dtype=np.float64)
+        if np.isin(num, (0.0, 1.0)).all():
+            flags = num.astype(bool)
+            return flags
+    elif kind == "string" and decode is not None:
+        from churnlib.exceptions import DataValidationError
+
+        try:
+            return np.asarray(decode(col), dtype=bool)
+        except DataValidationError as err:
+            raise RequestError(422, str(err), columns=("churned",)) from None
+    raise RequestError(
+        422,
+        "Outcome labels must be true/false or 0/1 (1 = churned)"
+        + (" or the model's own labels" if decode is not None else "")
+        + ".",
+        columns=("churned",),
+    )
+
+
+def _micros(values: Any, n: int, field: str) -> np.ndarray:
+    """Read times (ISO, one or one per row; None: now) as µs since the epoch, UTC."""
+    import time
+
+    if values is None:
+        return np.full(n, time.time_ns() // 1000, dtype=np.int64)
+    try:
+        stamps = pd.to_datetime(
+            pd.Series([values] * n if isinstance(values, str) else values), utc=True
+        )
+    except (TypeError, ValueError, OverflowError):
+        raise RequestError(
+            422,
+            f"{field} must be an ISO 8601 date or time (e.g. "
+            '"2026-03-01T12:00:00Z"), one for all rows or one per row.',
+            columns=(field,),
+        ) from None
+    if len(stamps) != n or stamps.isna().any():
+        raise RequestError(
+            422,
+            f"{field} has {len(stamps)} values (some missing?) for {n} rows; "
+            "send one time, or one per row.",
+            columns=(field,),
+        )
+    micros: np.ndarray = (
+        stamps.dt.tz_localize(None).astype("datetime64[us]").to_numpy().view(np.int64)
+    )
+    return micros
+
+
+def parse_outcomes(
+    body: bytes, *, max_rows: int, decode: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(ids, churned, observed_at µs)`` from an outcomes request.
+
+    Accepted bodies: ``[{"id": ..., "churned": ..., "scored_at": ...,
+    "observed_at": ...}, ...]`` (``scored_at``, the time the predict response
+    gave, and ``observed_at`` optional) or ``{"ids": [...], "churned": [...],
+    "scored_at": [...], "observed_at": "..." | [...]}``.
+
+    Returns
+    -------
+    ids, churned, observed_at, scored_at
+        ``scored_at`` is None when no outcome names it.
+    """
+    payload = _loads(body)
+    if isinstance(payload, dict) and "ids" in payload:
+        ids, labels = payload.get("ids"), payload.get("churned")
+        observed = payload.get("observed_at")
+        scored_raw = payload.get("scored_at")
+        if not isinstance(ids, list) or not isinstance(labels, list):
+            raise RequestError(
+                422, '"ids" and "churned" must be lists of the same length.'
+            )
+        frame = pd.DataFrame({"id": pd.Series(ids, dtype=object)})
+        if len(labels) != len(ids):
+            raise RequestError(
+                422,
+                f'"ids" has {len(ids)} values but "churned" has {len(labels)}; send '
+                "one label per id.",
+                columns=("churned",),
+            )
+        frame["churned"] = pd.Series(labels, dtype=object)
+    elif isinstance(payload, list) and all(isinstance(r, dict) for r in payload):
+        frame = pd.DataFrame.from_records(payload)
+        observed = frame.get("observed_at")
+        scored_raw = frame.get("scored_at")
+    else:
+        raise RequestError(
+            422,
+            'Send [{"id": "C0001", "churned": true}, ...] or {"ids": [...], '
+            '"churned": [...]}.',
+        )
+    _check_rows(len(frame), max_rows)
+    missing = [c for c in ("id", "churned") if c not in frame.columns]
+    if missing:
+        raise RequestError(
+            422,
+            f"Outcomes need the fields {missing}: the id a prediction was logged "
+            "under (the customer id, or the prediction_id) and churned.",
+            columns=tuple(missing),
+        )
+    ids_col = frame["id"]
+    kind = pd.api.types.infer_dtype(ids_col, skipna=False)
+    if ids_col.isna().any() or kind not in ("string", "integer", "mixed-integer"):
+        raise RequestError(
+            422, "Every outcome needs an id (a string or an integer).", columns=("id",)
+        )
+    labels_arr = _labels(frame["churned"], decode)
+    micros = _micros(_plain(observed), len(frame), "observed_at")
+    scored = None
+    if scored_raw is not None:
+        scored = _micros(_plain(scored_raw), len(frame), "scored_at")
+    return ids_col.astype(str).to_numpy(dtype=object), labels_arr, micros, scored
+
+
+def _plain(values: Any) -> Any:
+    return values.tolist() if isinstance(values, pd.Series) else values
+
+
+def parse_events(body: bytes, *, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``(ids, churned_at µs)`` from a churn-events request.
+
+    Accepted bodies: ``[{"id": "C0001", "churned_at": "2026-03-01"}, ...]`` or
+    ``{"ids": [...], "churned_at": [...] | "..."}``. Dates may not lie in the
+    future (an event is something that happened).
+    """
+    import time
+
+    payload = _loads(body)
+    if isinstance(payload, dict) and "ids" in payload:
+        ids = payload.get("ids")
+        if not isinstance(ids, list):
+            raise RequestError(422, '"ids" must be a list of customer ids.')
+        frame = pd.DataFrame({"id": pd.Series(ids, dtype=object)})
+        when = payload.get("churned_at")
+    elif isinstance(payload, list) and all(isinstance(r, dict) for r in payload):
+        frame = pd.DataFrame.from_records(payload)
+        when = frame.get("churned_at")
+    else:
+        raise RequestError(
+            422,
+            'Send [{"id": "C0001", "churned_at": "2026-03-01"}, ...] or '
+            '{"ids": [...], "churned_at": [...]}.',
+        )
+    _check_rows(len(frame), max_rows)
+    if "id" not in frame.columns or when is None:
+        raise RequestError(
+            422,
+            "Churn events need the fields 'id' (the customer id) and 'churned_at' "
+            "(the date the customer left).",
+            columns=("id", "churned_at"),
+        )
+    ids_col = frame["id"]
+    kind = pd.api.types.infer_dtype(ids_col, skipna=False)
+    if ids_col.isna().any() or kind not in ("string", "integer", "mixed-integer"):
+        raise RequestError(
+            422, "Every event needs an id (a string or an integer).", columns=("id",)
+        )
+    if isinstance(when, pd.Series) and when.isna().any():
+        raise RequestError(
+            422, "Every event needs a churned_at date.", columns=("churned_at",)
+        )
+    churned_at = _micros(_plain(when), len(frame), "churned_at")
+    if (churned_at > time.time_ns() // 1000).any():
+        raise RequestError(
+            422,
+            "Some churned_at dates lie in the future; send events once they happened.",
+            columns=("churned_at",),
+        )
+    return ids_col.astype(str).to_numpy(dtype=object), churned_at
