@@ -522,8 +522,11 @@ def _prepare_binary(
 ) -> pd.Series:
     if pd.api.types.is_bool_dtype(s) and isinstance(s.dtype, np.dtype):
         return pd.Series(s.to_numpy(dtype=bool), index=s.index)
-    true_words = TRUE_WORDS | frozenset(spec.true_values)
-    false_words = FALSE_WORDS | frozenset(spec.false_values)
+    # The codes seen in training win over the generic words ("1" may mean
+    # False in a 1/2-coded column).
+    own_true, own_false = frozenset(spec.true_values), frozenset(spec.false_values)
+    true_words = own_true | (TRUE_WORDS - own_false)
+    false_words = own_false | (FALSE_WORDS - own_true)
     if is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
         codes, levels = factorize_text(s, na)
         folded = np.array([str(v).casefold() for v in levels], dtype=object)

@@ -254,6 +254,10 @@ def read_table(
         )
     safe = repr(redact_url(url))
     fmt = format
+    # Errors are raised outside the except blocks: the original exception
+    # (whose message may hold the unredacted URL) is neither the cause nor the
+    # context of what the user sees.
+    failure: Exception | None = None
     try:
         with fsspec.open(
             url, mode="rb", compression="infer", **(storage_options or {})
@@ -280,30 +284,31 @@ def read_table(
             if na_values:
                 frame = frame.replace(list(na_values), float("nan"))
             return frame
-    except FileNotFoundError as err:
-        raise TableNotFoundError(
+    except FileNotFoundError:
+        failure = TableNotFoundError(
             f"No table at {safe}: check the path or URL (and storage_options or "
             "credentials for remote stores).",
             url=redact_url(url),
-        ) from None if "@" in url or "?" in url else err
+        )
     except (DataValidationError, ImportError):
         raise
-    except pd.errors.EmptyDataError as err:
-        raise DataValidationError(
+    except pd.errors.EmptyDataError:
+        failure = DataValidationError(
             f"Could not read {safe}: the file is empty (a table needs a header row)."
-        ) from err
+        )
     except (ValueError, OSError, pd.errors.ParserError, KeyError) as err:
         detail = redact_url(str(err).replace(url, redact_url(url)))
-        raise DataValidationError(
+        failure = DataValidationError(
             f"Could not read {safe} as a {fmt or 'CSV'} table: {type(err).__name__}: "
             f"{detail}. Check the file format (CSV with a header row, Parquet or "
             "Excel) or pass format=."
-        ) from None
+        )
     except Exception as err:  # botocore and friends: never pass their URL through
-        raise DataValidationError(
+        failure = DataValidationError(
             f"Could not read {safe}: {type(err).__name__}. Check the URL and the "
             "credentials or endpoint in storage_options."
-        ) from None
+        )
+    raise failure
 
 
 def write_table(
@@ -349,14 +354,17 @@ def write_table(
         data = buffer.getvalue()
     else:
         data = frame.to_csv(index=index).encode()
+    failure: Exception | None = None
     try:
         fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
         atomic_write_bytes(fs, path, data)
     except ImportError:
         raise
     except Exception as err:
-        raise DataValidationError(
+        failure = DataValidationError(
             f"Cannot write {safe}: {type(err).__name__}. Check that the location "
             "exists and that its credentials are set (storage_options or the "
             "environment)."
-        ) from None
+        )
+    if failure is not None:
+        raise failure
