@@ -573,17 +573,12 @@ class ChurnMonitor:
                 f"(timestamp={pd.Timestamp(int(known[0]), unit='us')}); pass "
                 "timestamp= as the extract date, after every churn date."
             )
-        frame = pd.DataFrame(
-            {
-                ID: ids_s.astype(STRING).to_numpy(),
-                TS: known[: len(ids_s)] if len(ids_s) else known,
-                EVENT_AT: when if len(ids_s) else np.zeros(1, np.int64),
-            }
-        )
-        if not len(ids_s):
-            # an empty extract still says "no churn up to timestamp"
-            frame[ID] = pd.Series([EMPTY_EXTRACT], dtype=STRING).to_numpy()
-            frame[EVENT_AT] = np.array([np.iinfo(np.int64).min // 2], np.int64)
+        if len(ids_s):
+            ids_out = ids_s.astype(STRING).to_numpy()
+        else:  # an empty extract still says "no churn up to timestamp"
+            ids_out = pd.Series([EMPTY_EXTRACT], dtype=STRING).to_numpy()
+            when = np.array([np.iinfo(np.int64).min // 2], np.int64)
+        frame = pd.DataFrame({ID: ids_out, TS: known[: len(ids_out)], EVENT_AT: when})
         self._log.write("events", frame)
         return len(ids_s)
 

@@ -184,7 +184,7 @@ def attribute(
         labels[row[hit]] = y[hit]  # sorted by time: the latest outcome wins
     unmatched_events = 0
     as_of = None
-    if len(events) and horizon_us is not None and n:
+    if horizon_us is not None and n and (len(events) or as_of_us is not None):
         ecode = keys.lookup(events["__id__"])
         eat = events["__event_at__"].to_numpy(dtype=np.int64)
         unmatched_events = int((ecode < 0).sum())
@@ -192,27 +192,27 @@ def attribute(
         order = np.lexsort((eat, ecode))
         ecode, eat = ecode[order], eat[order]
         # position of the first event of the same customer at or after scoring
-        t0 = int(min(eat.min(initial=0), keys.scored_at.min()))
+        t0 = int(min(eat.min(initial=keys.scored_at.min()), keys.scored_at.min()))
         shift = np.int64(31)
         esec = (eat - t0) // 1_000_000
         psec = (keys.scored_at - t0) // 1_000_000
         ekey = (ecode << shift) + esec
         pkey = (keys.codes << shift) + psec
         pos = np.searchsorted(ekey, pkey, side="left")
-        has_next = pos < len(ekey)
-        nxt = np.minimum(pos, max(len(ekey) - 1, 0))
-        same = has_next & (ecode[nxt] == keys.codes) if len(ekey) else has_next
-        inside = (
-            same
-            & (eat[nxt] >= keys.scored_at)
-            & (eat[nxt] < keys.scored_at + horizon_us)
-        )
-        prev = np.maximum(pos - 1, 0)
-        before = (
-            (pos > 0) & (ecode[prev] == keys.codes) & (eat[prev] < keys.scored_at)
-            if len(ekey)
-            else np.zeros(n, dtype=bool)
-        )
+        inside = np.zeros(n, dtype=bool)
+        before = np.zeros(n, dtype=bool)
+        if len(ekey):
+            nxt = np.minimum(pos, len(ekey) - 1)
+            inside = (
+                (pos < len(ekey))
+                & (ecode[nxt] == keys.codes)
+                & (eat[nxt] >= keys.scored_at)
+                & (eat[nxt] < keys.scored_at + horizon_us)
+            )
+            prev = np.maximum(pos - 1, 0)
+            before = (
+                (pos > 0) & (ecode[prev] == keys.codes) & (eat[prev] < keys.scored_at)
+            )
         todo = np.isnan(labels)
         labels[todo & inside] = 1.0
         if as_of_us is not None:
