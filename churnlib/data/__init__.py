@@ -1,5 +1,6 @@
 """Data: synthetic customers, drift scenarios and readers for real churn tables."""
 
+from churnlib.data._campaign import EFFECT_COEFFICIENTS, SEGMENTS, generate_campaign
 from churnlib.data._customer_base import CustomerBase, Scoring, simulate_customer_base
 from churnlib.data._generator import (
     BASE_CHURN_RATE,
@@ -28,14 +29,17 @@ __all__ = [  # noqa: RUF022
     "CONCEPT_DRIFT_DELTAS",
     "ChurnSchema",
     "CustomerBase",
+    "EFFECT_COEFFICIENTS",
     "LEAKAGE_AUC",
     "PLACEHOLDERS",
     "ProductionBatch",
     "SCENARIOS",
+    "SEGMENTS",
     "Scoring",
     "TELCO_SHA256",
     "TRUTH_COEFFICIENTS",
     "TRUTH_TERMS",
+    "generate_campaign",
     "generate_customers",
     "infer_schema",
     "load_telco",
