@@ -1,8 +1,12 @@
 """The small files of an MLflow-format scikit-learn model directory.
 
-A version folder's ``model/`` is what ``mlflow.sklearn.save_model(...,
+A version folder's ``model/`` has the layout ``mlflow.sklearn.save_model(...,
 serialization_format="skops")`` writes: ``MLmodel``, ``model.skops``,
-``requirements.txt``, ``python_env.yaml`` and ``conda.yaml``. churnlib writes
+``requirements.txt``, ``python_env.yaml`` and ``conda.yaml``. Two flavors: the
+``sklearn`` flavor (``mlflow.sklearn.load_model`` gives the fitted pipeline)
+and a ``python_function`` flavor served by :mod:`churnlib.deployment.pyfunc`,
+whose ``predict`` returns P(churn) as one float column, with an input
+signature made from the model contract's features. churnlib writes
 these files itself, without importing MLflow: ``save_model`` serializes the
 model and then loads it back in full to check it, which for a large forest
 costs twice the serialization again, and a store should publish without MLflow
@@ -16,14 +20,25 @@ import functools
 import json
 import platform
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-__all__ = ["MODEL_FILE", "library_versions", "mlflow_files", "requirements"]
+__all__ = [
+    "MODEL_FILE",
+    "PYFUNC_LOADER",
+    "input_signature",
+    "library_versions",
+    "mlflow_files",
+    "requirements",
+]
 
 #: Path of the serialized model inside a version folder.
 MODEL_FILE = "model/model.skops"
+#: The module MLflow imports to serve a stored model (a stable name: MLmodel
+#: files written today reference it).
+PYFUNC_LOADER = "churnlib.deployment.pyfunc"
 
 _LIBRARIES = ("churnlib", "scikit-learn", "skops", "numpy", "scipy", "pandas", "mlflow")
 
@@ -65,12 +80,62 @@ def _yaml_list(items: Iterable[str], indent: int) -> str:
     return "".join(f"{pad}- {_q(item)}\n" for item in items)
 
 
+#: pandas dtype (as in the contract or an input example) -> MLflow column type
+_MLFLOW_TYPES = {
+    "bool": "boolean",
+    "boolean": "boolean",
+    "int64": "long",
+    "Int64": "long",
+    "int32": "integer",
+    "Int32": "integer",
+    "float32": "float",
+    "Float32": "float",
+}
+_OUTPUTS = json.dumps(
+    [{"type": "double", "name": "churn_probability", "required": True}]
+)
+_ROLE_TYPES = {"numeric": "double", "binary": "boolean", "categorical": "string"}
+
+
+def input_signature(
+    contract: Any = None, features: Mapping[str, Any] | None = None
+) -> str | None:
+    """Return the MLflow input schema (JSON text) of a model, or None if unknown.
+
+    From the contract's features (numeric -> ``double``, binary ->
+    ``boolean``, categorical -> ``string``), else from the dtypes of the
+    publish call's input example. Columns are optional (``required: false``)
+    because churn tables have missing values.
+    """
+    columns: list[dict[str, Any]] = []
+    if contract is not None:
+        for spec in contract.features:
+            kind = _ROLE_TYPES[spec.role]
+            if spec.role == "numeric":
+                kind = _MLFLOW_TYPES.get(spec.dtype, "double")
+                kind = "double" if kind in ("long", "integer") else kind
+            columns.append({"type": kind, "name": spec.name, "required": False})
+    elif features and features.get("dtypes"):
+        for name, dtype in features["dtypes"].items():
+            text = str(dtype)
+            fallback = "double" if text.startswith(("float", "Float")) else "string"
+            kind = _MLFLOW_TYPES.get(text, fallback)
+            columns.append({"type": kind, "name": name, "required": False})
+    return json.dumps(columns) if columns else None
+
+
 def mlflow_files(
-    *, trusted_types: list[str], model_size: int, created_at: datetime
+    *,
+    trusted_types: list[str],
+    model_size: int,
+    created_at: datetime,
+    contract: Any = None,
+    features: Mapping[str, Any] | None = None,
 ) -> dict[str, bytes]:
     """Render the MLflow directory's metadata files, keyed by file name."""
     py = platform.python_version()
-    reqs = requirements(trusted_types)
+    # the python_function flavor is served by churnlib.deployment.pyfunc
+    reqs = requirements([*trusted_types, PYFUNC_LOADER])
     sklearn_version = _dist_version("scikit-learn") or "unknown"
     trusted = (
         "    skops_trusted_types:\n" + _yaml_list(trusted_types, 4)
@@ -78,15 +143,23 @@ def mlflow_files(
         else "    skops_trusted_types: []\n"
     )
     mlflow_version = _dist_version("mlflow")
+    inputs = input_signature(contract, features)
+    signature = (
+        "signature:\n"
+        f"  inputs: {_q(inputs)}\n"
+        f"  outputs: {_q(_OUTPUTS)}\n"
+        "  params: null\n"
+        if inputs
+        else ""
+    )
     mlmodel = (
         "flavors:\n"
         "  python_function:\n"
+        "    data: model.skops\n"
         "    env:\n"
         "      conda: conda.yaml\n"
         "      virtualenv: python_env.yaml\n"
-        "    loader_module: mlflow.sklearn\n"
-        "    model_path: model.skops\n"
-        "    predict_fn: predict\n"
+        f"    loader_module: {PYFUNC_LOADER}\n"
         f"    python_version: {_q(py)}\n"
         "  sklearn:\n"
         "    code: null\n"
@@ -97,7 +170,8 @@ def mlflow_files(
         + (f"mlflow_version: {_q(mlflow_version)}\n" if mlflow_version else "")
         + f"model_size_bytes: {int(model_size)}\n"
         f"model_uuid: {_q(uuid.uuid4().hex)}\n"
-        f"utc_time_created: {_q(created_at.strftime('%Y-%m-%d %H:%M:%S.%f'))}\n"
+        + signature
+        + f"utc_time_created: {_q(created_at.strftime('%Y-%m-%d %H:%M:%S.%f'))}\n"
     )
     conda = (
         "channels:\n"

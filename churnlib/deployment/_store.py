@@ -1,40 +1,44 @@
-"""The fsspec model store: publish, list, load, promote, roll back, prune."""
+"""The model store facade: publish, list, load, promote, roll back, prune.
+
+:class:`ModelStore` composes three parts, each in its own module:
+:mod:`._backend` (bounded, atomic, redacted storage I/O), :mod:`._manifest`
+(what a version holds and how it is verified) and :mod:`._aliases` (signed,
+sequenced alias records and the store lease).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import copy
+import functools
 import hashlib
-import json
 import logging
 import os
 import posixpath
-import random
-import secrets
 import threading
-import time
-import traceback
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
-from churnlib._urls import redact_url
 from churnlib._validation import Interval, validate_params
-from churnlib.deployment._mlflow_format import (
-    MODEL_FILE,
-    library_versions,
-    mlflow_files,
+from churnlib.deployment._aliases import AliasBook, alias_stack
+from churnlib.deployment._backend import StoreBackend
+from churnlib.deployment._manifest import (
+    MANIFEST,
+    build_manifest,
+    check_file,
+    check_signature,
+    clean_metadata,
+    clean_metrics,
+    feature_schema,
+    parse_manifest,
+    safe_file_names,
 )
+from churnlib.deployment._mlflow_format import MODEL_FILE, mlflow_files
 from churnlib.deployment._security import (
     load_trusted,
-    redact,
-    secret_values,
-    sign,
     trusted_types_for,
     untrusted_types,
-    verify,
 )
 from churnlib.deployment._version import (
     RESERVED,
@@ -57,162 +61,41 @@ __all__ = ["ModelStore", "load_model"]
 
 logger = logging.getLogger("churnlib.deployment")
 
-MANIFEST = "manifest.json"
-FORMAT = "churnlib.model-store/1"
 SIGNING_KEY_ENV = "CHURNLIB_SIGNING_KEY"
-
-#: protocol -> the churnlib extra that installs its fsspec backend
-_EXTRAS = {
-    "s3": "s3",
-    "s3a": "s3",
-    "az": "azure",
-    "abfs": "azure",
-    "abfss": "azure",
-    "adl": "azure",
-    "gs": "gcs",
-    "gcs": "gcs",
-}
-#: protocol -> storage_options defaults that bound the time a dead endpoint costs
-_DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
-    "s3": {
-        "config_kwargs": {
-            "connect_timeout": 10,
-            "read_timeout": 120,
-            "retries": {"max_attempts": 2, "mode": "standard"},
-        },
-    },
-    "az": {"connection_timeout": 10, "read_timeout": 120},
-}
-_DEFAULT_OPTIONS["s3a"] = _DEFAULT_OPTIONS["s3"]
-for _p in ("abfs", "abfss"):
-    _DEFAULT_OPTIONS[_p] = _DEFAULT_OPTIONS["az"]
 
 #: an incomplete version folder older than this is garbage for ``prune``
 _INCOMPLETE_AFTER = timedelta(days=1)
-_LOCK_STALE_SECONDS = 30.0
-_LOCK_WAIT_SECONDS = 60.0
-_thread_locks: dict[tuple[str, str], threading.Lock] = {}
-_thread_locks_guard = threading.Lock()
 
 
-def _with_defaults(protocol: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` over the protocol's defaults (user values win, one level deep)."""
-    merged: dict[str, Any] = {}
-    # a deep copy: botocore rewrites the retries dict it is given, in place
-    defaults = copy.deepcopy(_DEFAULT_OPTIONS.get(protocol, {}))
-    for key, value in defaults.items():
-        user = options.get(key)
-        if isinstance(value, Mapping) and isinstance(user, Mapping):
-            merged[key] = {**value, **user}
-        else:
-            merged[key] = value
-    merged.update({k: v for k, v in options.items() if k not in merged})
-    return merged
+@functools.cache
+def _not_fitted_error() -> type[Exception]:
+    """Return the error for an unfitted model: churnlib's and scikit-learn's.
 
-
-def _bound_sdk_retries(fs: Any) -> None:
-    """Cap an Azure SDK client's connection retries (adlfs cannot pass them).
-
-    The SDK default retries a refused connection with 15 s + 3**n s pauses, so a
-    dead endpoint costs minutes a call; one retry after 1-3 s keeps failures
-    within seconds. Other clients are left alone.
+    Built on first use so that importing the store does not import sklearn.
     """
-    client = getattr(fs, "service_client", None)
-    policy = getattr(getattr(client, "_config", None), "retry_policy", None)
-    if policy is None or not hasattr(policy, "connect_retries"):
-        return
-    policy.connect_retries = min(policy.connect_retries, 1)
-    policy.read_retries = min(policy.read_retries, 2)
-    if hasattr(policy, "initial_backoff"):
-        policy.initial_backoff = min(policy.initial_backoff, 1)
-        policy.increment_base = min(policy.increment_base, 2)
+    from sklearn.exceptions import NotFittedError
+
+    class ModelNotFittedError(InvalidParameterError, NotFittedError):  # type: ignore[misc]
+        """The model given to ``publish`` is not fitted."""
+
+    ModelNotFittedError.__module__ = "churnlib.deployment"
+    return ModelNotFittedError
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _contract_from(data: Any, where: str) -> Any:
+    """Return the ModelContract stored in a manifest, or None."""
+    if data is None:
+        return None
+    from churnlib._core.contract import ModelContract
 
-
-def _alias_stack(history: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Replay an alias history: ``promote`` pushes, ``rollback`` pops."""
-    stack: list[str] = []
-    for entry in history:
-        if entry.get("action") == "rollback":
-            if stack:
-                stack.pop()
-        else:
-            stack.append(str(entry["version"]))
-    return stack
-
-
-def _clean_metrics(metrics: Any) -> dict[str, float]:
-    if metrics is None:
-        return {}
-    if not isinstance(metrics, Mapping):
-        raise InvalidParameterError(
-            "The 'metrics' parameter of ModelStore.publish must be a mapping of "
-            f"str to float or None. Got {type(metrics).__name__} instead."
-        )
-    out = {}
-    for name, value in metrics.items():
-        if not isinstance(name, str) or isinstance(value, bool):
-            value_ok = False
-        else:
-            try:
-                value = float(value)
-                value_ok = value == value and abs(value) != float("inf")
-            except (TypeError, ValueError):
-                value_ok = False
-        if not value_ok:
-            raise InvalidParameterError(
-                f"Metric {name!r} must be a finite number with a str name; got "
-                f"{value!r}. Drop it or replace it with a finite value."
-            )
-        out[name] = value
-    return out
-
-
-def _clean_metadata(metadata: Any) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, Mapping):
-        raise InvalidParameterError(
-            "The 'metadata' parameter of ModelStore.publish must be a mapping or "
-            f"None. Got {type(metadata).__name__} instead."
-        )
-    out = {}
-    for key, value in metadata.items():
-        try:
-            out[str(key)] = json.loads(json.dumps(value, allow_nan=False))
-        except (TypeError, ValueError) as err:
-            raise InvalidParameterError(
-                f"Metadata {key!r} is not JSON-serializable ({err}); store plain "
-                "strings, numbers, booleans, lists or dicts."
-            ) from err
-    return out
-
-
-def _feature_schema(model: Any, input_example: Any) -> dict[str, Any]:
-    """Input column names and dtypes (dtypes only when an example is given)."""
-    if input_example is not None:
-        columns = getattr(input_example, "columns", None)
-        dtypes = getattr(input_example, "dtypes", None)
-        if columns is None or dtypes is None:
-            raise InvalidParameterError(
-                "The 'input_example' parameter of ModelStore.publish must be a "
-                f"pandas DataFrame or None. Got {type(input_example).__name__} "
-                "instead."
-            )
-        return {
-            "names": [str(c) for c in columns],
-            "dtypes": {str(c): str(t) for c, t in dtypes.items()},
-        }
-    names = getattr(model, "feature_names_in_", None)
-    n = getattr(model, "n_features_in_", None)
-    return {
-        "names": None if names is None else [str(c) for c in names],
-        "n_features": None if n is None else int(n),
-        "dtypes": None,
-    }
+    try:
+        return ModelContract.from_dict(data)
+    except (ChurnlibError, TypeError, ValueError, KeyError, AttributeError) as err:
+        raise IntegrityError(
+            f"The model contract in {where} cannot be read ({type(err).__name__}: "
+            f"{err}); publish the model again.",
+            url=where,
+        ) from None
 
 
 class ModelStore:
@@ -221,23 +104,28 @@ class ModelStore:
     A store is a folder (local, ``memory://``, ``s3://``, ``az://``/``abfs://``,
     ``gs://``...) holding one sub-folder per published version. Each version is
     an MLflow-format model directory (the model serialized with skops, never
-    pickle) plus a ``manifest.json`` holding the SHA-256 of every file. The
-    manifest is written last, so a version without one does not exist.
+    pickle) plus a ``manifest.json`` holding the SHA-256 of every file and the
+    model contract. The manifest is written last, so a version without one
+    does not exist.
 
     Read more in the :doc:`deployment guide </guide/deployment>`.
 
     Parameters
     ----------
     url : str or os.PathLike
-        Where the store lives: any fsspec URL or a local path.
+        Where the store lives: any fsspec URL or a local path. Credentials and
+        tokens never go in the URL (``s3://KEY:SECRET@...`` and ``?sig=...``
+        are refused): pass them in ``storage_options``.
     storage_options : mapping, default=None
         Passed straight to fsspec (credentials, endpoint...). churnlib adds
-        connect timeouts and bounded retries for S3 and Azure unless you set
-        them. Never stored, logged or shown.
+        connect/read timeouts and bounded retries for S3, Azure and GCS unless
+        you set them. Never stored, logged or shown.
     signing_key : str or bytes, default=None
-        Key for HMAC-SHA256 signatures of manifests. Defaults to the
-        ``CHURNLIB_SIGNING_KEY`` environment variable. With a key, ``publish``
-        signs and ``load`` refuses unsigned or wrongly signed versions.
+        Key for HMAC-SHA256 signatures of manifests and alias records.
+        Defaults to the ``CHURNLIB_SIGNING_KEY`` environment variable. With a
+        key, ``publish`` and ``promote`` sign, and every read (``load``,
+        ``get``, ``versions``, aliases) refuses unsigned or wrongly signed
+        records.
     create : bool, default=True
         Create the bucket, container or folder on first write when missing.
         With ``False`` a missing location raises :class:`DeploymentError`.
@@ -245,6 +133,10 @@ class ModelStore:
         Extra type names your code trusts in a skops file, on top of
         churnlib's own list (``churnlib.deployment.TRUSTED_TYPES``). A list
         is never read from the artifact itself.
+    timeout : float, default=None
+        Seconds one storage request may take before the call fails with a
+        :class:`DeploymentError`: 60 by default, or the
+        ``CHURNLIB_STORAGE_TIMEOUT`` environment variable.
 
     Attributes
     ----------
@@ -276,6 +168,7 @@ class ModelStore:
         "signing_key": [str, bytes, None],
         "create": ["boolean"],
         "trusted_types": [list, tuple, None],
+        "timeout": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     def __init__(
@@ -286,6 +179,7 @@ class ModelStore:
         signing_key: str | bytes | None = None,
         create: bool = True,
         trusted_types: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> None:
         import fsspec
 
@@ -296,6 +190,7 @@ class ModelStore:
                 "signing_key": signing_key,
                 "create": create,
                 "trusted_types": trusted_types,
+                "timeout": timeout,
             },
             "ModelStore",
         )
@@ -315,42 +210,17 @@ class ModelStore:
                 "with `python -c 'import secrets; print(secrets.token_hex(32))'`."
             )
         self._key: bytes | None = signing_key
-        self._secrets = secret_values(
-            storage_options or {}, *([signing_key] if signing_key else [])
+        self._backend = StoreBackend(
+            url,
+            storage_options or {},
+            create=create,
+            timeout=timeout,
+            extra_secrets=[signing_key] if signing_key else [],
         )
-        self.url = redact(redact_url(url.rstrip("/") or url), self._secrets)
+        self._aliases = AliasBook(self._backend, self._key)
+        self.url = self._backend.url
         self.create = create
         self._trusted = tuple(trusted_types or ())
-        protocol = fsspec.core.split_protocol(url)[0] or "file"
-        options = _with_defaults(protocol, storage_options or {})
-        try:
-            fs, root = fsspec.core.url_to_fs(url, **options)
-        except ImportError as err:
-            extra = _EXTRAS.get(protocol)
-            hint = (
-                f'pip install "churnlib[{extra}]"'
-                if extra
-                else "install the fsspec backend for this protocol"
-            )
-            raise ImportError(
-                f"The model store {self.url} needs the {protocol!r} filesystem "
-                f"backend, which is not installed: {hint}."
-            ) from err
-        except Exception as err:
-            raise DeploymentError(
-                f"Could not open the model store {self.url}: "
-                f"{type(err).__name__}: {redact(str(err), self._secrets)}. "
-                "Check the URL and storage_options.",
-                url=self.url,
-            ) from None
-        self._fs = fs
-        with contextlib.suppress(Exception):
-            _bound_sdk_retries(fs)
-        self._root = root.rstrip("/") or root
-        from fsspec.implementations.local import LocalFileSystem
-
-        self._local = isinstance(fs, LocalFileSystem)
-        self._root_ready = False
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -360,218 +230,46 @@ class ModelStore:
     @property
     def fs(self) -> Any:
         """The fsspec filesystem the store writes through."""
-        return self._fs
+        return self._backend.fs
 
     @property
     def signed(self) -> bool:
-        """Whether this store signs and requires signed manifests."""
+        """Whether this store signs and requires signed manifests and aliases."""
         return self._key is not None
 
+    @property
+    def timeout(self) -> float:
+        """Seconds one storage request may take before a call fails."""
+        return self._backend.timeout
+
+    @property
+    def _root(self) -> str:
+        return self._backend.root
+
+    @property
+    def _local(self) -> bool:
+        return self._backend.local
+
     def _path(self, *parts: str) -> str:
-        return posixpath.join(self._root, *parts)
+        return self._backend.path(*parts)
 
     def _url(self, path: str) -> str:
-        return redact(redact_url(self._fs.unstrip_protocol(path)), self._secrets)
-
-    def _error(
-        self, err: BaseException, action: str, path: str | None = None
-    ) -> DeploymentError:
-        """Build a :class:`DeploymentError` for a backend failure, without secrets."""
-        where = self._url(path) if path else self.url
-        text = redact(f"{type(err).__name__}: {err}", self._secrets)[:500]
-        if isinstance(err, PermissionError):
-            fix = "the credentials in storage_options do not allow it"
-        else:
-            fix = "check that the storage is reachable and the credentials allow it"
-        out = DeploymentError(f"Could not {action} {where} ({text}); {fix}.", url=where)
-        chain = "".join(traceback.format_exception(err))
-        out.__cause__ = None if any(s in chain for s in self._secrets) else err
-        out.__suppress_context__ = True
-        return out
-
-    @contextlib.contextmanager
-    def _io(self, action: str, path: str | None = None) -> Iterator[None]:
-        try:
-            yield
-        except (ChurnlibError, FileNotFoundError, FileExistsError):
-            raise
-        except Exception as err:
-            wrapped = self._error(err, action, path)
-            if wrapped.__cause__ is None:  # the original text holds a secret
-                raise wrapped from None
-            raise wrapped from err
-
-    # --------------------------------------------------------------- low level
-    def _ensure_root(self) -> None:
-        """Create (or with ``create=False``, check) the bucket/container/folder."""
-        if self._root_ready:
-            return
-        fs, root = self._fs, self._root
-        split = getattr(fs, "split_path", None)  # object stores: bucket/key
-        container = split(root)[0] if callable(split) else root
-        # info, not exists: exists() turns a dead endpoint into False (after
-        # its retries), and the store would then try to create the bucket
-        try:
-            with (
-                self._io("check the store location", container),
-                warnings.catch_warnings(),
-            ):
-                # adlfs warns when it cannot read container properties
-                warnings.simplefilter("ignore", UserWarning)
-                fs.info(container)
-            exists = True
-        except FileNotFoundError:
-            exists = False
-        if not exists and not self.create:
-            raise DeploymentError(
-                f"The model store location {self._url(container)} does not "
-                "exist; create it or pass create=True.",
-                url=self.url,
-            )
-        if not exists or self._local:
-            try:
-                with self._io("create the store location", container):
-                    if container == root:
-                        fs.makedirs(root, exist_ok=True)
-                    else:
-                        fs.mkdir(container)
-            except FileExistsError:
-                pass  # created meanwhile by someone else
-            except DeploymentError as err:
-                raise DeploymentError(
-                    f"{err} Create the bucket/container yourself, or use "
-                    "credentials allowed to create it.",
-                    url=self.url,
-                ) from err.__cause__
-            with contextlib.suppress(Exception):
-                fs.invalidate_cache(container)
-        self._root_ready = True
-
-    def _makedirs(self, path: str) -> None:
-        if self._local:  # object stores have no folders to create
-            self._fs.makedirs(path, exist_ok=True)
-
-    def _local_tmp(self, path: str) -> str:
-        return f"{path}.tmp-{secrets.token_hex(6)}"
-
-    def _write_exclusive(self, path: str, data: bytes) -> None:
-        """Create ``path`` holding ``data``; ``FileExistsError`` if it exists.
-
-        Local files: a temporary file hard-linked into place (atomic and
-        exclusive). Elsewhere a single whole-object write in exclusive mode
-        (``"xb"``), which object stores apply atomically.
-        """
-        fs = self._fs
-        if self._local:
-            # no fsync: after a power loss a torn manifest or model file fails
-            # its checks, so the version is invisible or refused, never wrong
-            tmp = self._local_tmp(path)
-            with open(tmp, "wb") as f:
-                f.write(data)
-            try:
-                os.link(tmp, path)
-            finally:
-                os.unlink(tmp)
-            return
-        try:
-            with fs.open(path, "xb") as f:
-                f.write(data)
-        except (NotImplementedError, ValueError) as err:
-            if "mode" not in str(err):
-                raise
-            if fs.exists(path):  # backend without exclusive create
-                raise FileExistsError(path) from None
-            fs.pipe_file(path, data)
-
-    def _write_replace(self, path: str, data: bytes) -> None:
-        """Replace ``path`` atomically: readers see the old or the new bytes."""
-        if self._local:
-            tmp = self._local_tmp(path)
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            return
-        self._fs.pipe_file(path, data)
-
-    def _find(self, folder: str) -> list[str]:
-        """Every file below ``folder`` (no glob: paths may hold ``[`` or ``*``)."""
-        with contextlib.suppress(Exception):
-            self._fs.invalidate_cache(folder)
-        try:
-            return [p.rstrip("/") for p in self._fs.find(folder)]
-        except FileNotFoundError:
-            return []
-
-    def _cat_many(self, paths: Sequence[str]) -> dict[str, bytes | Exception]:
-        """Read many files (concurrently on async backends); errors as values."""
-        fs = self._fs
-        if getattr(fs, "async_impl", False) and len(paths) > 1:
-            import asyncio
-
-            from fsspec.asyn import sync
-
-            async def gather() -> list[Any]:
-                return await asyncio.gather(
-                    *(fs._cat_file(p) for p in paths), return_exceptions=True
-                )
-
-            results = sync(fs.loop, gather)
-        else:
-            results = []
-            for p in paths:
-                try:
-                    results.append(fs.cat_file(p))
-                except Exception as err:
-                    results.append(err)
-        return dict(zip(paths, results, strict=True))
-
-    def _rm_tree(self, folder: str) -> None:
-        """Delete every file below ``folder``, then its empty folders."""
-        fs = self._fs
-        files = self._find(folder)
-        for path in files:
-            with contextlib.suppress(FileNotFoundError):
-                fs.rm_file(path)
-        if self._local or not callable(getattr(fs, "split_path", None)):
-            dirs = {posixpath.dirname(p) for p in files} | {folder}
-            for d in sorted(dirs, key=len, reverse=True):
-                if d.startswith(folder):
-                    with contextlib.suppress(Exception):
-                        fs.rmdir(d)
-
-    def _cat(self, path: str) -> bytes:
-        with self._io("read", path):
-            return bytes(self._fs.cat_file(path))
+        return self._backend.url_of(path)
 
     # ------------------------------------------------------------- manifests
     def _manifest_path(self, version: str) -> str:
         return self._path("versions", version, MANIFEST)
 
     def _read_manifest(self, version: str) -> tuple[dict[str, Any], bytes]:
+        """Read and verify (signature included) the manifest of ``version``."""
         path = self._manifest_path(version)
         try:
-            raw = self._cat(path)
+            raw = self._backend.cat(path)
         except FileNotFoundError:
             raise self._not_found(f"version {version!r}") from None
-        try:
-            manifest = json.loads(raw)
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-                raise ValueError("not a churnlib manifest")
-        except ValueError as err:
-            raise IntegrityError(
-                f"The manifest {self._url(path)} is not a valid churnlib manifest "
-                f"({err}); the version is damaged: publish it again.",
-                url=self._url(path),
-            ) from None
-        if manifest.get("version") != version:
-            raise IntegrityError(
-                f"The manifest {self._url(path)} belongs to version "
-                f"{manifest.get('version')!r}, not {version!r}: it was copied or "
-                "tampered with.",
-                url=self._url(path),
-            )
+        where = self._url(path)
+        manifest = parse_manifest(raw, version, where)
+        check_signature(manifest, self._key, where)
         return manifest, raw
 
     def _version_from(
@@ -591,118 +289,43 @@ class ModelStore:
             aliases=tuple(sorted(aliases)),
             run_id=manifest.get("run_id"),
             metadata=manifest.get("metadata") or {},
+            contract=_contract_from(
+                manifest.get("contract"), self._url(self._manifest_path(version))
+            ),
         )
 
-    # --------------------------------------------------------------- aliases
-    def _alias_path(self, alias: str) -> str:
-        return self._path("aliases", f"{alias}.json")
+    def _verified(self, version: str) -> tuple[dict[str, Any], bytes, dict[str, bytes]]:
+        """Read a version: its manifest and every file, all checked.
 
-    def _read_alias(self, alias: str) -> dict[str, Any] | None:
-        path = self._alias_path(alias)
-        try:
-            raw = self._cat(path)
-        except FileNotFoundError:
-            return None
-        try:
-            state = json.loads(raw)
-            if not isinstance(state, dict) or not isinstance(state["history"], list):
-                raise ValueError("no history")
-        except (ValueError, KeyError) as err:
-            raise IntegrityError(
-                f"The alias file {self._url(path)} is damaged ({err}); promote "
-                "a version to this alias again to rewrite it.",
-                url=self._url(path),
-            ) from None
-        return state
-
-    def _all_aliases(self) -> dict[str, dict[str, Any]]:
-        folder = self._path("aliases")
-        with self._io("list aliases in", folder):
-            paths = [
-                p
-                for p in self._find(folder)
-                if p.endswith(".json") and posixpath.dirname(p) == folder
-            ]
-            blobs = self._cat_many(paths)
-        out = {}
-        for path, raw in blobs.items():
-            name = posixpath.basename(path)[: -len(".json")]
-            if isinstance(raw, FileNotFoundError):
-                continue  # deleted meanwhile
-            if isinstance(raw, Exception):
-                raise self._error(raw, "read", path)
-            try:
-                out[name] = json.loads(raw)
-            except ValueError:
-                logger.warning("skipping damaged alias file %s", self._url(path))
-        return out
-
-    @contextlib.contextmanager
-    def _alias_lock(self, alias: str) -> Iterator[None]:
-        """Serialize updates of one alias: a thread lock plus a lease file.
-
-        The lease (``aliases/<alias>.lock``, created exclusively) keeps
-        processes from losing each other's history entries; a lease older than
-        30 s is considered abandoned. Correctness of the alias file itself never
-        depends on it: every write replaces the whole file atomically.
+        Checks the signature (when the store has a key), that file names are
+        safe relative paths, and every file's size and SHA-256.
         """
-        key = (self._fs.unstrip_protocol(self._root), alias)
-        with _thread_locks_guard:
-            tlock = _thread_locks.setdefault(key, threading.Lock())
-        with tlock:
-            lock_path = self._path("aliases", f"{alias}.lock")
-            token = secrets.token_hex(8)
-            deadline = time.monotonic() + _LOCK_WAIT_SECONDS
-            self._makedirs(self._path("aliases"))
-            while True:
-                payload = json.dumps({"token": token, "at": time.time()}).encode()
-                try:
-                    with self._io("lock alias in", lock_path):
-                        self._write_exclusive(lock_path, payload)
-                    break
-                except FileExistsError:
-                    try:
-                        held = json.loads(self._cat(lock_path))
-                        age = time.time() - float(held["at"])
-                    except FileNotFoundError:
-                        continue
-                    except (ValueError, KeyError, TypeError):
-                        age = _LOCK_STALE_SECONDS + 1
-                    if age > _LOCK_STALE_SECONDS:
-                        with contextlib.suppress(FileNotFoundError):
-                            self._fs.rm_file(lock_path)
-                        continue
-                    if time.monotonic() > deadline:
-                        raise DeploymentError(
-                            f"The alias {alias!r} stayed locked by another writer "
-                            f"for {_LOCK_WAIT_SECONDS:.0f}s ({self._url(lock_path)});"
-                            " retry later.",
-                            url=self.url,
-                        ) from None
-                    time.sleep(0.02 + 0.08 * random.random())
-            try:
-                yield
-            finally:
-                # ours unless it went stale (> 30 s) and another writer took it
-                with contextlib.suppress(Exception):
-                    self._fs.rm_file(lock_path)
-
-    def _set_alias(self, alias: str, version: str, action: str) -> None:
-        state = self._read_alias(alias) or {"alias": alias, "history": []}
-        state["history"].append({"version": version, "action": action, "at": _now()})
-        state["alias"] = alias
-        state["version"] = version
-        state["updated_at"] = _now()
-        data = json.dumps(state, indent=2, sort_keys=True).encode()
-        path = self._alias_path(alias)
-        with self._io(f"update alias {alias!r} at", path):
-            self._write_replace(path, data)
+        manifest, raw = self._read_manifest(version)
+        names = safe_file_names(manifest, self._url(self._manifest_path(version)))
+        vdir = self._path("versions", version)
+        paths = [posixpath.join(vdir, n) for n in names]
+        with self._backend.io("read version files from", vdir):
+            blobs = self._backend.cat_many(paths)
+        out: dict[str, bytes] = {}
+        for name, path in zip(names, paths, strict=True):
+            blob = blobs[path]
+            if isinstance(blob, FileNotFoundError):
+                raise IntegrityError(
+                    f"The file {self._url(path)} listed in the manifest is missing; "
+                    "the version is damaged.",
+                    url=self._url(path),
+                )
+            if isinstance(blob, Exception):
+                raise self._backend.error(blob, "read", path)
+            check_file(manifest["files"][name], blob, self._url(path))
+            out[name] = bytes(blob)
+        return manifest, raw, out
 
     # ---------------------------------------------------------------- lookup
     def _not_found(self, what: str) -> ModelNotFoundError:
         try:
-            versions = [v.version for v in self.versions()]
-            aliases = sorted(self._all_aliases())
+            versions = self._complete_versions()
+            aliases = sorted(self._aliases.read_all())
         except DeploymentError:
             versions, aliases = [], []
         if not versions:
@@ -741,16 +364,17 @@ class ModelStore:
             validate_alias(ref)
         except InvalidParameterError:
             raise self._not_found(f"version or alias {ref!r}") from None
-        state = self._read_alias(ref)
-        if state is None or not _alias_stack(state["history"]):
+        state = self._aliases.read(ref)
+        stack = alias_stack(state["history"]) if state else []
+        if not stack:
             raise self._not_found(f"alias {ref!r}")
-        return _alias_stack(state["history"])[-1]
+        return stack[-1]
 
     def _complete_versions(self) -> list[str]:
         """Ids of versions that have a manifest, oldest first."""
         folder = self._path("versions")
-        with self._io("list versions in", folder):
-            paths = self._find(folder)
+        with self._backend.io("list versions in", folder):
+            paths = self._backend.find(folder)
         ids = {
             posixpath.basename(posixpath.dirname(p))
             for p in paths
@@ -759,12 +383,21 @@ class ModelStore:
         }
         return sorted(v for v in ids if is_version_id(v))
 
+    def _aliases_of(self, version: str) -> list[str]:
+        return [
+            name
+            for name, state in self._aliases.read_all().items()
+            if (stack := alias_stack(state["history"])) and stack[-1] == version
+        ]
+
     # ---------------------------------------------------------------- public
     def versions(self) -> list[ModelVersion]:
-        """Every complete version, oldest first.
+        """Every complete, verified version, oldest first.
 
         A folder without a readable manifest (a publish in progress, or one that
-        died midway) is not a version and is not listed.
+        died midway) is not a version and is not listed. In a signed store a
+        version whose manifest is unsigned or wrongly signed is not listed
+        either (a warning is logged), and neither are such aliases.
 
         Returns
         -------
@@ -774,11 +407,11 @@ class ModelStore:
         if not ids:
             return []
         paths = [self._manifest_path(v) for v in ids]
-        with self._io("read manifests in", self._path("versions")):
-            blobs = self._cat_many(paths)
+        with self._backend.io("read manifests in", self._path("versions")):
+            blobs = self._backend.cat_many(paths)
         by_version: dict[str, list[str]] = {}
-        for name, state in self._all_aliases().items():
-            stack = _alias_stack(state.get("history", []))
+        for name, state in self._aliases.read_all().items():
+            stack = alias_stack(state["history"])
             if stack:
                 by_version.setdefault(stack[-1], []).append(name)
         out = []
@@ -787,19 +420,22 @@ class ModelStore:
             if isinstance(raw, FileNotFoundError):
                 continue  # pruned meanwhile
             if isinstance(raw, Exception):
-                raise self._error(raw, "read", path)
+                raise self._backend.error(raw, "read", path)
             try:
-                manifest = json.loads(raw)
-                if manifest.get("format") != FORMAT or manifest["version"] != version:
-                    raise ValueError("not a manifest of this version")
-            except (ValueError, KeyError, AttributeError):
-                logger.warning("skipping damaged manifest %s", self._url(path))
-                continue
-            out.append(self._version_from(manifest, raw, by_version.get(version, [])))
+                manifest = parse_manifest(raw, version, self._url(path))
+                check_signature(manifest, self._key, self._url(path))
+                out.append(
+                    self._version_from(manifest, raw, by_version.get(version, []))
+                )
+            except IntegrityError as err:
+                logger.warning("skipping version %s: %s", version, err)
         return out
 
     def get(self, ref: str | ModelVersion = "latest") -> ModelVersion:
         """Describe the version a reference points to, without loading it.
+
+        The manifest (and, for an alias, the alias record) is verified as
+        :meth:`load` does, signature included.
 
         Parameters
         ----------
@@ -814,18 +450,12 @@ class ModelStore:
         ------
         ModelNotFoundError
             If nothing matches; the message lists what exists.
+        IntegrityError
+            If the manifest or alias record fails its checks.
         """
         version = self._resolve(ref)
         manifest, raw = self._read_manifest(version)
         return self._version_from(manifest, raw, self._aliases_of(version))
-
-    def _aliases_of(self, version: str) -> list[str]:
-        return [
-            name
-            for name, state in self._all_aliases().items()
-            if (stack := _alias_stack(state.get("history", [])))
-            and stack[-1] == version
-        ]
 
     def publish(
         self,
@@ -836,16 +466,22 @@ class ModelStore:
         alias: str | None = None,
         run_id: str | None = None,
         input_example: Any = None,
+        contract: Any = None,
     ) -> ModelVersion:
         """Publish a fitted model as a new immutable version.
+
+        Publishing is idempotent per training run: when ``run_id`` is known
+        and a version of the same run holding the same model (same
+        :func:`~churnlib._core.model_facts.model_fingerprint`) exists, that
+        version is returned (and ``alias`` promoted to it) instead of a copy.
 
         Parameters
         ----------
         model : estimator or TrainingResult
             A fitted scikit-learn estimator (usually a ``Pipeline``). A
             ``TrainingResult`` (anything with ``.model``, ``.run_id`` and
-            ``.metrics``) is unpacked: its metrics and run id are recorded
-            unless given here.
+            ``.metrics``) is unpacked: its metrics, run id and contract are
+            recorded unless given here.
         metrics : mapping of str to float, default=None
             Finite numbers recorded in the manifest.
         metadata : mapping, default=None
@@ -858,6 +494,12 @@ class ModelStore:
         input_example : pandas.DataFrame, default=None
             A few input rows; their column names and dtypes become the feature
             schema of the manifest (otherwise only ``feature_names_in_``).
+        contract : ModelContract, default=None
+            The model contract to store (default: the one the model carries,
+            see :func:`churnlib.get_contract`). It is written into the manifest
+            (signed with it), attached to the model by :meth:`load`, shown as
+            :attr:`ModelVersion.contract`, and gives the MLflow model its input
+            signature.
 
         Returns
         -------
@@ -879,15 +521,24 @@ class ModelStore:
             run_id = run_id if run_id is not None else result.run_id
             if metrics is None:
                 metrics = getattr(result, "metrics", None)
+            if contract is None:
+                contract = getattr(result, "contract", None)
         if not hasattr(model, "predict"):
             raise InvalidParameterError(
                 "The 'model' parameter of ModelStore.publish must be a fitted "
                 "scikit-learn estimator (with predict) or a TrainingResult. Got "
                 f"{type(model).__name__} instead."
             )
+        from sklearn.exceptions import NotFittedError
         from sklearn.utils.validation import check_is_fitted
 
-        check_is_fitted(model)
+        try:
+            check_is_fitted(model)
+        except NotFittedError as err:
+            raise _not_fitted_error()(
+                f"The model passed to ModelStore.publish is not fitted ({err}) "
+                "Fit it first."
+            ) from err
         if alias is not None:
             validate_alias(alias)
         if run_id is not None and not isinstance(run_id, str):
@@ -895,16 +546,90 @@ class ModelStore:
                 f"The 'run_id' parameter of ModelStore.publish must be a str or "
                 f"None. Got {run_id!r} instead."
             )
-        metrics = _clean_metrics(metrics)
-        metadata = _clean_metadata(metadata)
-        features = _feature_schema(model, input_example)
-        described = json.dumps([metrics, metadata, run_id, features])
-        if any(s in described for s in self._secrets):
+        from churnlib._core.contract import ModelContract, get_contract
+
+        if contract is None:
+            contract = get_contract(model)
+        elif not isinstance(contract, ModelContract):
+            raise InvalidParameterError(
+                "The 'contract' parameter of ModelStore.publish must be a "
+                f"churnlib.ModelContract or None. Got {type(contract).__name__} "
+                "instead."
+            )
+        metrics = clean_metrics(metrics)
+        metadata = clean_metadata(metadata)
+        features = feature_schema(model, input_example)
+        contract_dict = None if contract is None else contract.to_dict()
+        import json
+
+        described = json.dumps([metrics, metadata, run_id, features, contract_dict])
+        if any(s in described for s in self._backend.secrets):
             raise InvalidParameterError(
                 "The metadata passed to ModelStore.publish contains a credential "
                 "from this store's storage_options or signing key; remove it."
             )
+        fingerprint = None
+        if run_id is not None:
+            from churnlib._core.model_facts import model_fingerprint
 
+            fingerprint = model_fingerprint(model)
+            same = self._same_publication(run_id, fingerprint)
+            if same is not None:
+                logger.info(
+                    "run %s with this model is already version %s in %s",
+                    run_id,
+                    same,
+                    self.url,
+                )
+                return self.promote(same, alias) if alias else self.get(same)
+        version, manifest, raw = self._write_version(
+            model,
+            run_id=run_id,
+            metrics=metrics,
+            metadata={**metadata},
+            features=features,
+            contract=contract,
+            fingerprint=fingerprint,
+        )
+        logger.info("published %s to %s", version, self.url)
+        published = self._version_from(manifest, raw, [])
+        if alias is not None:
+            try:
+                return self.promote(version, alias)
+            except DeploymentError as err:
+                raise DeploymentError(
+                    f"Version {version} was published to {self.url}, but setting "
+                    f"alias {alias!r} failed: {err} Run "
+                    f"store.promote({version!r}, {alias!r}) to retry.",
+                    url=self.url,
+                ) from err
+        return published
+
+    def _same_publication(self, run_id: str, fingerprint: str) -> str | None:
+        """Return the newest version of ``run_id`` holding the same model, if any."""
+        for v in reversed(self._complete_versions()):
+            try:
+                manifest, _ = self._read_manifest(v)
+            except (IntegrityError, ModelNotFoundError):
+                continue
+            if (
+                manifest.get("run_id") == run_id
+                and manifest.get("model_fingerprint") == fingerprint
+            ):
+                return v
+        return None
+
+    def _write_version(
+        self,
+        model: Any,
+        *,
+        run_id: str | None,
+        metrics: dict[str, float],
+        metadata: dict[str, Any],
+        features: dict[str, Any],
+        contract: Any,
+        fingerprint: str | None,
+    ) -> tuple[str, dict[str, Any], bytes]:
         import skops.io as sio
 
         data = sio.dumps(model)
@@ -932,16 +657,21 @@ class ModelStore:
         files: dict[str, bytes] = {
             f"model/{name}": blob
             for name, blob in mlflow_files(
-                trusted_types=accepted, model_size=len(data), created_at=created_at
+                trusted_types=accepted,
+                model_size=len(data),
+                created_at=created_at,
+                contract=contract,
+                features=features,
             ).items()
         }
         files[MODEL_FILE] = data
+        backend = self._backend
         vdir = self._path("versions", version)
-        self._ensure_root()
+        backend.ensure_root()
         try:
             entries = {}
-            with self._io("write version files to", vdir):
-                self._makedirs(posixpath.join(vdir, "model"))
+            with backend.io("write version files to", vdir):
+                backend.makedirs(posixpath.join(vdir, "model"))
                 for name, blob in files.items():
                     entries[name] = {
                         "sha256": digest["sha256"]
@@ -950,33 +680,26 @@ class ModelStore:
                         "size": len(blob),
                     }
                 # one call: async backends upload the files concurrently
-                self._fs.pipe(
+                backend.write_many(
                     {posixpath.join(vdir, name): blob for name, blob in files.items()}
                 )
-            manifest: dict[str, Any] = {
-                "format": FORMAT,
-                "version": version,
-                "created_at": created_at.isoformat(),
-                "run_id": run_id,
-                "model_file": MODEL_FILE,
-                "serialization": "skops",
-                "trusted_types": accepted,
-                "files": entries,
-                "metrics": metrics,
-                "metadata": metadata,
-                "features": features,
-                "estimator": f"{type(model).__module__}.{type(model).__qualname__}",
-                "libraries": library_versions(),
-            }
-            if self._key is not None:
-                manifest["signature"] = {
-                    "algorithm": "hmac-sha256",
-                    "value": sign(manifest, self._key),
-                }
-            raw = json.dumps(manifest, indent=2, sort_keys=True).encode()
+            manifest, raw = build_manifest(
+                version=version,
+                created_at=created_at,
+                run_id=run_id,
+                trusted_types=accepted,
+                entries=entries,
+                metrics=metrics,
+                metadata=metadata,
+                features=features,
+                contract=None if contract is None else contract.to_dict(),
+                estimator=f"{type(model).__module__}.{type(model).__qualname__}",
+                key=self._key,
+                extra={"model_fingerprint": fingerprint} if fingerprint else None,
+            )
             path = self._manifest_path(version)
-            with self._io("write the manifest", path):
-                self._write_exclusive(path, raw)
+            with backend.io("write the manifest", path):
+                backend.write_exclusive(path, raw)
         except FileExistsError:
             raise DeploymentError(
                 f"Version {version} already exists in {self.url}; publish again.",
@@ -984,97 +707,23 @@ class ModelStore:
             ) from None
         except FileNotFoundError as err:
             with contextlib.suppress(Exception):
-                self._rm_tree(vdir)
+                backend.rm_tree(vdir)
             raise DeploymentError(
                 f"Could not write version {version} to {self.url}: the location "
                 "does not exist (was the bucket or folder deleted?). Create it, "
                 "or use create=True.",
                 url=self.url,
             ) from err
+        except DeploymentError as err:
+            if "did not answer" not in str(err):  # a dead endpoint: leave it
+                with contextlib.suppress(Exception):
+                    backend.rm_tree(vdir)
+            raise
         except BaseException:
             with contextlib.suppress(Exception):
-                self._rm_tree(vdir)
+                backend.rm_tree(vdir)
             raise
-        logger.info("published %s to %s", version, self.url)
-        published = self._version_from(manifest, raw, [])
-        if alias is not None:
-            try:
-                return self.promote(version, alias)
-            except DeploymentError as err:
-                raise DeploymentError(
-                    f"Version {version} was published to {self.url}, but setting "
-                    f"alias {alias!r} failed: {err} Run "
-                    f"store.promote({version!r}, {alias!r}) to retry.",
-                    url=self.url,
-                ) from err
-        return published
-
-    def _verified(self, version: str) -> tuple[dict[str, Any], bytes, dict[str, bytes]]:
-        """Read a version: its manifest and every file, all checked.
-
-        Checks the signature (when the store has a key), that file names are
-        safe relative paths, and every file's size and SHA-256.
-        """
-        manifest, raw = self._read_manifest(version)
-        mpath = self._manifest_path(version)
-        if self._key is not None:
-            if "signature" not in manifest:
-                raise IntegrityError(
-                    f"Version {version} in {self.url} is not signed, and this store "
-                    "requires signatures (a signing key is set). Publish it again "
-                    "with the signing key.",
-                    url=self._url(mpath),
-                )
-            if not verify(manifest, self._key):
-                raise IntegrityError(
-                    f"The signature of {self._url(mpath)} does not match: the "
-                    "manifest was altered or signed with another key. Refusing to "
-                    "load it.",
-                    url=self._url(mpath),
-                )
-        files = manifest.get("files")
-        if not isinstance(files, dict) or manifest.get("model_file") not in files:
-            raise IntegrityError(
-                f"The manifest {self._url(mpath)} does not list the model file.",
-                url=self._url(mpath),
-            )
-        vdir = self._path("versions", version)
-        for name in files:
-            norm = posixpath.normpath(str(name))
-            if name.startswith("/") or norm != name or norm.startswith(".."):
-                raise IntegrityError(
-                    f"The manifest {self._url(mpath)} lists an unsafe path "
-                    f"{name!r}; refusing to load it.",
-                    url=self._url(mpath),
-                )
-        names = list(files)
-        paths = [posixpath.join(vdir, n) for n in names]
-        with self._io("read version files from", vdir):
-            blobs = self._cat_many(paths)
-        out: dict[str, bytes] = {}
-        for name, path in zip(names, paths, strict=True):
-            blob = blobs[path]
-            if isinstance(blob, FileNotFoundError):
-                raise IntegrityError(
-                    f"The file {self._url(path)} listed in the manifest is missing; "
-                    "the version is damaged.",
-                    url=self._url(path),
-                )
-            if isinstance(blob, Exception):
-                raise self._error(blob, "read", path)
-            expected = files[name]
-            if not isinstance(expected, Mapping) or (
-                len(blob) != expected.get("size")
-                or hashlib.sha256(blob).hexdigest() != expected.get("sha256")
-            ):
-                raise IntegrityError(
-                    f"The file {self._url(path)} does not match its manifest "
-                    "(SHA-256 or size differs): it was altered or damaged. "
-                    "Refusing to load it.",
-                    url=self._url(path),
-                )
-            out[name] = bytes(blob)
-        return manifest, raw, out
+        return version, manifest, raw
 
     def download(
         self, ref: str | ModelVersion, path: str | os.PathLike[str]
@@ -1103,20 +752,29 @@ class ModelStore:
         version = self._resolve(ref)
         manifest, raw, blobs = self._verified(version)
         dest = Path(path)
-        for name, blob in {**blobs, MANIFEST: raw}.items():
-            target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(blob)
+        try:
+            for name, blob in {**blobs, MANIFEST: raw}.items():
+                target = dest / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(blob)
+        except OSError as err:
+            raise DeploymentError(
+                f"Could not write version {version} into the folder {dest} "
+                f"({type(err).__name__}: {err.strerror or err}); choose a writable "
+                "folder.",
+                url=str(dest),
+            ) from err
         return self._version_from(manifest, raw, self._aliases_of(version))
 
     def load(self, ref: str | ModelVersion = "latest") -> Any:
-        """Verify and load a model.
+        """Verify and load a model, with its contract attached.
 
         Every file's size and SHA-256 is checked against the manifest (and the
         manifest's HMAC signature when the store has a signing key) **before**
         anything is deserialized. The model is rebuilt with :func:`skops.io.loads`
         and churnlib's own trusted-type list; nothing is unpickled and MLflow is
-        not needed.
+        not needed. The version's model contract, when it has one, is attached
+        (read it with :func:`churnlib.get_contract`).
 
         Parameters
         ----------
@@ -1140,6 +798,7 @@ class ModelStore:
         manifest, _, blobs = self._verified(version)
         model_bytes = blobs[manifest["model_file"]]
         vdir = self._path("versions", version)
+        contract = _contract_from(manifest.get("contract"), self._url(vdir))
         import skops.io as sio
         from skops.io.exceptions import UntrustedTypesFoundException
 
@@ -1160,11 +819,20 @@ class ModelStore:
                 f"file ({type(err).__name__}: {err}).",
                 url=self._url(vdir),
             ) from err
+        if contract is not None:
+            from churnlib._core.contract import attach_contract
+
+            with contextlib.suppress(AttributeError, TypeError):  # slotted models
+                attach_contract(model, contract)
         logger.info("loaded %s from %s", version, self.url)
         return model
 
     def promote(self, version: str | ModelVersion, alias: str) -> ModelVersion:
         """Point ``alias`` at ``version``, keeping the alias's history.
+
+        Holds the store lease while it checks the version exists and records
+        the step, so a concurrent :meth:`prune` cannot delete the version the
+        alias now points to.
 
         Parameters
         ----------
@@ -1179,14 +847,14 @@ class ModelStore:
             The version, with its aliases updated.
         """
         alias = validate_alias(alias)
-        target = self._resolve(version)
-        manifest, raw = self._read_manifest(target)  # must be a real version
-        self._ensure_root()
-        with self._alias_lock(alias):
-            state = self._read_alias(alias)
-            stack = _alias_stack(state["history"]) if state else []
+        self._backend.ensure_root()
+        with self._aliases.lease():
+            target = self._resolve(version)
+            manifest, raw = self._read_manifest(target)  # must be a real version
+            state = self._aliases.read(alias)
+            stack = alias_stack(state["history"]) if state else []
             if not stack or stack[-1] != target:
-                self._set_alias(alias, target, "promote")
+                self._aliases.write(alias, target, "promote")
                 logger.info("alias %s -> %s in %s", alias, target, self.url)
         return self._version_from(manifest, raw, self._aliases_of(target))
 
@@ -1212,11 +880,11 @@ class ModelStore:
             If the alias has no earlier version.
         """
         alias = validate_alias(alias)
-        with self._alias_lock(alias):
-            state = self._read_alias(alias)
+        with self._aliases.lease():
+            state = self._aliases.read(alias)
             if state is None:
                 raise self._not_found(f"alias {alias!r}")
-            stack = _alias_stack(state["history"])
+            stack = alias_stack(state["history"])
             if len(stack) < 2:
                 raise DeploymentError(
                     f"The alias {alias!r} in {self.url} has no previous version to "
@@ -1226,14 +894,14 @@ class ModelStore:
                 )
             target = stack[-2]
             self._read_manifest(target)
-            self._set_alias(alias, target, "rollback")
+            self._aliases.write(alias, target, "rollback")
             logger.info("alias %s rolled back to %s in %s", alias, target, self.url)
         return self.get(target)
 
     def alias_history(self, alias: str) -> list[dict[str, Any]]:
         """Return the alias's history, oldest first (``version``/``action``/``at``)."""
         alias = validate_alias(alias)
-        state = self._read_alias(alias)
+        state = self._aliases.read(alias)
         if state is None:
             raise self._not_found(f"alias {alias!r}")
         return [dict(entry) for entry in state["history"]]
@@ -1241,9 +909,13 @@ class ModelStore:
     def prune(self, keep: int = 5) -> list[str]:
         """Delete old versions, keeping the newest ``keep`` and every aliased one.
 
-        A version an alias points to, or could roll back to, is never deleted.
-        Folders of publishes that never completed are removed once they are more
-        than a day old (younger ones may be a publish in progress).
+        A version an alias points to, or could roll back to, is never deleted:
+        prune decides and hides the doomed versions (removes their manifests)
+        while holding the same lease as :meth:`promote`, so an alias set
+        concurrently either is seen and protects its version, or finds the
+        version already gone and fails. Folders of publishes that never
+        completed are removed once they are more than a day old (younger ones
+        may be a publish in progress).
 
         Parameters
         ----------
@@ -1254,23 +926,36 @@ class ModelStore:
         -------
         list of str
             The ids of the deleted versions, oldest first.
+
+        Raises
+        ------
+        IntegrityError
+            If an alias record cannot be verified (its versions are unknown, so
+            nothing is deleted).
         """
         validate_params(
             {"keep": [Interval(Integral, 0, None, closed="left")]},
             {"keep": keep},
             "ModelStore.prune",
         )
-        complete = self._complete_versions()
-        protected = set(complete[len(complete) - keep :] if keep else [])
-        for state in self._all_aliases().values():
-            protected.update(_alias_stack(state.get("history", [])))
-        doomed = [v for v in complete if v not in protected]
-        fs = self._fs
+        backend = self._backend
+        with self._aliases.lease():
+            complete = self._complete_versions()
+            protected = set(complete[len(complete) - keep :] if keep else [])
+            for name in self._alias_names():
+                state = self._aliases.read(name)  # raises when unverifiable
+                if state is not None:
+                    protected.update(alias_stack(state["history"]))
+            doomed = [v for v in complete if v not in protected]
+            for version in doomed:  # invisible first, under the lease
+                path = self._manifest_path(version)
+                with backend.io("delete", path):
+                    backend.rm_file(path)
         folder = self._path("versions")
-        with self._io("list versions in", folder):
+        with backend.io("list versions in", folder):
             present = {
                 posixpath.relpath(p, folder).split("/", 1)[0]
-                for p in self._find(folder)
+                for p in backend.find(folder)
             }
         cutoff = datetime.now(UTC) - _INCOMPLETE_AFTER
         stale = [
@@ -1278,18 +963,29 @@ class ModelStore:
             for v in present
             if is_version_id(v) and v not in complete and version_time(v) < cutoff
         ]
-        removed = []
         for version in doomed + stale:
             vdir = self._path("versions", version)
-            with self._io("delete", vdir):
-                with contextlib.suppress(FileNotFoundError):
-                    fs.rm_file(self._manifest_path(version))  # invisible first
-                self._rm_tree(vdir)
-            if version in complete:
-                removed.append(version)
-        if removed:
-            logger.info("pruned %d versions from %s", len(removed), self.url)
-        return removed
+            with backend.io("delete", vdir):
+                backend.rm_tree(vdir)
+        if doomed:
+            logger.info("pruned %d versions from %s", len(doomed), self.url)
+        return doomed
+
+    def _alias_names(self) -> list[str]:
+        folder = self._aliases.folder
+        with self._backend.io("list aliases in", folder):
+            paths = self._backend.find(folder)
+        log_root = posixpath.join(folder, ".log")
+        names = {
+            posixpath.basename(p)[: -len(".json")]
+            for p in paths
+            if p.endswith(".json") and posixpath.dirname(p) == folder
+        } | {
+            posixpath.basename(posixpath.dirname(p))
+            for p in paths
+            if posixpath.dirname(posixpath.dirname(p)) == log_root
+        }
+        return sorted(names)
 
     @classmethod
     def from_reference(
@@ -1300,6 +996,7 @@ class ModelStore:
         signing_key: str | bytes | None = None,
         create: bool = False,
         trusted_types: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> tuple[ModelStore, str]:
         """Split ``"<store url>@<ref>"`` into a store and a reference.
 
@@ -1308,7 +1005,7 @@ class ModelStore:
         reference : str
             For example ``"s3://bucket/models/churn@production"``. Without
             ``@``, the reference is ``"latest"``.
-        storage_options, signing_key, create, trusted_types
+        storage_options, signing_key, create, trusted_types, timeout
             As for :class:`ModelStore` (``create`` defaults to False here).
 
         Returns
@@ -1329,6 +1026,7 @@ class ModelStore:
             signing_key=signing_key,
             create=create,
             trusted_types=trusted_types,
+            timeout=timeout,
         )
         return store, ref
 
@@ -1339,6 +1037,7 @@ def load_model(
     storage_options: Mapping[str, Any] | None = None,
     signing_key: str | bytes | None = None,
     trusted_types: Sequence[str] | None = None,
+    timeout: float | None = None,
 ) -> Any:
     """Load ``"<store url>@<version id | alias | latest>"`` from a model store.
 
@@ -1353,11 +1052,13 @@ def load_model(
         As for :class:`ModelStore` (``CHURNLIB_SIGNING_KEY`` by default).
     trusted_types : sequence of str, default=None
         As for :class:`ModelStore`.
+    timeout : float, default=None
+        As for :class:`ModelStore` (60 s per storage request by default).
 
     Returns
     -------
     estimator
-        The verified, fitted model.
+        The verified, fitted model, with its contract attached.
 
     Examples
     --------
@@ -1373,5 +1074,6 @@ def load_model(
         storage_options=storage_options,
         signing_key=signing_key,
         trusted_types=trusted_types,
+        timeout=timeout,
     )
     return store.load(ref)

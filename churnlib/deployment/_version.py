@@ -19,8 +19,10 @@ __all__ = [
 ]
 
 _VERSION_FMT = "%Y%m%dT%H%M%S.%fZ"
-_VERSION_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{8}$")
-_ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+# full matches only (re.fullmatch): ``$`` would also match before a trailing
+# newline, and "prod\n" would become a file name
+_VERSION_RE = re.compile(r"\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{8}")
+_ALIAS_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 #: Reference words that are not alias names.
 RESERVED = frozenset({"latest"})
 
@@ -39,8 +41,16 @@ def new_version_id(now: datetime | None = None) -> str:
 
 
 def is_version_id(text: str) -> bool:
-    """Whether ``text`` has the shape of a version id."""
-    return bool(_VERSION_RE.match(text))
+    r"""Whether ``text`` has the shape of a version id (the whole of it).
+
+    Examples
+    --------
+    >>> is_version_id("20260102T030405.000006Z-0123abcd")
+    True
+    >>> is_version_id("20260102T030405.000006Z-0123abcd\n")
+    False
+    """
+    return isinstance(text, str) and _VERSION_RE.fullmatch(text) is not None
 
 
 def version_time(version: str) -> datetime:
@@ -54,7 +64,7 @@ def validate_alias(alias: Any) -> str:
 
     if (
         not isinstance(alias, str)
-        or not _ALIAS_RE.match(alias)
+        or _ALIAS_RE.fullmatch(alias) is None
         or alias in RESERVED
         or is_version_id(alias)
     ):
@@ -148,6 +158,9 @@ class ModelVersion:
         The MLflow run that trained the model, when known.
     metadata : mapping
         Free-form metadata given at publication.
+    contract : ModelContract or None
+        The model contract stored with the version (features, identifiers,
+        labels, threshold...); None for versions published without one.
     """
 
     version: str
@@ -158,6 +171,7 @@ class ModelVersion:
     aliases: tuple[str, ...] = ()
     run_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    contract: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", _frozen_mapping(self.metrics))

@@ -21,6 +21,8 @@ from churnlib.exceptions import IntegrityError
 class FailingFS:
     """Delegate to a real filesystem, but fail the ``fail_on``-th write."""
 
+    async_impl = False  # every call goes through the methods below
+
     def __init__(self, fs, fail_on):
         self._wrapped = fs
         self.fail_on = fail_on
@@ -63,17 +65,19 @@ def test_publish_failing_halfway_leaves_nothing(cloud_store_url, model, fail_on)
     store = ModelStore(url, storage_options=options)
     store.publish(model, alias="production")
     before = _snapshot(store)
-    real = store._fs
-    store._fs = FailingFS(real, fail_on)
+    backend = store._backend
+    real = backend.fs
+    backend.fs = FailingFS(real, fail_on)
     if fail_on == 6 and store._local:
         # local manifests are written with os.link, not through fsspec
         def boom(path, data):
             raise OSError("injected failure on the manifest")
 
-        store._write_exclusive = boom
+        backend.write_exclusive = boom
     with pytest.raises(Exception, match="injected failure"):
         store.publish(model, alias="production")
-    store._fs = real
+    backend.fs = real
+    vars(backend).pop("write_exclusive", None)
     assert _snapshot(store) == before
     real.invalidate_cache()
     versions_dir = posixpath.join(store._root, "versions")
@@ -91,10 +95,10 @@ def test_publish_interrupted_before_manifest_is_invisible(storage_url, model):
     def interrupted(path, data):
         raise KeyboardInterrupt
 
-    store._write_exclusive = interrupted
+    store._backend.write_exclusive = interrupted
     with pytest.raises(KeyboardInterrupt):
         store.publish(model, alias="production")
-    del store._write_exclusive
+    del store._backend.write_exclusive
     assert [v.version for v in store.versions()] == [v1.version]
     assert store.get("production").version == v1.version
 

@@ -14,7 +14,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-import churnlib.deployment._store as store_module
+import churnlib.deployment._aliases as aliases_module
 from churnlib.deployment import TRUSTED_TYPES, ModelStore
 from churnlib.deployment._security import (
     load_trusted,
@@ -23,6 +23,8 @@ from churnlib.deployment._security import (
     trusted_types_for,
     untrusted_types,
 )
+from churnlib.deployment._timeouts import bounded_storage_options
+from churnlib.deployment._version import new_version_id
 from churnlib.exceptions import DeploymentError
 
 
@@ -77,17 +79,23 @@ def test_secret_collection_and_redaction():
 
 
 def test_storage_option_defaults_yield_to_the_user():
-    merged = store_module._with_defaults(
+    merged = bounded_storage_options(
         "s3", {"config_kwargs": {"connect_timeout": 1}, "key": "k"}
     )
     assert merged["config_kwargs"]["connect_timeout"] == 1
+    assert merged["config_kwargs"]["read_timeout"] == 60.0
     assert merged["config_kwargs"]["retries"] == {"max_attempts": 2, "mode": "standard"}
     assert merged["key"] == "k"
-    assert store_module._with_defaults("memory", {"a": 1}) == {"a": 1}
+    assert bounded_storage_options("memory", {"a": 1}) == {"a": 1}
+    assert bounded_storage_options("az", {"read_timeout": 5}, timeout=9) == {
+        "connection_timeout": 9.0,
+        "read_timeout": 5,
+    }
+    assert bounded_storage_options("gs", {}, timeout=7)["requests_timeout"] == 7.0
 
 
 def _lock_path(store):
-    return posixpath.join(store._root, "aliases", "production.lock")
+    return posixpath.join(store._root, "aliases", ".lock")
 
 
 def test_abandoned_alias_lease_is_broken(storage_url, model):
@@ -109,7 +117,7 @@ def test_held_alias_lease_times_out_with_a_clear_error(storage_url, model, monke
     v2 = store.publish(model)
     live = json.dumps({"token": "other", "at": time.time()}).encode()
     store.fs.pipe_file(_lock_path(store), live)
-    monkeypatch.setattr(store_module, "_LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(aliases_module, "LOCK_WAIT_SECONDS", 0.3)
     with pytest.raises(DeploymentError, match="stayed locked by another writer"):
         store.promote(v2.version, "production")
     assert store.fs.exists(_lock_path(store))  # not ours: left alone
@@ -120,7 +128,7 @@ def test_prune_removes_old_incomplete_folders_only(storage_url, model):
     v = store.publish(model)
     fs = store.fs
     old = "20000101T000000.000000Z-0000dead"
-    fresh = store_module.new_version_id()
+    fresh = new_version_id()
     for ghost in (old, fresh):
         path = posixpath.join(store._root, "versions", ghost, "model", "MLmodel")
         if store._local:

@@ -44,9 +44,11 @@ def test_mlflow_pyfunc_loads_a_downloaded_version(
     assert got.version == v.version
     assert (tmp_path / "copy" / "manifest.json").exists()
     pyfunc = mlflow_pyfunc.load_model(str(tmp_path / "copy" / "model"))
-    np.testing.assert_array_equal(
-        np.asarray(pyfunc.predict(X.head(50))), model.predict(X.head(50))
-    )
+    got = np.asarray(pyfunc.predict(X.head(50)))
+    # P(churn) as one float column, not the boolean decisions
+    assert got.shape == (50,)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, model.predict_proba(X.head(50))[:, 1])
     assert (tmp_path / "copy" / "model" / "requirements.txt").read_text().count("==")
 
 
@@ -221,7 +223,10 @@ def test_mlflow_models_serve_scores_a_downloaded_version(tmp_path, model, churn_
             headers={"Content-Type": "application/json"},
         )
         answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
-        assert answer["predictions"] == model.predict(rows).tolist()
+        # the served model answers P(churn), one float a row
+        np.testing.assert_allclose(
+            answer["predictions"], model.predict_proba(rows)[:, 1], rtol=1e-12
+        )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -85,7 +85,8 @@ def test_version_folder_layout_and_manifest(store, model, churn_xy):
     assert "sklearn.tree._tree.Tree" in manifest["trusted_types"]
     mlmodel = fs.cat_file(posixpath.join(vdir, "model/MLmodel")).decode()
     assert "serialization_format: skops" in mlmodel
-    assert "loader_module: mlflow.sklearn" in mlmodel
+    assert "loader_module: churnlib.deployment.pyfunc" in mlmodel
+    assert "pickled_model: model.skops" in mlmodel  # the sklearn flavor stays
 
 
 def test_versions_are_oldest_first_and_latest_is_newest(store, model):
@@ -259,8 +260,9 @@ def test_publish_rejects_bad_arguments(storage_url, model, kwargs, match):
 
 def test_publish_rejects_unfitted_and_non_models(storage_url):
     store = ModelStore(storage_url)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError) as info:
         store.publish(LogisticRegression())
+    assert isinstance(info.value, InvalidParameterError)  # a churnlib error too
     with pytest.raises(InvalidParameterError, match="fitted scikit-learn estimator"):
         store.publish({"not": "a model"})
 
