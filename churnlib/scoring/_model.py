@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from churnlib._core.contract import FeatureSpec, ModelContract, get_contract
 from churnlib._core.model_facts import (
@@ -113,25 +114,32 @@ def inspect_model(
 
 
 def fallback_contract(
-    features: Sequence[str], kinds: Mapping[str, str]
+    features: Sequence[str], sample: pd.DataFrame | None, kinds: Mapping[str, str]
 ) -> ModelContract:
-    """Infer a contract for a model that carries none, from the input's column kinds.
+    """Infer a contract for a model that carries none, from the input's first rows.
 
     Used for models trained outside :class:`~churnlib.ChurnTrainer` or
-    published before contracts existed. Numbers (and mostly-number text in
-    CSV files, such as Telco's ``TotalCharges`` with ``' '`` blanks) are read
-    as numeric, booleans as binary, everything else as text categories, with
-    the same cleaning rules as training (blanks and placeholders are missing).
+    published before contracts existed. The roles are the ones the training
+    reader (:func:`~churnlib.data.infer_schema`) gives the same raw columns:
+    number text with blanks (Telco's ``TotalCharges``) is numeric, yes/no
+    words and 0/1 columns are binary (read as booleans), other text is
+    categorical; the cleaning rules are the reader's (blanks and placeholders
+    are missing). Without a sample (an empty input) the input's column types
+    decide.
     """
+    roles: dict[str, str] = {}
+    if sample is not None and len(sample):
+        from churnlib.data import infer_schema
+
+        roles = dict(infer_schema(sample[list(features)], id_columns=[]).roles)
     specs = []
     for name in features:
-        kind = kinds.get(name, "string")
-        if kind == "numeric":
-            specs.append(FeatureSpec(name=name, role="numeric", dtype="float64"))
-        elif kind == "bool":
-            specs.append(FeatureSpec(name=name, role="binary", dtype="bool"))
-        else:
-            specs.append(FeatureSpec(name=name, role="categorical", dtype="object"))
+        role = roles.get(name)
+        if role is None:
+            kind = kinds.get(name, "string")
+            role = {"numeric": "numeric", "bool": "binary"}.get(kind, "categorical")
+        dtype = {"numeric": "float64", "binary": "bool"}.get(role, "object")
+        specs.append(FeatureSpec(name=name, role=role, dtype=dtype))
     return ModelContract(features=tuple(specs))
 
 

@@ -18,11 +18,18 @@ from datetime import UTC, datetime
 from numbers import Integral, Real
 from typing import Any
 
+import pandas as pd
+
 from churnlib._core.version import __version__
 from churnlib._urls import redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
 from churnlib.exceptions import DataValidationError, InvalidParameterError
-from churnlib.scoring._dataset import InputPlan, expected_kinds, plan_input
+from churnlib.scoring._dataset import (
+    InputPlan,
+    expected_kinds,
+    iter_unit_batches,
+    plan_input,
+)
 from churnlib.scoring._engines import run_dask, run_local, with_client
 from churnlib.scoring._model import (
     ModelInfo,
@@ -340,7 +347,8 @@ def score_table(
         )
     if contract is None:
         kinds = expected_kinds(plan, list(features), check=False)
-        contract = fallback_contract(features, kinds)
+        sample = _sample(in_fs, plan, features, batch_rows)
+        contract = fallback_contract(features, sample, kinds)
     clash = [c for c in ids + passthrough if c in OUTPUT_COLUMNS]
     if clash:
         raise DataValidationError(
@@ -461,6 +469,19 @@ def score_table(
         id_columns=ids,
         contract="model" if info.contract is not None else "inferred",
     )
+
+
+def _sample(
+    fs: Any, plan: InputPlan, features: Sequence[str], batch_rows: int
+) -> pd.DataFrame | None:
+    """Read the first rows of the input's features (at most 10,000), raw."""
+    for unit in plan.units:
+        batch = next(
+            iter_unit_batches(fs, unit, list(features), min(batch_rows, 10_000)), None
+        )
+        if batch is not None:
+            return batch
+    return None
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:

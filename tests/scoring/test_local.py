@@ -281,7 +281,7 @@ def test_number_text_in_one_file_is_read_as_numbers(
     # the training reader's rule: a number column stored as text still scores
     frame = customers.drop(columns="churned")
     src = write_parts(frame, tmp_path / "in")
-    text = frame.iloc[400:].assign(monthly_charges=lambda d: d["monthly_charges"].map(str))
+    text = frame.iloc[400:].astype({"monthly_charges": str})
     text.to_parquet(tmp_path / "in" / "part-2.parquet")
     score_table(churn_model, src, tmp_path / "o")
     scores = read_scores(tmp_path / "o")
@@ -293,7 +293,7 @@ def test_unreadable_value_in_one_file_names_file_rows_column_and_value(
 ):
     frame = customers.drop(columns="churned")
     src = write_parts(frame, tmp_path / "in")
-    bad = frame.iloc[400:].assign(monthly_charges=lambda d: d["monthly_charges"].map(str))
+    bad = frame.iloc[400:].astype({"monthly_charges": str})
     bad.iloc[5, bad.columns.get_loc("monthly_charges")] = "lots"
     bad.to_parquet(tmp_path / "in" / "part-2.parquet")
     out = tmp_path / "o"
