@@ -115,6 +115,7 @@ class TokenSet:
         self._from_file: list[bytes] = []
         self._lock = threading.Lock()
         if self._file is not None:
+            read_token_file(self._file)  # a missing file is an error at start
             self.refresh()
 
     def __len__(self) -> int:

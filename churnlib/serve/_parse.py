@@ -204,15 +204,10 @@ def _labels(values: Any, decode: Any) -> np.ndarray:
             columns=("churned",),
         )
     kind = pd.api.types.infer_dtype(col, skipna=False)
-    if kind == "boolean":
-        flags: np.ndarray = col.to_numpy(dtype=bool)
+    if kind != "string" and col.isin([0, 1]).all():  # True == 1, False == 0
+        flags: np.ndarray = col.to_numpy(dtype=np.float64).astype(bool)
         return flags
-    if kind in ("integer", "floating", "mixed-integer-float"):
-        num = col.to_numpy(dtype=np.float64)
-        if np.isin(num, (0.0, 1.0)).all():
-            flags = num.astype(bool)
-            return flags
-    elif kind == "string" and decode is not None:
+    if kind == "string" and decode is not None:
         from churnlib.exceptions import DataValidationError
 
         try:
@@ -236,7 +231,9 @@ def _micros(values: Any, n: int, field: str) -> np.ndarray:
         return np.full(n, time.time_ns() // 1000, dtype=np.int64)
     try:
         stamps = pd.to_datetime(
-            pd.Series([values] * n if isinstance(values, str) else values), utc=True
+            pd.Series([values] * n if isinstance(values, str) else values),
+            utc=True,
+            format="ISO8601",
         )
     except (TypeError, ValueError, OverflowError):
         raise RequestError(

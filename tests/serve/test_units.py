@@ -1,0 +1,126 @@
+"""In-process pieces of the service: the key set and the request parsers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from churnlib.exceptions import InvalidParameterError
+from churnlib.serve._auth import (
+    TokenSet,
+    generate_token,
+    read_token_file,
+    tokens_from_env,
+)
+from churnlib.serve._parse import (
+    RequestError,
+    parse_events,
+    parse_outcomes,
+    parse_table,
+)
+
+
+def test_token_set_keeps_only_digests(tmp_path):
+    key = generate_token()
+    keys = TokenSet([key])
+    assert keys.accepts(key)
+    assert not keys.accepts(key[:-1])
+    assert not keys.accepts("")
+    held = repr(vars(keys))
+    assert key not in held
+    assert hashlib.sha256(key.encode()).hexdigest() not in repr(keys)
+    assert repr(keys) == "TokenSet(n_tokens=1)"
+
+
+def test_token_file_is_reread_when_it_changes(tmp_path):
+    path = tmp_path / "keys"
+    a, b = generate_token(), generate_token()
+    path.write_text(f"# comment\n{a}  # trailing comment\n{b}\n")
+    assert read_token_file(path) == [a, b]
+    keys = TokenSet(token_file=path)
+    assert keys.accepts(a)
+    assert keys.accepts(b)
+    assert not keys.refresh()  # unchanged
+    path.write_text(f"{a}\n")
+    assert keys.refresh()
+    assert keys.accepts(a)
+    assert not keys.accepts(b)
+
+
+def test_short_or_unreadable_keys_are_refused_without_echo(tmp_path):
+    with pytest.raises(InvalidParameterError, match="shorter than 16") as info:
+        TokenSet(["tiny-secret"])
+    assert "tiny-secret" not in str(info.value)
+    with pytest.raises(InvalidParameterError, match="Cannot read the token file"):
+        TokenSet(token_file=tmp_path / "missing")
+    assert tokens_from_env({"CHURNLIB_SERVE_TOKENS": "a1, b2 c3"}) == ["a1", "b2", "c3"]
+    assert tokens_from_env({}) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        (b'[{"a": 1}', "application/json", 400, "not valid JSON"),
+        (b'[{"a": Infinity}]', "application/json", 400, "Infinity is not a JSON value"),
+        (b"\xff\xfe", "application/json", 400, "not UTF-8"),
+        (b'{"a": 1}', "application/json", 422, "Send a JSON list of records"),
+        (b"[1, 2]", "application/json", 422, "Send a JSON list of records"),
+        (b'{"columns": ["a"], "data": [[1, 2]]}', "application/json", 422, "1 values"),
+        (b"a,b\n1,2\n", "application/xml", 415, "Unsupported Content-Type"),
+        (b"", "text/csv", 422, "CSV body is empty"),
+        (b"[" + b'{"a": 1},' * 10 + b'{"a": 1}]', "application/json", 413, "at most 5"),
+    ],
+)
+def test_parse_table_refusals(body, content_type, status, message):
+    with pytest.raises(RequestError, match=message) as info:
+        parse_table(body, content_type, max_rows=5)
+    assert info.value.status == status
+
+
+def test_parse_table_shapes():
+    records = [{"a": 1, "b": "x"}, {"a": 2.5, "b": None}]
+    frame = parse_table(json.dumps(records).encode(), "application/json", max_rows=5)
+    assert frame["a"].tolist() == [1.0, 2.5]
+    assert frame["b"].iloc[0] == "x"
+    assert frame["b"].isna().iloc[1]
+    split = {
+        "dataframe_split": {"columns": ["a", "b"], "data": [[1, "x"], [2.5, None]]}
+    }
+    same = parse_table(json.dumps(split).encode(), "application/json", max_rows=5)
+    assert same["a"].tolist() == [1.0, 2.5]
+    assert same["b"].isna().tolist() == [False, True]
+    csv = parse_table(b"a,b\n1,x\n2.5,\n", "text/csv; charset=utf-8", max_rows=5)
+    assert csv["a"].tolist() == [1.0, 2.5]
+
+
+def test_parse_outcomes_and_events():
+    ids, y, observed, scored = parse_outcomes(
+        b'[{"id": "C1", "churned": true}, {"id": 7, "churned": 0}]', max_rows=5
+    )
+    assert ids.tolist() == ["C1", "7"]
+    assert y.tolist() == [True, False]
+    assert observed.dtype == np.int64
+    assert scored is None
+    ids, y, observed, scored = parse_outcomes(
+        b'{"ids": ["a", "b"], "churned": [1, 1], "scored_at": '
+        b'["2026-01-01T00:00:00Z", "2026-01-02"], "observed_at": "2026-02-01"}',
+        max_rows=5,
+    )
+    assert scored.tolist() == [1767225600000000, 1767312000000000]
+    assert observed.tolist() == [1769904000000000] * 2
+    with pytest.raises(RequestError, match="one label per id"):
+        parse_outcomes(b'{"ids": ["a"], "churned": [1, 0]}', max_rows=5)
+    with pytest.raises(RequestError, match="true/false or 0/1"):
+        parse_outcomes(b'[{"id": "a", "churned": 2}]', max_rows=5)
+    with pytest.raises(RequestError, match="needs an id"):
+        parse_outcomes(b'[{"id": null, "churned": 1}]', max_rows=5)
+    with pytest.raises(RequestError, match="ISO 8601"):
+        parse_outcomes(b'[{"id": "a", "churned": 1, "scored_at": "soon"}]', max_rows=5)
+    ids, when = parse_events(b'[{"id": "C1", "churned_at": "2026-01-15"}]', max_rows=5)
+    assert ids.tolist() == ["C1"]
+    assert when.tolist() == [1768435200000000]
+    with pytest.raises(RequestError, match="need the fields"):
+        parse_events(b'[{"id": "C1"}]', max_rows=5)
