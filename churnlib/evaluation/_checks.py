@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnlib._core.model_facts import final_estimator as _final_estimator
 from churnlib.exceptions import DataValidationError, InvalidParameterError
 
 
@@ -209,19 +210,8 @@ def positive_proba(
 def final_estimator(model: Any) -> Any:
     """Return the estimator doing the work: last pipeline step, unwrapped.
 
-    Threshold wrappers (``FixedThresholdClassifier``,
-    ``TunedThresholdClassifierCV``) are unwrapped to their fitted
-    ``estimator_``, so names and impurity importances refer to the real model.
+    The one rule lives in :func:`churnlib._core.model_facts.final_estimator`
+    (threshold wrappers are unwrapped to their fitted ``estimator_``, so names
+    and impurity importances refer to the real model).
     """
-    steps = getattr(model, "steps", None)
-    final = steps[-1][1] if steps else model
-    while (
-        not hasattr(final, "feature_importances_")
-        and hasattr(final, "estimator_")
-        and hasattr(final, "predict_proba")
-        and type(final).__name__.endswith(
-            ("ThresholdClassifier", "ThresholdClassifierCV")
-        )
-    ):
-        final = final.estimator_
-    return final
+    return _final_estimator(model)

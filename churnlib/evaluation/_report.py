@@ -25,6 +25,9 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from churnlib._core.contract import ModelContract, get_contract
+from churnlib._core.labels import decode_labels
+from churnlib._core.model_facts import churn_proba, model_threshold
 from churnlib._html import created_stamp, esc, figure_html, figure_png, page
 from churnlib._validation import Interval, validate_params
 from churnlib.evaluation import _importance
@@ -155,7 +158,7 @@ def evaluate(
     X: Any,
     y: Any,
     *,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     truth: Any = None,
     profit: CampaignEconomics | Mapping[str, float] | None = None,
     pos_label: Any = None,
@@ -177,11 +180,17 @@ def evaluate(
         :class:`~sklearn.pipeline.Pipeline` from
         :class:`~churnlib.training.ChurnTrainer`.
     X : DataFrame or array-like of shape (n_samples, n_features)
-        Held-out customers, with the columns the model was trained on.
+        Held-out customers, with the columns the model was trained on. When
+        the model carries a :class:`~churnlib.ModelContract` (every model
+        :class:`~churnlib.training.ChurnTrainer` fits does), a raw table is
+        read the way training read it.
     y : array-like of shape (n_samples,)
-        Their true outcomes.
-    threshold : float in [0, 1], default=0.5
-        Customers with a churn probability ``>= threshold`` are flagged.
+        Their true outcomes, as booleans, 0/1 or raw labels (``"Yes"``,
+        ``"Attrited Customer"``), decoded by the model's label rule.
+    threshold : float in [0, 1] or None, default=None
+        Customers with a churn probability ``>= threshold`` are flagged. None
+        takes the model's own threshold (its contract's, or a threshold
+        wrapper's), else 0.5.
     truth : array-like of shape (n_samples,), default=None
         True churn probabilities when known, e.g. the ``churn_probability``
         column of :func:`churnlib.data.generate_customers` with
@@ -191,8 +200,10 @@ def evaluate(
         Campaign economics for the profit metrics; a mapping overrides some
         of the :class:`CampaignEconomics` defaults.
     pos_label : int, bool or str, default=None
-        The class meaning "churned". ``None`` takes the model's second class
-        when classes are 0/1 or False/True.
+        The label meaning "churned". ``None`` uses the model's contract, else
+        the one label rule of :func:`churnlib.infer_label_rule` (``True``,
+        ``1``, ``"Yes"``, a label naming churn), and refuses when that cannot
+        tell.
     name : str, default=None
         Model name for legends and the report title; defaults to the class
         name of the model (of its last step for a pipeline).
@@ -227,7 +238,10 @@ def evaluate(
     Name: value, dtype: float64
     """
     validate_params(
-        {"threshold": [Interval(Real, 0, 1, closed="both")], "name": [None, str]},
+        {
+            "threshold": [None, Interval(Real, 0, 1, closed="both")],
+            "name": [None, str],
+        },
         {"threshold": threshold, "name": name},
         "evaluate",
     )
@@ -245,12 +259,27 @@ def evaluate(
             "has none. Use a probabilistic classifier or wrap it in "
             "sklearn.calibration.CalibratedClassifierCV."
         )
+    if n_x == 0 or (hasattr(y, "__len__") and len(y) == 0):
+        raise DataValidationError(
+            "evaluate: there are no customers to evaluate (X and y are empty). "
+            "Pass held-out rows with their outcomes."
+        )
+    contract = get_contract(model)
+    if contract is not None and isinstance(X, pd.DataFrame):
+        X = contract.prepare(X, source="the evaluation table")
     y_arr = y.to_numpy() if isinstance(y, pd.Series) else np.asarray(y)
-    if pos_label is None:
-        pos_label = _default_pos_label(model)
+    user_pos = pos_label
+    y_arr, pos_label = _decode_outcomes(y_arr, pos_label, contract)
     y_bool, pos_label = check_binary_target(y_arr, pos_label=pos_label, caller=caller)
-    scores, _ = positive_proba(model, X, pos_label=pos_label, caller=caller)
+    classes = list(getattr(model, "classes_", []))
+    if user_pos is not None and user_pos in classes:
+        scores, _ = positive_proba(model, X, pos_label=user_pos, caller=caller)
+    else:  # the model's own churn class, by its contract or the one label rule
+        scores = churn_proba(model, X)
     scores = check_scores(scores, caller=caller, probabilities=True)
+    if threshold is None:
+        own = model_threshold(model)
+        threshold = 0.5 if own is None else own
     truth_arr = None
     if truth is not None:
         truth_arr = check_scores(truth, name="truth", caller=caller, probabilities=True)
@@ -276,15 +305,33 @@ def evaluate(
         y=y,
         pos_label=pos_label,
         name=name,
+        contract=contract,
     )
 
 
-def _default_pos_label(model: Any) -> Any:
-    """Return the churn class when unambiguous: 1/True or the 2nd class."""
-    classes = list(getattr(model, "classes_", []))
-    if len(classes) == 2 and set(classes) <= {0, 1, -1}:  # False/True are 0/1
-        return classes[-1]
-    return None
+def _decode_outcomes(
+    y: np.ndarray, pos_label: Any, contract: ModelContract | None
+) -> tuple[np.ndarray, Any]:
+    """Raw outcomes as booleans by the one label rule, and the label now meaning churn.
+
+    Booleans and 0/1 pass through unchanged (``check_binary_target`` reads
+    them); text labels are decoded with the model's contract, or with
+    ``pos_label``, or by :func:`churnlib.infer_label_rule`.
+    """
+    if y.dtype == np.bool_ or y.size == 0:
+        return y, pos_label
+    if pos_label is None and y.dtype.kind in "iuf":
+        present = y[~pd.isna(y)]
+        if set(np.unique(present).tolist()) <= {0, 1}:
+            return y, 1
+    if pos_label is not None and pos_label in pd.unique(y).tolist():
+        return y, pos_label  # the user named the churn class exactly
+    if pd.isna(y).any():
+        return y, pos_label  # check_binary_target explains missing outcomes
+    if contract is not None and contract.labels is not None and pos_label is None:
+        return contract.decode_labels(y), True
+    decoded, _ = decode_labels(y, pos_label=pos_label)
+    return decoded, True
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -313,6 +360,9 @@ class EvaluationReport:
         The evaluated model and data (used for feature importance).
     pos_label :
         The label of the churn class in ``y``.
+    contract : ModelContract or None
+        The model's contract, when it carries one: the report names the
+        suspected leaks it excluded (or kept).
     name : str
         Model name used in legends and titles.
 
@@ -350,6 +400,7 @@ class EvaluationReport:
     y: Any = field(repr=False, default=None)
     pos_label: Any = field(repr=False, default=True)
     name: str = "model"
+    contract: ModelContract | None = field(repr=False, default=None)
     _cache: dict[Any, Any] = field(repr=False, default_factory=dict, init=False)
 
     def to_frame(self) -> pd.DataFrame:

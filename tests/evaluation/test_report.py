@@ -153,8 +153,13 @@ def test_string_labels_and_pos_label():
     X = rng.normal(size=(200, 2))
     y = np.where(X[:, 0] + rng.normal(size=200) > 0.8, "Yes", "No")
     model = LogisticRegression().fit(X, y)
+    # the one label rule knows "Yes"; a pair that names no churn is refused
+    assert (
+        evaluate(model, X, y).metrics == evaluate(model, X, y, pos_label="Yes").metrics
+    )
+    ab = np.where(y == "Yes", "b", "a")
     with pytest.raises(DataValidationError, match="Pass pos_label"):
-        evaluate(model, X, y)
+        evaluate(LogisticRegression().fit(X, ab), X, ab)
     r = evaluate(model, X, y, pos_label="Yes")
     assert r.metrics["roc_auc"] == pytest.approx(
         roc_auc_score(y == "Yes", model.predict_proba(X)[:, 1])
@@ -562,3 +567,23 @@ def test_evaluate_equals_sklearn_on_random_inputs(data, threshold):
     assert [m["tn"], m["fp"], m["fn"], m["tp"]] == cm.tolist()
     assert m["ks"] == pytest.approx(ks_statistic(y, s))
     assert m["top_decile_lift"] == pytest.approx(lift_score(y, s, fraction=0.1))
+
+
+@pytest.mark.parametrize(
+    ("pos", "neg"), [("Left", "Stayed"), ("Attrited Customer", "Existing Customer")]
+)
+def test_text_labels_use_the_one_label_rule(pos, neg):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    churn = X[:, 0] + rng.normal(size=300) > 0.8
+    y = np.where(churn, pos, neg)
+    model = LogisticRegression().fit(X, y)
+    r = evaluate(model, X, y)
+    assert r.metrics["churn_rate"] == pytest.approx(churn.mean())
+    assert r.metrics["roc_auc"] > 0.7  # not the mirrored 1 - AUC
+
+
+def test_empty_input_says_so():
+    model = LogisticRegression().fit(np.eye(2), [0, 1])
+    with pytest.raises(DataValidationError, match="no customers to evaluate"):
+        evaluate(model, np.empty((0, 2)), [])
