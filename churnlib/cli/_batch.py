@@ -1,0 +1,492 @@
+"""The batch jobs: generate, train, evaluate, publish, versions, promote, score.
+
+Each ``cmd_*`` takes the parsed arguments, prints what it did, and returns the
+exit status; failures raise (churnlib errors, :class:`~churnlib.cli._common.JobError`
+or :class:`~churnlib.cli._common.UsageError`) and :func:`churnlib.cli.main`
+turns them into one line on standard error. Every layer is imported inside the
+command that uses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from churnlib._urls import redact_url
+from churnlib.cli._common import (
+    EXIT_OK,
+    JobError,
+    UsageError,
+    check_html_url,
+    one_line,
+    parse_label,
+    parse_storage_options,
+    plain,
+    print_metrics,
+    print_table,
+    redact_text,
+)
+from churnlib.cli._models import (
+    load_mlflow_model,
+    load_model,
+    model_contract,
+    run_metrics,
+)
+
+__all__ = [
+    "cmd_evaluate",
+    "cmd_generate",
+    "cmd_promote",
+    "cmd_publish",
+    "cmd_rollback",
+    "cmd_score",
+    "cmd_train",
+    "cmd_versions",
+    "read_raw",
+    "write_frame",
+]
+
+
+# --------------------------------------------------------------------------
+# tables (through the one reader/writer, churnlib._core.tables)
+# --------------------------------------------------------------------------
+def check_output_table(url: str, option: str) -> None:
+    """Refuse, before any work, an output URL that is not ``.csv`` or ``.parquet``."""
+    from churnlib._core.tables import table_format
+
+    if table_format(url) not in ("csv", "parquet"):
+        raise UsageError(
+            f"{option}: cannot tell the format of {redact_url(url)!r}: "
+            "end the URL in .csv or .parquet"
+        )
+
+
+def read_raw(url: str, storage_options: Mapping[str, Any] | None) -> Any:
+    """Read a table as is (no cleaning): CSV, Parquet or Excel, any URL."""
+    from churnlib._core.tables import read_table
+    from churnlib.exceptions import ChurnlibError
+
+    try:
+        return read_table(url, storage_options=storage_options)
+    except (ChurnlibError, ImportError):
+        raise
+    except FileNotFoundError as err:
+        raise JobError(f"no file at {redact_url(url)}: check the URL") from err
+    except Exception as err:
+        message = redact_text(one_line(err), [url])
+        raise JobError(
+            f"cannot read {redact_url(url)}: {type(err).__name__}: {message}"
+        ) from err
+
+
+def write_frame(
+    frame: Any, url: str, storage_options: Mapping[str, Any] | None
+) -> None:
+    """Write a frame (format by the URL's extension), all or nothing."""
+    from churnlib._core.tables import write_table
+
+    write_table(frame, url, storage_options=storage_options)
+
+
+# --------------------------------------------------------------------------
+# generate
+# --------------------------------------------------------------------------
+def cmd_generate(args: argparse.Namespace) -> int:
+    """``churnlib generate``."""
+    from churnlib.data import generate_customers
+
+    check_output_table(args.output, "--output")  # before any work
+    frame = generate_customers(
+        args.n_customers,
+        churn_rate=args.churn_rate,
+        random_state=args.random_state,
+        return_truth=args.truth,
+    )
+    write_frame(frame, args.output, parse_storage_options(args.storage_option))
+    rate = float(frame["churned"].mean())
+    print(
+        f"wrote {len(frame):,} customers ({rate:.1%} churned) to "
+        f"{redact_url(args.output)}"
+    )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------
+# train
+# --------------------------------------------------------------------------
+def _make_estimator(name: str, random_state: int | None) -> Any:
+    if name == "random_forest":
+        return None  # ChurnTrainer's default
+    if name == "logistic_regression":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(max_iter=1_000)
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(random_state=random_state)
+
+
+def _threshold_arg(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text  # a scorer name; ChurnTrainer validates it
+    if not 0.0 < value < 1.0:
+        raise UsageError(f"--threshold must be in (0, 1) or a metric, got {text}")
+    return value
+
+
+def _read_labelled(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    from churnlib.data import read_churn_table
+
+    return read_churn_table(
+        args.data,
+        target=args.target,
+        positive=parse_label(args.positive),
+        id_columns=args.id_column,
+        storage_options=parse_storage_options(args.storage_option),
+    )
+
+
+def describe_exclusions(contract: Any) -> list[str]:
+    """``["RowNumber (identifier)", "Naive_Bayes_1 (leakage, AUC 1.000)"]``."""
+    if contract is None:
+        return []
+    leakage = dict(contract.leakage)
+    described = []
+    for column, reason in dict(contract.excluded).items():
+        if reason == "leakage" and column in leakage:
+            described.append(f"{column} (leakage, AUC {leakage[column]:.3f})")
+        else:
+            described.append(f"{column} ({reason})")
+    return described
+
+
+def _contract_options(
+    trainer: Any, args: argparse.Namespace, schema: Any
+) -> dict[str, Any]:
+    """Return what the trainer needs to decide the model's contract."""
+    import inspect
+
+    # TODO(H-cli): drop this check once ChurnTrainer.fit takes the contract
+    # options on main (H-train is adding them).
+    if "schema" not in inspect.signature(trainer.fit).parameters:
+        if args.allow_leakage or args.drop:
+            raise UsageError("this churnlib cannot --drop or --allow-leakage yet")
+        return {}
+    return {"schema": schema, "allow_leakage": args.allow_leakage, "drop": args.drop}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``churnlib train``."""
+    from churnlib.features import train_test_split_churn
+    from churnlib.training import ChurnTrainer
+
+    if args.alias and not args.store:
+        raise UsageError("--alias needs --store")
+    threshold = _threshold_arg(args.threshold)
+    storage_options = parse_storage_options(args.storage_option)
+    if args.report:
+        check_html_url(args.report, "--report")
+    X, y, schema = _read_labelled(args)
+    missing = sorted(set(args.drop or ()) - set(X.columns) - set(schema.id_columns))
+    if missing:
+        raise UsageError(
+            f"--drop names no column of {redact_url(args.data)}: {missing}; "
+            f"its columns are {list(X.columns)}"
+        )
+    X_train, X_test, y_train, y_test = train_test_split_churn(
+        X, y, test_size=args.test_size, random_state=args.random_state
+    )
+    trainer = ChurnTrainer(
+        _make_estimator(args.estimator, args.random_state),
+        experiment_name=args.experiment,
+        tracking_uri=args.tracking_uri,
+        registered_model_name=args.registered_model_name,
+        threshold=threshold,
+        run_name=args.run_name,
+        random_state=args.random_state,
+    )
+    result = trainer.fit(
+        X_train,
+        y_train,
+        X_valid=X_test,
+        y_valid=y_test,
+        **_contract_options(trainer, args, schema),
+    )
+    contract = getattr(result, "contract", None) or model_contract(result.model)
+    n_features = len(contract.features) if contract is not None else X.shape[1]
+    out = sys.stdout
+    out.write(
+        f"trained {args.estimator} on {len(X_train):,} rows "
+        f"({n_features} features), validated on {len(X_test):,}\n"
+    )
+    kept_out = describe_exclusions(contract)
+    if kept_out:
+        out.write(f"kept out     {', '.join(kept_out)}\n")
+    if contract is not None and contract.allow_leakage and contract.leakage:
+        out.write(
+            "leakage      trained WITH suspected leaks (--allow-leakage): "
+            f"{', '.join(sorted(contract.leakage))}\n"
+        )
+    if contract is not None and contract.id_column:
+        out.write(f"id column    {contract.id_column}\n")
+    out.write(f"MLflow run   {result.run_id}\n")
+    if result.model_uri:
+        out.write(f"model URI    {result.model_uri}\n")
+    if result.registered_model_uri:
+        out.write(f"registered   {result.registered_model_uri}\n")
+    out.write(f"threshold    {result.threshold:.4f}\n")
+    print_metrics(dict(result.metrics), out)
+    if args.report:
+        from churnlib.evaluation import evaluate
+
+        report = evaluate(result.model, X_test, y_test, threshold=result.threshold)
+        report.save_html(args.report, storage_options=storage_options)
+        out.write(f"report card  {redact_url(args.report)}\n")
+    if args.store:
+        from churnlib.deployment import ModelStore
+
+        store = ModelStore(args.store, storage_options=storage_options)
+        version = store.publish(
+            result.model,
+            metrics=dict(result.metrics),
+            metadata={"data": redact_url(args.data), "target": args.target},
+            alias=args.alias,
+            run_id=result.run_id,
+        )
+        where = f" as {args.alias!r}" if args.alias else ""
+        out.write(
+            f"published    {version.version} to {redact_url(args.store)}{where}\n"
+        )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------
+# evaluate
+# --------------------------------------------------------------------------
+def labelled_rows(
+    raw: Any, contract: Any, target: str, positive: Any, source: str
+) -> tuple[Any, Any]:
+    """Features and decoded labels of a raw labelled table, via the contract.
+
+    Rows whose label is missing (blank, NaN, a placeholder) are unlabelled:
+    they are left out, and a warning says how many.
+    """
+    import warnings
+
+    import numpy as np
+
+    from churnlib._core.labels import infer_label_rule
+    from churnlib.exceptions import DataQualityWarning, DataValidationError
+
+    if target not in raw.columns:
+        raise DataValidationError(
+            f"{source} has no column {target!r} (the label, --target); its "
+            f"columns are {list(map(str, raw.columns))}",
+            columns=[target],
+        )
+    values = raw[target]
+    rule = contract.labels
+    if positive is not None or rule is None:  # --positive overrides the model's
+        rule = infer_label_rule(values, pos_label=positive, name=target)
+    missing = np.asarray(rule.is_missing(values), dtype=bool)
+    if missing.any():
+        warnings.warn(
+            f"{int(missing.sum()):,} rows of {source} have no label in {target!r}: "
+            "they are left out",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+        raw = raw.loc[~missing]
+        values = values.loc[~missing]
+    y = np.asarray(rule.decode(values), dtype=bool)
+    X = contract.prepare(raw, source=source)
+    import pandas as pd
+
+    return X, pd.Series(y, index=X.index, name=target)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``churnlib evaluate``."""
+    from churnlib.evaluation import evaluate
+
+    storage_options = parse_storage_options(args.storage_option)
+    if args.output:
+        check_html_url(args.output, "--output")
+    model, label = load_model(args.model, args.tracking_uri, storage_options)
+    contract = model_contract(model)
+    if contract is None:  # a model without a contract: read like training did
+        if args.target is None:
+            raise UsageError(
+                "this model carries no contract (trained outside churnlib or "
+                "before 0.2): pass --target"
+            )
+        X, y, _ = _read_labelled(args)
+        threshold = 0.5 if args.threshold is None else args.threshold
+    else:
+        target = args.target or contract.target
+        if target is None:
+            raise UsageError("the model does not name its label column: pass --target")
+        raw = read_raw(args.data, storage_options)
+        X, y = labelled_rows(
+            raw, contract, target, parse_label(args.positive), redact_url(args.data)
+        )
+        threshold = contract.threshold if args.threshold is None else args.threshold
+    report = evaluate(model, X, y, threshold=threshold, name=label)
+    metrics = {k: plain(v) for k, v in dict(report.metrics).items()}
+    if args.json:
+        json.dump(metrics, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(f"{label} on {len(X):,} rows of {redact_url(args.data)}\n")
+        print_metrics(metrics, sys.stdout)
+    if args.output:
+        report.save_html(args.output, storage_options=storage_options)
+        if not args.json:
+            sys.stdout.write(f"report card  {redact_url(args.output)}\n")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------
+# the model store
+# --------------------------------------------------------------------------
+def cmd_publish(args: argparse.Namespace) -> int:
+    """``churnlib publish``."""
+    from churnlib.deployment import ModelStore
+
+    model = load_mlflow_model(args.model_uri, args.tracking_uri)
+    metrics, run_id = run_metrics(args.model_uri, args.tracking_uri)
+    store = ModelStore(
+        args.store, storage_options=parse_storage_options(args.storage_option)
+    )
+    version = store.publish(
+        model,
+        metrics=metrics,
+        metadata={"mlflow_model_uri": args.model_uri},
+        alias=args.alias,
+        run_id=run_id,
+    )
+    where = f", alias {args.alias!r}" if args.alias else ""
+    print(f"published {version.version} to {redact_url(args.store)}{where}")
+    return EXIT_OK
+
+
+def _store(args: argparse.Namespace) -> Any:
+    """Open the existing model store named by ``--store`` (never create it)."""
+    from churnlib.deployment import ModelStore
+
+    return ModelStore(
+        args.store,
+        storage_options=parse_storage_options(args.storage_option),
+        create=False,
+    )
+
+
+def _store_exists(store: Any, url: str, args: argparse.Namespace) -> bool:
+    import fsspec
+
+    options = parse_storage_options(args.storage_option) or {}
+    path: str = fsspec.core.url_to_fs(str(url), **options)[1]
+    return bool(store.fs.exists(path))
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    """``churnlib versions``."""
+    store = _store(args)
+    versions = store.versions()
+    if not versions and not _store_exists(store, args.store, args):
+        raise JobError(
+            f"no model store at {redact_url(args.store)}: check the URL "
+            "(a store is created by its first publish)"
+        )
+    if args.json:
+        rows = [
+            {
+                "version": v.version,
+                "created_at": v.created_at.isoformat(),
+                "aliases": list(v.aliases),
+                "metrics": {k: plain(x) for k, x in v.metrics.items()},
+                "run_id": v.run_id,
+                "sha256": v.sha256,
+            }
+            for v in versions
+        ]
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not versions:
+        print(f"no versions in {redact_url(args.store)}")
+        return EXIT_OK
+    table = [
+        {
+            "VERSION": v.version,
+            "CREATED (UTC)": f"{v.created_at:%Y-%m-%d %H:%M:%S}",
+            "ALIASES": ",".join(v.aliases) or "-",
+            "ROC AUC": (
+                f"{v.metrics['roc_auc']:.4f}" if "roc_auc" in v.metrics else "-"
+            ),
+            "RUN": (v.run_id or "-")[:12],
+        }
+        for v in versions
+    ]
+    print_table(table, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    """``churnlib promote``."""
+    version = _store(args).promote(args.version, args.alias)
+    print(f"{args.alias} -> {getattr(version, 'version', version)}")
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """``churnlib rollback``."""
+    version = _store(args).rollback(args.alias)
+    print(f"{args.alias} -> {getattr(version, 'version', version)} (rolled back)")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------
+# score
+# --------------------------------------------------------------------------
+def cmd_score(args: argparse.Namespace) -> int:
+    """``churnlib score``: ids, roles and labels come from the model's contract."""
+    from churnlib.scoring import score_table
+
+    if args.scheduler and args.engine != "dask":
+        raise UsageError("--scheduler needs --engine dask")
+    ids = args.id_column
+    options: dict[str, Any] = {}
+    if ids:  # else score_table keys the output by the contract's id column
+        options["id_column"] = ids[0] if len(ids) == 1 else ids
+    result = score_table(
+        args.model,
+        args.input,
+        args.output,
+        engine=args.engine,
+        client=args.scheduler,
+        columns=args.column,
+        threshold=args.threshold,
+        batch_rows=args.batch_rows,
+        output_format=args.output_format,
+        overwrite=args.overwrite,
+        storage_options=parse_storage_options(args.storage_option),
+        **options,
+    )
+    rate = result.rows / result.seconds if result.seconds > 0 else float("nan")
+    print(
+        f"scored {result.rows:,} rows in {result.n_partitions} "
+        f"partition{'s' if result.n_partitions != 1 else ''} with model "
+        f"version {result.model_version} (threshold {result.threshold:g}, "
+        f"{result.threshold_source}) on the {result.engine} engine in "
+        f"{result.seconds:.1f} s ({rate:,.0f} rows/s)"
+    )
+    print(f"wrote {redact_url(result.output_url)}")
+    return EXIT_OK
