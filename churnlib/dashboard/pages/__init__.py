@@ -1,0 +1,1 @@
+"""Page scripts registered by ``app.py`` with ``st.navigation``."""
