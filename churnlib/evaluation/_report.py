@@ -43,6 +43,7 @@ from churnlib.evaluation._metrics import (
     _ks_from_counts,
     _profit_from_counts,
     _ranked_counts,
+    expected_calibration_error,
 )
 from churnlib.evaluation._plotting import (
     CumulativeGainDisplay,
@@ -71,6 +72,8 @@ METRIC_DESCRIPTIONS: dict[str, str] = {
     "precision": "share of flagged customers who churned (churn class)",
     "recall": "share of churners flagged (churn class)",
     "f1": "harmonic mean of precision and recall (churn class)",
+    "ece": "expected calibration error: mean gap between predicted and observed "
+    "churn rates over 10 score bins (0 = calibrated)",
     "brier": "mean squared error of the churn probabilities (lower is better)",
     "log_loss": "cross-entropy of the churn probabilities (lower is better)",
     "threshold": "probability above which a customer is flagged as churning",
@@ -134,6 +137,7 @@ def _compute_metrics(
         "recall": float(recall),
         "f1": float(f1),
         "brier": float(brier_score_loss(y, scores)),
+        "ece": expected_calibration_error(y, scores),
         "log_loss": float(log_loss(y, scores, labels=[False, True])),
         "threshold": float(threshold),
         "tn": int(tn),
@@ -431,12 +435,42 @@ class EvaluationReport:
         """
         return "\n\n".join(self._summary_paragraphs())
 
+    def leakage_banner(self) -> str | None:
+        """Say which suspected target leaks the model excluded or kept.
+
+        Returns
+        -------
+        str or None
+            None when the model's contract names no suspected leak (or the
+            model carries no contract).
+        """
+        c = self.contract
+        if c is None or not c.leakage:
+            return None
+        names = ", ".join(f"{k} (AUC {v:.3f} alone)" for k, v in c.leakage.items())
+        if c.allow_leakage:
+            return (
+                f"Warning: this model was trained WITH suspected target leaks: "
+                f"{names}. Each alone predicts churn almost perfectly, so it is "
+                "probably recorded after (or because) the customer churned. The "
+                "scores below are likely too good to be true in production; "
+                "retrain without them unless their values are known before churn."
+            )
+        return (
+            f"Suspected target leaks were excluded from the features: {names}. "
+            "Each alone predicts churn almost perfectly, which a value known "
+            "before churn rarely does. Keep them only if that is the case "
+            "(allow_leakage=True, --allow-leakage)."
+        )
+
     def _summary_paragraphs(self) -> list[str]:
         m = self.metrics
         n = int(m["n_samples"])
         auc = m["roc_auc"]
         quality = (
-            "excellent"
+            "suspiciously high: check the features for target leakage"
+            if auc >= 0.995
+            else "excellent"
             if auc >= 0.9
             else "good"
             if auc >= 0.8
@@ -446,7 +480,9 @@ class EvaluationReport:
             if auc >= 0.6
             else "poor, barely better than chance"
         )
-        out = [
+        banner = self.leakage_banner()
+        out = [] if banner is None else [banner]
+        out += [
             f"The model was evaluated on {n:,} customers, of whom "
             f"{m['churn_rate']:.1%} churned. It ranks a randomly chosen churner "
             f"above a randomly chosen customer who stays {auc:.0%} of the time "
@@ -1041,7 +1077,7 @@ def _render_html(
     report: EvaluationReport, rendered: list[tuple[str, str, str, bytes]]
 ) -> str:
     """Assemble the report card; every string is escaped, nothing is linked."""
-    from churnlib import __version__
+    from churnlib._core.version import __version__
 
     paragraphs = report._summary_paragraphs()
     target = paragraphs[-1]
@@ -1065,12 +1101,21 @@ def _render_html(
     figures = "\n".join(
         figure_html(key, title, caption, png) for key, title, caption, png in rendered
     )
+    banner = report.leakage_banner()
+    if banner is not None:
+        paragraphs = paragraphs[1:]  # shown once, as the banner
     summary = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs[:-1])
+    banner_html = (
+        ""
+        if banner is None
+        else f'<p class="banner" role="alert" style="background:#fff4e5;'
+        f'border-left:4px solid #d9822b;padding:.6rem 1rem">{esc(banner)}</p>\n'
+    )
     body = f"""<h1>Churn model report card: {esc(report.name)}</h1>
 <p class="meta">{int(report.metrics["n_samples"]):,} customers evaluated &middot;
 threshold {report.threshold:.2f} &middot; created {created_stamp()} &middot;
 churnlib {esc(__version__)}</p>
-<h2>In plain words</h2>
+{banner_html}<h2>In plain words</h2>
 <div class="summary">
 {summary}
 <p class="target">{esc(target)}</p>

@@ -587,3 +587,43 @@ def test_empty_input_says_so():
     model = LogisticRegression().fit(np.eye(2), [0, 1])
     with pytest.raises(DataValidationError, match="no customers to evaluate"):
         evaluate(model, np.empty((0, 2)), [])
+
+
+def _leaky_model(allow_leakage):
+    from churnlib import FeatureSpec, ModelContract
+    from churnlib._core.contract import attach_contract
+
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"x": rng.normal(size=400)})
+    y = X["x"].to_numpy() + rng.normal(size=400) > 0.5
+    model = LogisticRegression().fit(X, y)
+    contract = ModelContract(
+        features=(FeatureSpec(name="x", role="numeric", dtype="float64"),),
+        leakage={"Naive_Bayes_1": 0.999},
+        excluded={} if allow_leakage else {"Naive_Bayes_1": "leakage"},
+        allow_leakage=allow_leakage,
+    )
+    return attach_contract(model, contract), X, y
+
+
+@pytest.mark.parametrize("allow_leakage", [False, True])
+def test_report_card_shows_the_leakage_banner(allow_leakage):
+    model, X, y = _leaky_model(allow_leakage)
+    report = evaluate(model, X, y)
+    banner = report.leakage_banner()
+    assert "Naive_Bayes_1" in banner
+    assert ("WITH suspected target leaks" in banner) is allow_leakage
+    assert report.summary().startswith(banner)
+    html = report.to_html(feature_importance=None)
+    assert html.count("Naive_Bayes_1") == 1
+    assert 'class="banner"' in html
+
+
+def test_no_banner_without_leaks_and_ece_is_reported():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 2))
+    y = X[:, 0] + rng.normal(size=300) > 0.8
+    report = evaluate(LogisticRegression().fit(X, y), X, y)
+    assert report.leakage_banner() is None
+    assert 0.0 <= report.metrics["ece"] < 0.1
+    assert 'class="banner"' not in report.to_html(feature_importance=None)
