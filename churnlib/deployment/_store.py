@@ -15,10 +15,10 @@ import logging
 import os
 import posixpath
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from numbers import Integral, Real
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from churnlib._validation import Interval, validate_params
 from churnlib.deployment._aliases import AliasBook, alias_stack
@@ -65,6 +65,33 @@ SIGNING_KEY_ENV = "CHURNLIB_SIGNING_KEY"
 
 #: an incomplete version folder older than this is garbage for ``prune``
 _INCOMPLETE_AFTER = timedelta(days=1)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _churnlib_errors(method: F) -> F:
+    """Let no bare ``FileNotFoundError``/``FileExistsError`` leave a public call.
+
+    The store turns them into churnlib errors where it expects them (a missing
+    version, a lost exclusive create); this is the net for the rest (a bucket
+    deleted mid-call), with the message redacted like every backend error.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: ModelStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except ChurnlibError:
+            raise
+        except (FileNotFoundError, FileExistsError) as err:
+            action = f"{method.__name__} in"
+            wrapped = self._backend.error(err, action)
+            if wrapped.__cause__ is None:
+                raise wrapped from None
+            raise wrapped from err
+
+    return cast(F, wrapper)
 
 
 @functools.cache
@@ -391,6 +418,7 @@ class ModelStore:
         ]
 
     # ---------------------------------------------------------------- public
+    @_churnlib_errors
     def versions(self) -> list[ModelVersion]:
         """Every complete, verified version, oldest first.
 
@@ -431,6 +459,7 @@ class ModelStore:
                 logger.warning("skipping version %s: %s", version, err)
         return out
 
+    @_churnlib_errors
     def get(self, ref: str | ModelVersion = "latest") -> ModelVersion:
         """Describe the version a reference points to, without loading it.
 
@@ -457,6 +486,7 @@ class ModelStore:
         manifest, raw = self._read_manifest(version)
         return self._version_from(manifest, raw, self._aliases_of(version))
 
+    @_churnlib_errors
     def publish(
         self,
         model: Any,
@@ -725,6 +755,7 @@ class ModelStore:
             raise
         return version, manifest, raw
 
+    @_churnlib_errors
     def download(
         self, ref: str | ModelVersion, path: str | os.PathLike[str]
     ) -> ModelVersion:
@@ -766,6 +797,7 @@ class ModelStore:
             ) from err
         return self._version_from(manifest, raw, self._aliases_of(version))
 
+    @_churnlib_errors
     def load(self, ref: str | ModelVersion = "latest") -> Any:
         """Verify and load a model, with its contract attached.
 
@@ -827,6 +859,7 @@ class ModelStore:
         logger.info("loaded %s from %s", version, self.url)
         return model
 
+    @_churnlib_errors
     def promote(self, version: str | ModelVersion, alias: str) -> ModelVersion:
         """Point ``alias`` at ``version``, keeping the alias's history.
 
@@ -858,6 +891,7 @@ class ModelStore:
                 logger.info("alias %s -> %s in %s", alias, target, self.url)
         return self._version_from(manifest, raw, self._aliases_of(target))
 
+    @_churnlib_errors
     def rollback(self, alias: str) -> ModelVersion:
         """Point ``alias`` back at the version it pointed to before.
 
@@ -898,6 +932,7 @@ class ModelStore:
             logger.info("alias %s rolled back to %s in %s", alias, target, self.url)
         return self.get(target)
 
+    @_churnlib_errors
     def alias_history(self, alias: str) -> list[dict[str, Any]]:
         """Return the alias's history, oldest first (``version``/``action``/``at``)."""
         alias = validate_alias(alias)
@@ -906,6 +941,7 @@ class ModelStore:
             raise self._not_found(f"alias {alias!r}")
         return [dict(entry) for entry in state["history"]]
 
+    @_churnlib_errors
     def prune(self, keep: int = 5) -> list[str]:
         """Delete old versions, keeping the newest ``keep`` and every aliased one.
 
