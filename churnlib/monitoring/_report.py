@@ -291,10 +291,12 @@ class MonitorReport:
                 "No predictions have been logged yet, so there is nothing to "
                 "compare with the reference data."
             ]
+        segments = self._segments_text()
         return [
             self._volume_text(),
             self._drift_text(),
             *self._performance_texts(),
+            *([segments] if segments else []),
             self._alerts_text(),
         ]
 
@@ -317,10 +319,25 @@ class MonitorReport:
             f"(churned or stayed) is known for {labeled:,} of them "
             f"({labeled / n:.0%}), in {with_labels} of the {k} chunks."
         )
+        pending = (
+            int(self.chunks["n_pending"].sum()) if "n_pending" in self.chunks else 0
+        )
+        if pending:
+            horizon = "" if self.horizon is None else f" ({_days(self.horizon)})"
+            text += (
+                f" {pending:,} predictions are still pending: their churn horizon"
+                f"{horizon} has not passed, so only the label-free estimate "
+                "covers them."
+            )
         if self.unmatched_outcomes:
             text += (
                 f" {_plural(self.unmatched_outcomes, 'logged outcome')} matched no "
                 "logged prediction and were left out."
+            )
+        if self.damaged_files:
+            text += (
+                f" {_plural(len(self.damaged_files), 'damaged log file')} could not "
+                "be read and were skipped (listed under Data quality)."
             )
         return text
 
@@ -411,10 +428,32 @@ class MonitorReport:
             )
         return out
 
+    def _segments_text(self) -> str | None:
+        seg = self.segments
+        if seg is None or not len(seg):
+            return None
+        moved = seg[seg["drifted"]]
+        if moved.empty:
+            return (
+                "Broken down by "
+                + _join([f"'{c}'" for c in dict.fromkeys(seg["segment"])])
+                + ", no segment moved."
+            )
+        names = [
+            f"{r.segment} = {r.value}"
+            for r in moved.drop_duplicates(["segment", "value"]).itertuples()
+        ]
+        return (
+            f"Segments that moved: {_join(names[:6])}"
+            + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+            + " (see the Segments table)."
+        )
+
     def _alerts_text(self) -> str:
         if not self.alerts:
             return "No alert fired."
         counts = pd.Series([a.severity for a in self.alerts]).value_counts()
+        n_inc = len(self.incidents) if self.incidents is not None else 0
         parts = [
             f"{int(counts[s])} {s}"
             for s in (*_SEVERITIES, *sorted(set(counts.index) - set(_SEVERITIES)))
@@ -422,8 +461,9 @@ class MonitorReport:
         ]
         worst = next(s for s in (*_SEVERITIES, *counts.index) if s in counts.index)
         first = next(a for a in self.alerts if a.severity == worst)
+        inc = f" for {_plural(n_inc, 'incident')}" if n_inc else ""
         return (
-            f"{_plural(len(self.alerts), 'alert')} fired ({', '.join(parts)}). "
+            f"{_plural(len(self.alerts), 'alert')} fired{inc} ({', '.join(parts)}). "
             f"The earliest {worst} one: {first.message}."
         )
 
@@ -490,10 +530,14 @@ class MonitorReport:
             {
                 "severity": [a.severity for a in self.alerts],
                 "chunk": [_label(a.chunk) for a in self.alerts],
-                "metric": [a.metric for a in self.alerts],
+                "why": [a.status or "opened" for a in self.alerts],
+                "subject": [a.subject or a.metric for a in self.alerts],
                 "feature": [a.feature or "the model" for a in self.alerts],
-                "value": [a.value for a in self.alerts],
-                "threshold": [f"{a.op} {a.threshold:g}" for a in self.alerts],
+                "value": [f"{a.value:.3g} {a.unit}".strip() for a in self.alerts],
+                "threshold": [
+                    f"{a.op} {a.threshold:g} {a.unit}".strip() for a in self.alerts
+                ],
+                "details": [a.message.split(": ", 1)[-1] for a in self.alerts],
             }
         )
         return table_html(
@@ -512,10 +556,15 @@ class MonitorReport:
         values = perf.pivot_table(
             index="chunk", columns="metric", values="value", sort=False, dropna=False
         )
+        perf = perf.assign(
+            worse=perf["direction"].eq("worse")
+            if "direction" in perf
+            else perf["outside_band"]
+        )
         outside = perf.pivot_table(
             index="chunk",
             columns="metric",
-            values="outside_band",
+            values="worse",
             aggfunc="any",
             sort=False,
             dropna=False,
@@ -542,6 +591,9 @@ class MonitorReport:
         if kinds == ("realized",):
             counts.append("with outcome")
             table.insert(2, "with outcome", [None, *self.chunks["n_labeled"].tolist()])
+            if "n_pending" in self.chunks:
+                counts.append("pending")
+                table.insert(3, "pending", [None, *self.chunks["n_pending"].tolist()])
         table[counts] = table[counts].astype("Int64")
         flags = pd.concat(
             [
@@ -556,6 +608,77 @@ class MonitorReport:
                 "no labels yet" if m == 0 else None for m in self.chunks["n_labeled"]
             ]
         return table_html(table, row_na=row_na, flags=flags, digits=3)
+
+    def _incidents_table(self) -> str:
+        inc = self.incidents
+        if inc is None or not len(inc):
+            return ""
+        frame = inc.assign(
+            opened_at=[_label(c) for c in inc["opened_at"]],
+            closed_at=[
+                "still open" if pd.isna(c) else _label(c) for c in inc["closed_at"]
+            ],
+            feature=[f if isinstance(f, str) else "the model" for f in inc["feature"]],
+        ).rename(columns={"n_chunks": "chunks", "n_alerts": "alerts"})
+        return "<h3>Incidents</h3>\n" + table_html(frame)
+
+    def _segments_html(self) -> str:
+        seg = self.segments
+        if seg is None or not len(seg):
+            return ""
+        frame = seg.assign(chunk=[_label(c) for c in seg["chunk"]])
+        frame = frame.drop(columns=["n_labeled"]).rename(
+            columns={
+                "drifted_features": "what moved",
+                "max_drift_ratio": "drift (x threshold)",
+            }
+        )
+        flags = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+        flags["drifted"] = frame["drifted"].to_numpy()
+        flags["what moved"] = frame["drifted"].to_numpy()
+        moved = frame.loc[frame["drifted"], ["segment", "value"]].drop_duplicates()
+        intro = (
+            "<p>No segment moved.</p>"
+            if moved.empty
+            else "<p>Segments that moved (highlighted): "
+            + esc(", ".join(f"{r.segment} = {r.value}" for r in moved.itertuples()))
+            + ".</p>"
+        )
+        return (
+            "<h2>Segments</h2>\n"
+            + intro
+            + "\n"
+            + table_html(frame, flags=flags, digits=3)
+        )
+
+    def _quality_html(self) -> str:
+        parts = []
+        if self.damaged_files:
+            items = "".join(
+                f"<li><code>{esc(f)}</code></li>" for f in self.damaged_files
+            )
+            files = _plural(len(self.damaged_files), "damaged log file")
+            parts.append(
+                f"<p class='target'>{files} could not be read and were "
+                f"skipped:</p><ul>{items}</ul>"
+            )
+        dq = self.data_quality
+        if len(dq):
+            worst = dq.assign(
+                increase=dq["missing_rate"] - dq["reference_missing_rate"]
+            ).sort_values("increase", ascending=False)
+            worst = worst[worst["increase"] > 0.01].head(10)
+            if len(worst):
+                worst = worst.assign(chunk=[_label(c) for c in worst["chunk"]])
+                parts.append(table_html(worst, digits=3))
+        if self.unmatched_events:
+            parts.append(
+                f"<p>{_plural(self.unmatched_events, 'churn event')} belong to "
+                "customers never scored.</p>"
+            )
+        return (
+            "\n".join(parts) or "<p>No damaged files and no rise in missing values.</p>"
+        )
 
     def to_html(self) -> str:
         """Render a self-contained HTML page (figures embedded as PNG).
@@ -589,10 +712,18 @@ class MonitorReport:
         flagged = flagged.assign(chunk=[_label(c) for c in flagged["chunk"]])
         chunks = self.chunks.assign(
             chunk=[_label(c) for c in self.chunks["chunk"]]
-        ).rename(columns={"n": "predictions", "n_labeled": "with outcome"})
+        ).rename(
+            columns={
+                "n": "predictions",
+                "n_labeled": "with outcome",
+                "n_pending": "pending",
+                "n_excluded": "scored after churn",
+            }
+        )
         n = int(self.chunks["n"].sum()) if len(self.chunks) else 0
         body = f"""<h1>Monitoring report</h1>
 <p class="meta">{_plural(len(self.chunks), "chunk")} &middot; {n:,} predictions
+{"" if self.horizon is None else "&middot; churn horizon " + esc(_days(self.horizon))}
 &middot; {_plural(len(self.alerts), "alert")} &middot; created {created_stamp()}
 &middot; churnlib {esc(__version__)}</p>
 <h2>In plain words</h2>
@@ -600,7 +731,10 @@ class MonitorReport:
 {summary}
 </div>
 <h2>Alerts</h2>
+<p>One alert per incident opening or escalation; an incident stays open while its
+condition holds and is not repeated.</p>
 {self._alerts_table()}
+{self._incidents_table()}
 <h2>Figures</h2>
 <div class="grid">
 {figures}
@@ -614,8 +748,11 @@ outside the range expected from sampling noise around the reference.</p>
 (assumes they are still calibrated), plus the observed share flagged and mean
 score.</p>
 {self._performance_table(("estimated", "observed"))}
+{self._segments_html()}
 <h2>Flagged drift</h2>
 {table_html(flagged) if len(flagged) else "<p>No drift flagged.</p>"}
+<h2>Data quality</h2>
+{self._quality_html()}
 <h2>Chunks</h2>
 {table_html(chunks)}"""
         return page("churnlib monitoring report", body)
@@ -655,6 +792,12 @@ def _axes(ax: Any) -> Any:
 
 _SEVERITIES = ("critical", "warning", "info")
 _SCORE_WORDS = "the model's scores"
+
+
+def _days(td: pd.Timedelta) -> str:
+    return (
+        f"{td.days} days" if td % pd.Timedelta(days=1) == pd.Timedelta(0) else str(td)
+    )
 
 
 def _plural(n: int, noun: str) -> str:

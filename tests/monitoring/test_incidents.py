@@ -55,7 +55,8 @@ def test_incident_opens_escalates_closes_and_reopens(reference_table):
     assert escalated.unit == "x threshold"
     assert escalated.value > 3
     assert {"psi", "ks"} == set(escalated.statistics)
-    assert "PSI" in str(escalated) and "KS" in str(escalated)
+    assert "PSI" in str(escalated)
+    assert "KS" in str(escalated)
     # one alert per (subject, feature, chunk) at most
     cells = [(a.subject, a.feature, a.chunk) for a in report.alerts]
     assert len(cells) == len(set(cells))
@@ -91,7 +92,8 @@ def test_improvements_never_alert(reference_table):
         keys = loose.log_predictions(X, p, timestamp=when)
         loose.log_outcomes(keys, p.to_numpy() > 0.6)
     alerts = loose.report(freq="1D").alerts
-    assert alerts and all("fell by" in str(a) for a in alerts)
+    assert alerts
+    assert all("fell by" in str(a) for a in alerts)
 
 
 def test_report_is_a_pure_query(reference_table, tmp_path):
@@ -110,7 +112,7 @@ def test_report_is_a_pure_query(reference_table, tmp_path):
     assert len(sent) == len(report.alerts) == len(received)
     assert monitor.notify(monitor.report(freq="1D")) == ()
     # a new incident later is sent; the old ones are not
-    log(monitor, [shifted(reference_table, [1.0])[0][:3] + ("2026-01-09",)])
+    log(monitor, [(*shifted(reference_table, [1.0])[0][:3], "2026-01-09")])
     report = monitor.report(freq="1D")
     new = monitor.notify(report)
     assert [a.chunk.day for a in new if a.feature == "age"] == [9]

@@ -91,7 +91,7 @@ def test_summary_with_drift_is_computed_from_the_report(drift_report):
     # alerts by severity
     counts = Counter(a.severity for a in r.alerts)
     assert counts  # the shift must raise alerts
-    assert f"{len(r.alerts)} alerts fired (" in text
+    assert f"{len(r.alerts)} alerts fired for {len(r.incidents)} incidents (" in text
     for severity, n in counts.items():
         assert f"{n} {severity}" in text
     assert "No drift" not in text
@@ -144,11 +144,22 @@ def test_html_summary_alerts_and_missing_labels(drift_report, pyplot):
     # alerts as a readable table
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("severity", "chunk", "metric", "feature", "value", "threshold")
+        for h in (
+            "severity",
+            "chunk",
+            "why",
+            "subject",
+            "feature",
+            "value",
+            "threshold",
+            "details",
+        )
     )
     assert f"<thead><tr>{head}</tr></thead>" in document
-    section = document.split("<h2>Alerts</h2>")[1].split("<h2>")[0]
+    section = document.split("<h2>Alerts</h2>")[1].split("<h3>Incidents</h3>")[0]
     assert section.count("<tr>") == len(drift_report.alerts) + 1
+    incidents = document.split("<h3>Incidents</h3>")[1].split("<h2>")[0]
+    assert incidents.count("<tr>") == len(drift_report.incidents) + 1
     for severity in {a.severity for a in drift_report.alerts}:
         assert f"<span class='sev sev-{severity}'>{severity}</span>" in section
     # chunks without outcomes read "no labels yet" in the realized table only
