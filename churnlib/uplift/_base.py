@@ -99,9 +99,7 @@ class UpliftEstimatorBase(BaseEstimator):  # type: ignore[misc]  # sklearn is un
             # included); only the feature names and count are recorded.
             validate_data(self, X, reset=reset, skip_check_array=True)
             return X
-        return validate_data(
-            self, X, reset=reset, accept_sparse=("csr", "csc"), ensure_all_finite=False
-        )
+        return validate_data(self, X, reset=reset, accept_sparse=("csr", "csc"))
 
     def fit(
         self, X: Any, y: Any, treatment: Any = None, sample_weight: Any = None
@@ -127,8 +125,17 @@ class UpliftEstimatorBase(BaseEstimator):  # type: ignore[misc]  # sklearn is un
         """
         validate_estimator_params(self)
         name = type(self).__name__
+        if y is None:
+            raise InvalidParameterError(
+                f"{name} requires y to be passed, but the target y is None. Pass "
+                "the churn outcome of each customer."
+            )
         X = self._validate_X(X, reset=True)
         n = X.shape[0]
+        if n < 2:
+            raise DataValidationError(
+                f"{name} needs customers in both arms; got n_samples = {n}."
+            )
         y_arr = np.asarray(y.to_numpy() if isinstance(y, pd.Series) else y)
         if y_arr.ndim != 1 or y_arr.shape[0] != n:
             raise DataValidationError(
@@ -226,5 +233,10 @@ def as_weight(sample_weight: Any, n: int, caller: str) -> np.ndarray | None:
     if w.shape[0] != n or not np.isfinite(w).all() or (w < 0).any():
         raise DataValidationError(
             f"{caller}: sample_weight must hold {n} finite non-negative numbers."
+        )
+    if not w.sum() > 0:
+        raise DataValidationError(
+            f"{caller}: sample_weight is zero for every customer; give some "
+            "customers a positive weight."
         )
     return w

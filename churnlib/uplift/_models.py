@@ -270,9 +270,8 @@ class XLearnerUplift(_OutcomeModels):
         self.effect_control_ = fit_classifier(
             reg, X_c, d_control, None if w is None else w[~t]
         )
-        self.propensity_ = (
-            float(t.mean()) if self.propensity is None else float(self.propensity)
-        )
+        share = float(t.mean()) if w is None else float(w[t].sum() / w.sum())
+        self.propensity_ = share if self.propensity is None else float(self.propensity)
 
     def _predict_uplift(self, X: Any) -> np.ndarray:
         g = self.propensity_
@@ -338,9 +337,10 @@ class ClassTransformationUplift(UpliftEstimatorBase):
     def _fit(self, X: Any, y: np.ndarray, t: np.ndarray, sample_weight: Any) -> None:
         base = default_classifier() if self.estimator is None else self.estimator
         z = np.where(t, ~y, y)
-        share = float(t.mean())
-        balance = np.where(t, 0.5 / share, 0.5 / (1.0 - share))
         w = as_weight(sample_weight, y.shape[0], type(self).__name__)
+        # The offered share by weight, so weights act as repeated rows.
+        share = float(t.mean()) if w is None else float(w[t].sum() / w.sum())
+        balance = np.where(t, 0.5 / share, 0.5 / (1.0 - share))
         weight = balance if w is None else balance * w
         if not has_fit_parameter(base, "sample_weight"):
             if w is not None or abs(share - 0.5) > 1e-12:
