@@ -81,6 +81,7 @@ def interleaved(
     *,
     repeat: int = MIN_REPEAT,
     warmup: bool = False,
+    after_round: Callable[[], Any] | None = None,
 ) -> dict[str, Timing]:
     """Time every side once per round, alternating the order between rounds.
 
@@ -94,6 +95,8 @@ def interleaved(
     warmup : bool, default=False
         Call every side once, untimed, before the first round (both warm);
         the default times every side cold-or-warm alike as it comes.
+    after_round : callable, default=None
+        Called, untimed, after every round (e.g. to delete written files).
     """
     if repeat < MIN_REPEAT:
         raise ValueError(f"repeat must be >= {MIN_REPEAT}, got {repeat}")
@@ -114,6 +117,8 @@ def interleaved(
             else:
                 out[name].samples.append(wall)
                 out[name].info.append({})
+        if after_round is not None:
+            after_round()
     return out
 
 

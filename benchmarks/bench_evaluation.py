@@ -38,7 +38,7 @@ from sklearn.metrics import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import Report, best_of
+from _harness import Report, interleaved
 
 from churnlib.evaluation import (
     cumulative_gain,
@@ -62,7 +62,7 @@ class PrecomputedScores:
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     n = 50_000 if quick else 1_000_000
-    repeat = 5
+    repeat = 3 if quick else 5
     rng = np.random.default_rng(0)
     # Churn-like scores: ~20% churners, informative but imperfect, with ties
     # (rounded to 4 decimals, as many models' scores are).
@@ -104,53 +104,53 @@ def main(argv: list[str]) -> None:
     report = run_evaluate()
     assert report.metrics["roc_auc"] == roc_auc_score(y, s)
 
-    rep = Report("evaluation")
-    # Interleave the three so load from other processes hits them alike.
-    times: dict[str, list[float]] = {"eval": [], "base": [], "naive": []}
-    for _ in range(repeat):
-        times["eval"].append(best_of(run_evaluate, repeat=1))
-        times["base"].append(best_of(sklearn_calls, repeat=1))
-        times["naive"].append(best_of(naive_sklearn_calls, repeat=1))
-    t_eval, t_base, t_naive = (min(times[k]) for k in ("eval", "base", "naive"))
-    rep.ratio(
+    rep = Report("evaluation" + ("_quick" if quick else ""))
+    # Interleaved rounds (alternating order) so load from other processes hits
+    # every side alike; medians and ranges of the rounds.
+    t = interleaved(
+        {
+            "eval": run_evaluate,
+            "base": sklearn_calls,
+            "naive": naive_sklearn_calls,
+            "gain": lambda: cumulative_gain(y, s),
+            "roc": lambda: roc_curve(y, s),
+            "profit": lambda: expected_campaign_profit(
+                y,
+                s,
+                customer_value=200,
+                incentive_cost=10,
+                contact_cost=1,
+                acceptance_rate=0.3,
+            ),
+        },
+        repeat=repeat,
+    )
+    rep.compare(
         f"evaluate, all metrics, {n:,} rows",
-        t_eval,
-        t_base,
+        t["eval"],
+        t["base"],
         baseline="the sklearn.metrics calls it wraps",
         target=1.5,
-        note="scores precomputed; includes lift, KS, profit curve",
+        basis="scores precomputed; includes lift, KS, profit curve",
     )
-    rep.ratio(
+    rep.compare(
         f"evaluate, all metrics, {n:,} rows",
-        t_eval,
-        t_naive,
+        t["eval"],
+        t["naive"],
         baseline="naive sklearn calls (precision/recall/f1 separately)",
         note="for information",
     )
-    t_gain = best_of(lambda: cumulative_gain(y, s), repeat=repeat)
-    t_roc = best_of(lambda: roc_curve(y, s), repeat=repeat)
-    rep.ratio(
+    rep.compare(
         f"cumulative_gain, {n:,} rows",
-        t_gain,
-        t_roc,
+        t["gain"],
+        t["roc"],
         baseline="sklearn roc_curve (one sort too)",
         note="for information",
     )
-    t_profit = best_of(
-        lambda: expected_campaign_profit(
-            y,
-            s,
-            customer_value=200,
-            incentive_cost=10,
-            contact_cost=1,
-            acceptance_rate=0.3,
-        ),
-        repeat=repeat,
-    )
-    rep.ratio(
+    rep.compare(
         f"expected_campaign_profit, {n:,} rows",
-        t_profit,
-        t_roc,
+        t["profit"],
+        t["roc"],
         baseline="sklearn roc_curve (one sort too)",
         note="for information",
     )

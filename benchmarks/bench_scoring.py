@@ -1,21 +1,26 @@
-"""Batch scoring: streamed local engine vs raw predict_proba; Dask vs local.
+"""Batch scoring: ``score_table`` vs the pyarrow batch loop a user would write.
 
-Usage: ``python benchmarks/bench_scoring.py [--quick]`` (10M rows, or 200k).
+Usage: ``python benchmarks/bench_scoring.py [--quick] [--repeat N]`` (2M rows,
+or 200k with ``--quick``; 3 rounds).
 
-1. Generates the rows in chunks with ``generate_customers`` and writes them as
-   Parquet part files (100k-row row groups) to a temporary folder.
-2. Fits a RandomForest pipeline (one-hot encoding + 50 trees, ``n_jobs=-1``)
-   on 20k other rows.
-3. Runs each side in its own subprocess, so peak RSS is that side's own:
-   - ``raw``: reads every row into one DataFrame (not timed), then times one
-     ``model.predict_proba(X)`` -- the in-memory baseline;
-   - ``local``: times ``score_table(engine="local")`` end to end (read,
-     predict, write Parquet parts, commit);
-   - ``dask``: starts a LocalCluster (2 worker processes, 1 thread each, timed
-     apart), then times ``score_table(engine="dask")`` on the same input.
-4. Splits the Dask run into planning, per-partition read / predict / write,
-   scheduling and idle time, and commit; and estimates rows/hour on a
-   10-worker cluster from the measured per-partition costs.
+1. Generates the rows with ``generate_customers`` and writes them as Parquet
+   part files (100k-row row groups; 25k with ``--quick``) to a temporary folder.
+2. Fits the pipeline a churn model usually is (one-hot encoding of the text
+   columns + a 50-tree RandomForest, ``n_jobs=-1``) on 20k other rows, and
+   attaches the contract :class:`~churnlib.ChurnTrainer` would (so
+   ``score_table`` does its whole job: cleaning every batch by the contract).
+3. Times, in **interleaved rounds** (A B C, C B A, A B C), each side in its
+   own fresh subprocess so its peak RSS is its own:
+   - ``loop``: the 15-line pyarrow loop -- for each file, ``iter_batches``,
+     ``to_pandas``, ``predict_proba``, write ids + probability with a
+     ``ParquetWriter``, one batch after the other;
+   - ``local``: ``score_table(engine="local")`` end to end (plan, read,
+     prepare, encode, predict, write, commit);
+   - ``dask``: ``score_table(engine="dask")`` on a LocalCluster of 2 worker
+     processes started in the child beforehand and warmed up on one file
+     (cluster start-up and imports are reported apart).
+4. Reports the median and range of each side, the paired ratios, peak RSS,
+   where the local engine's time goes, and rows per core-hour.
 """
 
 from __future__ import annotations
@@ -32,15 +37,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import Report
+from _harness import Report, Sample, interleaved
 
-CHUNK = 500_000
 ROW_GROUP = 100_000
 BATCH_ROWS = 100_000
-
-
-def _batch_rows() -> int:
-    return int(os.environ.get("BENCH_SCORING_BATCH_ROWS", BATCH_ROWS))
 
 
 def _rss_mb() -> float:
@@ -64,6 +64,8 @@ def train(path: Path) -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
+    from churnlib import infer_contract
+    from churnlib._core.contract import attach_contract
     from churnlib.data import generate_customers
 
     df = generate_customers(20_000, random_state=7)
@@ -78,23 +80,46 @@ def train(path: Path) -> None:
     forest = RandomForestClassifier(
         n_estimators=50, max_depth=12, min_samples_leaf=5, n_jobs=-1, random_state=0
     )
+    model = make_pipeline(encode, forest).fit(X, df["churned"])
+    attach_contract(
+        model, infer_contract(X, df["churned"], id_columns=("customer_id",))
+    )
     # our own artifact in our own temp folder (never a remote one)
-    joblib.dump(make_pipeline(encode, forest).fit(X, df["churned"]), path)
+    joblib.dump(model, path)
 
 
 # -- child processes -----------------------------------------------------------
 
 
-def child_raw(folder: Path, model_path: Path) -> dict:
+def child_loop(folder: Path, model_path: Path, out: Path) -> dict:
+    """The plain pyarrow batch loop a user would write (timed end to end)."""
     import joblib
-    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     model = joblib.load(model_path)
-    X = pd.read_parquet(folder, columns=list(model.feature_names_in_))
+    features = list(model.feature_names_in_)
     t0 = time.perf_counter()
-    proba = model.predict_proba(X)[:, 1]
+    out.mkdir()
+    rows = 0
+    for i, path in enumerate(sorted(folder.glob("*.parquet"))):
+        writer = None
+        for batch in pq.ParquetFile(path).iter_batches(
+            batch_size=BATCH_ROWS, columns=["customer_id", *features]
+        ):
+            frame = batch.to_pandas()
+            proba = model.predict_proba(frame[features])[:, 1]
+            table = pa.table(
+                {"customer_id": frame["customer_id"], "churn_probability": proba}
+            )
+            if writer is None:
+                writer = pq.ParquetWriter(out / f"part-{i:05d}.parquet", table.schema)
+            writer.write_table(table)
+            rows += len(frame)
+        if writer is not None:
+            writer.close()
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "rows": len(proba), "peak_rss_mb": _rss_mb()}
+    return {"seconds": seconds, "rows": rows, "peak_rss_mb": _rss_mb()}
 
 
 def _summary(result) -> dict:
@@ -107,6 +132,7 @@ def _summary(result) -> dict:
         "rows": result.rows,
         "partitions": result.n_partitions,
         "read": float(frame["read_seconds"].sum()),
+        "encode": float(frame.get("encode_seconds", frame["rows"] * 0).sum()),
         "predict": float(frame["predict_seconds"].sum()),
         "write": float(frame["write_seconds"].sum()),
         "workers": int(frame["worker"].nunique()),
@@ -119,7 +145,7 @@ def child_local(folder: Path, model_path: Path, out: Path) -> dict:
     from churnlib.scoring import score_table
 
     model = joblib.load(model_path)
-    result = score_table(model, folder, out, batch_rows=_batch_rows())
+    result = score_table(model, folder, out, batch_rows=BATCH_ROWS)
     return {**_summary(result), "peak_rss_mb": _rss_mb()}
 
 
@@ -145,13 +171,16 @@ def child_dask(folder: Path, model_path: Path, out: Path) -> dict:
         # paid once per cluster (a scheduled job on a long-lived cluster skips it)
         first = sorted(folder.glob("*.parquet"))[0]
         t0 = time.perf_counter()
-        client.run(_import_stack)
-        imports = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        score_table(model, first, out.with_name("warm"), engine="dask", client=client)
+        score_table(
+            model,
+            first,
+            out.with_name(out.name + "-warm"),
+            engine="dask",
+            client=client,
+        )
         warmup = time.perf_counter() - t0
         result = score_table(
-            model, folder, out, engine="dask", client=client, batch_rows=_batch_rows()
+            model, folder, out, engine="dask", client=client, batch_rows=BATCH_ROWS
         )
         worker_rss = client.run(_rss_mb)
     finally:
@@ -161,134 +190,171 @@ def child_dask(folder: Path, model_path: Path, out: Path) -> dict:
         **_summary(result),
         "startup_seconds": startup,
         "warmup_seconds": warmup,
-        "import_seconds": imports,
         "peak_rss_mb": _rss_mb(),
         "worker_peak_rss_mb": max(worker_rss.values()),
     }
 
 
-def _import_stack() -> None:
-    import sklearn.ensemble  # noqa: F401
+CHILDREN = {
+    "loop": child_loop,
+    "local": child_local,
+    "dask": child_dask,
+    "before": child_local,  # the same call, on an older churnlib (--before)
+}
 
-    import churnlib.scoring  # noqa: F401
 
-
-def run_child(mode: str, *args: Path, batch_rows: int = BATCH_ROWS) -> dict:
+def run_child(
+    mode: str, folder: Path, model: Path, out: Path, before: str | None = None
+) -> Sample:
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(out.with_name(out.name + "-warm"), ignore_errors=True)
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", mode, *map(str, args)],
+        [sys.executable, __file__, "--child", mode, str(folder), str(model), str(out)],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "BENCH_SCORING_BATCH_ROWS": str(batch_rows)},
+        env={
+            **os.environ,
+            "BENCH_SCORING_BATCH_ROWS": str(BATCH_ROWS),
+            # --before: import churnlib from an exported older tree
+            **({"PYTHONPATH": before} if mode == "before" and before else {}),
+        },
     )
     if proc.returncode:
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"child {mode} failed")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(
+        mode,
+        {k: round(v, 3) if isinstance(v, float) else v for k, v in info.items()},
+        flush=True,
+    )
+    return Sample(info["seconds"], info)
 
 
 def main(argv: list[str]) -> int:
+    global BATCH_ROWS
     if argv and argv[0] == "--child":
         mode, *paths = argv[1:]
-        fn = {"raw": child_raw, "local": child_local, "dask": child_dask}[mode]
-        print(json.dumps(fn(*map(Path, paths))))
+        BATCH_ROWS = int(os.environ.get("BENCH_SCORING_BATCH_ROWS", BATCH_ROWS))
+        print(json.dumps(CHILDREN[mode](*map(Path, paths))))
         return 0
 
     quick = "--quick" in argv
-    n_rows = 200_000 if quick else 10_000_000
-    chunk = 50_000 if quick else CHUNK
+    repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 3
+    # --before DIR: also time score_table from an older tree, e.g. exported with
+    # `git archive <commit> churnlib | tar -x -C DIR` (the "before" column)
+    before = argv[argv.index("--before") + 1] if "--before" in argv else None
+    n_rows = 200_000 if quick else 2_000_000
+    chunk = 50_000 if quick else 500_000
     row_group = 25_000 if quick else ROW_GROUP
-    batch = 25_000 if quick else BATCH_ROWS  # quick: 8 partitions for 2 cores
+    BATCH_ROWS = 25_000 if quick else 100_000
     tmp = Path(tempfile.mkdtemp(prefix="churnlib-bench-scoring-"))
     try:
         t0 = time.perf_counter()
         generate(tmp / "in", n_rows, chunk, row_group)
-        gen_s = time.perf_counter() - t0
         train(tmp / "model.joblib")
-        print(f"generated {n_rows:,} rows in {gen_s:.1f}s", flush=True)
-
-        raw = run_child("raw", tmp / "in", tmp / "model.joblib")
-        print("raw", raw, flush=True)
-        local = run_child(
-            "local", tmp / "in", tmp / "model.joblib", tmp / "out-l", batch_rows=batch
+        print(
+            f"generated {n_rows:,} rows in {time.perf_counter() - t0:.1f}s", flush=True
         )
-        print("local", local, flush=True)
-        dask = run_child(
-            "dask", tmp / "in", tmp / "model.joblib", tmp / "out-d", batch_rows=batch
+        args = (tmp / "in", tmp / "model.joblib")
+        modes = ["loop", "local", "dask"] + (["before"] if before else [])
+        times = interleaved(
+            {
+                mode: (lambda m=mode: run_child(m, *args, tmp / f"out-{m}", before))
+                for mode in modes
+            },
+            repeat=repeat,
         )
-        print("dask", dask, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
+    loop, local, dask = times["loop"], times["local"], times["dask"]
+    cores = os.cpu_count() or 1
     report = Report("scoring" + ("_quick" if quick else ""))
-    report.value("rows", n_rows, unit="rows", note=f"{dask['partitions']} partitions")
-    report.ratio(
-        "local streaming score_table (read + predict + write Parquet)",
-        local["seconds"],
-        raw["seconds"],
-        baseline="raw predict_proba in memory",
-        target=1.2,
-    )
     report.value(
-        "local streaming peak RSS",
-        round(local["peak_rss_mb"]),
+        "rows scored",
+        n_rows,
+        unit="rows",
+        note=f"{local.info[0]['partitions']} partitions of <= {BATCH_ROWS:,} rows; "
+        f"{cores} cores",
+    )
+    report.compare(
+        "local score_table (read + contract prepare + encode + predict + write)",
+        local,
+        loop,
+        baseline="the pyarrow batch loop (read, predict_proba, write; no cleaning)",
+        target=0.8,
+        basis="end to end wall time, each side a fresh process",
+    )
+    if "before" in times:
+        old = times["before"]
+        report.compare(
+            "BEFORE (churnlib without the stage pipeline) score_table",
+            old,
+            loop,
+            baseline="the pyarrow batch loop",
+            basis="same rounds, same input; the older tree via --before",
+            note=f"peak RSS {old.info_max('peak_rss_mb'):.0f} MiB",
+        )
+        report.compare(
+            "after vs before: local score_table", local, old, baseline="before"
+        )
+    rss = local.info_max("peak_rss_mb")
+    report.value(
+        "local score_table peak RSS",
+        round(rss),
         unit="MiB",
-        target="< 2048",
-        ok=local["peak_rss_mb"] < 2048,
-        note=f"raw in-memory side: {raw['peak_rss_mb']:.0f} MiB",
+        target="<= 600",
+        ok=rss <= 600,
+        value_range=(
+            round(min(i["peak_rss_mb"] for i in local.info)),
+            round(rss),
+        ),
+        note=f"pyarrow loop: {loop.info_max('peak_rss_mb'):.0f} MiB",
     )
-    report.ratio(
+    report.compare(
         "dask engine, 2 local worker processes",
-        dask["seconds"],
-        local["seconds"],
+        dask,
+        local,
         baseline="local engine",
+        basis="warm cluster; start-up and a first run on one file not included",
         note=(
-            f"warm cluster; not included: cluster start-up "
-            f"{dask['startup_seconds']:.1f}s, worker imports "
-            f"{dask['import_seconds']:.1f}s, a first run on one file (model "
-            f"broadcast, first partitions) {dask['warmup_seconds']:.1f}s"
+            f"cluster start-up {dask.info_median('startup_seconds'):.1f}s, "
+            f"warm-up run {dask.info_median('warmup_seconds'):.1f}s, worker peak "
+            f"RSS {dask.info_max('worker_peak_rss_mb'):.0f} MiB"
         ),
     )
-    busy = dask["read"] + dask["predict"] + dask["write"]
-    capacity = dask["run_seconds"] * dask["workers"]
-    report.value(
-        "dask: where the time goes",
-        round(dask["seconds"], 2),
-        unit="s",
-        note=(
-            f"plan {dask['plan_seconds']:.2f}s; in tasks read {dask['read']:.1f}s, "
-            f"predict {dask['predict']:.1f}s, write {dask['write']:.1f}s "
-            f"= {busy / capacity:.0%} of {dask['workers']} workers x "
-            f"{dask['run_seconds']:.1f}s; scheduling/transfer/idle "
-            f"{capacity - busy:.1f}s; commit {dask['commit_seconds']:.2f}s"
-        ),
-    )
+    busy = {k: local.info_median(k) for k in ("read", "encode", "predict", "write")}
     report.value(
         "local: where the time goes",
-        round(local["seconds"], 2),
+        round(local.median, 2),
         unit="s",
         note=(
-            f"plan {local['plan_seconds']:.2f}s; summed over threads read "
-            f"{local['read']:.1f}s, predict {local['predict']:.1f}s, write "
-            f"{local['write']:.1f}s; commit {local['commit_seconds']:.2f}s"
+            f"plan {local.info_median('plan_seconds'):.2f}s, commit "
+            f"{local.info_median('commit_seconds'):.2f}s; summed over stage "
+            "threads: "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in busy.items())
+            + " (stages overlap, so the sum exceeds the wall time)"
         ),
     )
-    report.value("dask worker peak RSS", round(dask["worker_peak_rss_mb"]), unit="MiB")
-    # paper estimate: each of 10 workers (2 cores each, like this machine's
-    # workers here share 2 cores) runs partitions back to back at the measured
-    # per-partition cost, with the measured scheduling efficiency
-    per_row = busy / dask["rows"]  # core-seconds per row, all phases
-    efficiency = busy / capacity
-    rows_per_hour = 10 * 3600 / per_row * efficiency
-    report.value(
-        "paper estimate: 10 workers of one core each",
-        f"{rows_per_hour / 1e6:,.0f}M",
-        unit="rows/hour",
-        note=(
-            f"{per_row * 1e6:.2f} core-us/row measured (read+predict+write), x "
-            f"{efficiency:.0%} task efficiency; object-store latency not included"
-        ),
-    )
+    for name, t in (("local engine", local), ("pyarrow loop", loop), ("dask", dask)):
+        per_hour = [
+            i["rows"] / (s * cores) * 3600
+            for i, s in zip(t.info, t.samples, strict=True)
+        ]
+        per_hour.sort()
+        report.value(
+            f"{name}: rows per core-hour",
+            f"{per_hour[len(per_hour) // 2] / 1e6:,.0f}M",
+            unit="rows/core-hour",
+            value_range=(
+                round(per_hour[0] / 1e6),
+                round(per_hour[-1] / 1e6),
+            ),
+            note=f"rows / (wall seconds x {cores} cores); object-store latency "
+            "not included",
+        )
     report.write()
     return 0
 
