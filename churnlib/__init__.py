@@ -2,6 +2,7 @@
 
 The loop, one subpackage a stage:
 
+- :mod:`churnlib.contract` -- what a trained model carries for every stage;
 - :mod:`churnlib.data` -- synthetic customers, drift scenarios, real tables;
 - :mod:`churnlib.features` -- scikit-learn transformers and the split;
 - :mod:`churnlib.training` -- :class:`ChurnTrainer`, tracked in MLflow;
@@ -24,13 +25,13 @@ from churnlib._core.version import __version__
 
 # public name -> submodule that defines it (imported lazily, PEP 562)
 _LAZY: dict[str, str] = {
-    "ModelContract": "churnlib._core.contract",
-    "FeatureSpec": "churnlib._core.contract",
-    "get_contract": "churnlib._core.contract",
-    "infer_contract": "churnlib._core.contract",
-    "LabelRule": "churnlib._core.labels",
-    "decode_labels": "churnlib._core.labels",
-    "infer_label_rule": "churnlib._core.labels",
+    "ModelContract": "churnlib.contract",
+    "FeatureSpec": "churnlib.contract",
+    "get_contract": "churnlib.contract",
+    "infer_contract": "churnlib.contract",
+    "LabelRule": "churnlib.contract",
+    "decode_labels": "churnlib.contract",
+    "infer_label_rule": "churnlib.contract",
     "read_table": "churnlib._core.tables",
     "write_table": "churnlib._core.tables",
     "generate_customers": "churnlib.data",
