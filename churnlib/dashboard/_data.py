@@ -173,7 +173,7 @@ def churn_rate_by(
         keys = text.map(lambda v: "missing" if v is None else str(v))
         counts = keys.value_counts()
         if len(counts) > top:
-            keep = set(counts.index[:top])
+            keep = {*counts.drop("missing", errors="ignore").index[:top], "missing"}
             keys = keys.where(keys.isin(keep), "other")
         order = [*sorted(set(keys) - {"missing", "other"}), "other", "missing"]
         if is_number:  # few distinct numbers: numeric order
@@ -436,13 +436,13 @@ def parse_storage_options(text: str) -> dict[str, Any]:
     >>> from churnlib.dashboard._data import parse_storage_options
     >>> parse_storage_options('{"key": "k", "client_kwargs": {"endpoint_url": "u"}}')
     {'key': 'k', 'client_kwargs': {'endpoint_url': 'u'}}
-    >>> parse_storage_options("anon=true\\nkey = abc")
+    >>> parse_storage_options("anon=true; key = abc")
     {'anon': True, 'key': 'abc'}
     """
     text = text.strip()
     if not text:
         return {}
-    if text.startswith("{"):
+    if text.startswith(("{", "[")):
         try:
             value = json.loads(text)
         except json.JSONDecodeError as err:
