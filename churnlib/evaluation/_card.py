@@ -77,6 +77,7 @@ def render_card(
             ("cost per contacted non-churner", e.cost_per_non_churner),
         )
     )
+    uplift = report.uplift_section() or ""
     figures = "\n".join(
         figure_html(key, title, caption, png) for key, title, caption, png in rendered
     )
@@ -113,7 +114,7 @@ would have stayed costs <code>incentive cost + contact cost</code>.</p>
 <table><tbody>
 {econ}
 </tbody></table>
-<h2>Figures</h2>
+{uplift}<h2>Figures</h2>
 <div class="grid">
 {figures}
 </div>"""

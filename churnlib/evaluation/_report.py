@@ -140,6 +140,8 @@ def evaluate(
     profit: CampaignEconomics | Mapping[str, float] | None = None,
     pos_label: Any = None,
     name: str | None = None,
+    treatment: Any = None,
+    uplift: Any = None,
 ) -> EvaluationReport:
     """Evaluate a fitted churn classifier on held-out customers.
 
@@ -184,6 +186,14 @@ def evaluate(
     name : str, default=None
         Model name for legends and the report title; defaults to the class
         name of the model (of its last step for a pipeline).
+    treatment : array-like of shape (n_samples,), default=None
+        Whether each customer was offered the retention incentive in a
+        randomised campaign. With ``uplift``, the report card gains a section
+        comparing targeting by uplift with targeting by churn probability at
+        the same budget (see :func:`uplift_report_section`).
+    uplift : array-like of shape (n_samples,) or fitted uplift model, default=None
+        Uplift scores of the same customers, or a model with
+        ``predict_uplift`` (:mod:`churnlib.uplift`) to score ``X`` with.
 
     Returns
     -------
@@ -257,6 +267,7 @@ def evaluate(
     if threshold is None:
         own = model_threshold(model)
         threshold = 0.5 if own is None else own
+    treatment_arr, uplift_arr = _campaign_arrays(treatment, uplift, X, len(scores))
     truth_arr = None
     if truth is not None:
         truth_arr = check_scores(truth, name="truth", caller=caller, probabilities=True)
@@ -283,7 +294,37 @@ def evaluate(
         pos_label=pos_label,
         name=name,
         contract=contract,
+        treatment=treatment_arr,
+        uplift=uplift_arr,
     )
+
+
+def _campaign_arrays(
+    treatment: Any, uplift: Any, X: Any, n: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Treatment flags and uplift scores for the report card's uplift section."""
+    if treatment is None and uplift is None:
+        return None, None
+    if treatment is None or uplift is None:
+        raise InvalidParameterError(
+            "evaluate: the uplift section needs both treatment= (who was offered "
+            "the incentive) and uplift= (uplift scores or a fitted uplift model). "
+            f"Got only {'treatment' if uplift is None else 'uplift'}."
+        )
+    if callable(getattr(uplift, "predict_uplift", None)):
+        uplift = uplift.predict_uplift(X)
+    elif callable(getattr(final_estimator(uplift), "predict_uplift", None)):
+        uplift = uplift.predict(X)  # a Pipeline ending in an uplift model
+    scores = check_scores(uplift, name="uplift", caller="evaluate")
+    flags = np.asarray(
+        treatment.to_numpy() if isinstance(treatment, pd.Series) else treatment
+    )
+    if flags.ndim != 1 or flags.shape[0] != n or scores.shape[0] != n:
+        raise DataValidationError(
+            f"evaluate: treatment and uplift need one value per customer ({n}); "
+            f"got {flags.shape[0] if flags.ndim else 0} and {scores.shape[0]}."
+        )
+    return flags.astype(bool), scores
 
 
 def _decode_outcomes(
@@ -340,6 +381,8 @@ class EvaluationReport:
     contract : ModelContract or None
         The model's contract, when it carries one: the report names the
         suspected leaks it excluded (or kept).
+    treatment, uplift : ndarray or None
+        Campaign offers and uplift scores, when given to :func:`evaluate`.
     name : str
         Model name used in legends and titles.
 
@@ -378,6 +421,35 @@ class EvaluationReport:
     pos_label: Any = field(repr=False, default=True)
     name: str = "model"
     contract: ModelContract | None = field(repr=False, default=None)
+    treatment: np.ndarray | None = field(repr=False, default=None)
+    uplift: np.ndarray | None = field(repr=False, default=None)
+
+    def uplift_section(self) -> str | None:
+        """Return the report card's uplift section, when campaign data was given.
+
+        Returns
+        -------
+        str or None
+            HTML comparing targeting by uplift with targeting by churn
+            probability at the same budget (the report's campaign fraction,
+            at least 10 %); None without ``treatment``/``uplift``.
+        """
+        if self.treatment is None or self.uplift is None:
+            return None
+        from churnlib.evaluation._uplift import uplift_report_section
+
+        e = self.campaign.economics
+        return uplift_report_section(
+            self.y_true,
+            self.treatment,
+            self.uplift,
+            self.y_score,
+            fraction=min(max(float(self.campaign.fraction), 0.1), 1.0),
+            customer_value=e.customer_value,
+            incentive_cost=e.incentive_cost,
+            contact_cost=e.contact_cost,
+        )
+
     _cache: dict[Any, Any] = field(repr=False, default_factory=dict, init=False)
 
     def to_frame(self) -> pd.DataFrame:

@@ -627,3 +627,38 @@ def test_no_banner_without_leaks_and_ece_is_reported():
     assert report.leakage_banner() is None
     assert 0.0 <= report.metrics["ece"] < 0.1
     assert 'class="banner"' not in report.to_html(feature_importance=None)
+
+
+def test_uplift_section_appears_with_campaign_data():
+    from sklearn.pipeline import make_pipeline
+
+    from churnlib.data import generate_campaign
+    from churnlib.features import ChurnPreprocessor
+    from churnlib.uplift import TwoModelUplift
+
+    df = generate_campaign(3_000, random_state=0)
+    X = df.drop(columns=["churned", "offer", "customer_id"])
+    train, test = slice(0, 2_000), slice(2_000, None)
+    churn_model = make_pipeline(ChurnPreprocessor(), LogisticRegression(max_iter=500))
+    churn_model.fit(X[train], df["churned"][train])
+    uplift_model = make_pipeline(
+        ChurnPreprocessor(), TwoModelUplift(LogisticRegression(max_iter=500))
+    )
+    uplift_model.fit(
+        X[train], df["churned"][train], twomodeluplift__treatment=df["offer"][train]
+    )
+    plain = evaluate(churn_model, X[test], df["churned"][test])
+    assert plain.uplift_section() is None
+    assert 'id="uplift"' not in plain.to_html(feature_importance=None)
+    report = evaluate(
+        churn_model,
+        X[test],
+        df["churned"][test],
+        treatment=df["offer"][test],
+        uplift=uplift_model,
+    )
+    html = report.to_html(feature_importance=None)
+    assert html.count('<section id="uplift">') == 1
+    assert "churn probability" in report.uplift_section()
+    with pytest.raises(InvalidParameterError, match="needs both treatment"):
+        evaluate(churn_model, X[test], df["churned"][test], treatment=df["offer"][test])
