@@ -102,8 +102,9 @@ def input_signature(
 ) -> str | None:
     """Return the MLflow input schema (JSON text) of a model, or None if unknown.
 
-    From the contract's features (numeric -> ``double``, binary ->
-    ``boolean``, categorical -> ``string``), else from the dtypes of the
+    From the contract's features (numeric -> ``double``, or ``long`` for
+    integer columns, binary -> ``boolean``, categorical -> ``string``), else
+    from the dtypes of the
     publish call's input example. Columns are optional (``required: false``)
     because churn tables have missing values.
     """
@@ -111,9 +112,8 @@ def input_signature(
     if contract is not None:
         for spec in contract.features:
             kind = _ROLE_TYPES[spec.role]
-            if spec.role == "numeric":
+            if spec.role == "numeric":  # MLflow refuses int -> float as unsafe
                 kind = _MLFLOW_TYPES.get(spec.dtype, "double")
-                kind = "double" if kind in ("long", "integer") else kind
             columns.append({"type": kind, "name": spec.name, "required": False})
     elif features and features.get("dtypes"):
         for name, dtype in features["dtypes"].items():

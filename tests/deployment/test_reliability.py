@@ -52,41 +52,46 @@ def _alias_target_exists(store, alias):
     return store.fs.exists(manifest) and store.load(alias) is not None
 
 
-def _race_prune_and_promote(store, version):
-    barrier = threading.Barrier(2)
-
-    def prune():
-        barrier.wait()
-        store.prune(keep=1)
-
-    def promote():
-        barrier.wait()
-        with contextlib.suppress(ModelNotFoundError):  # pruned first: refused
-            store.promote(version, "staging")
-
-    threads = [threading.Thread(target=prune), threading.Thread(target=promote)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-
-
 @pytest.mark.parametrize("cloud_store_url", backend_params("file", "s3"), indirect=True)
-def test_prune_never_leaves_an_alias_on_a_deleted_version(cloud_store_url):
+def test_promote_during_prune_never_points_at_a_deleted_version(cloud_store_url):
+    """A promote arriving after prune read the aliases, before it deleted."""
     url, options = cloud_store_url
     store = ModelStore(url, storage_options=options)
     model = _tiny()
-    for attempt in range(5):
-        old = [store.publish(model).version for _ in range(2)]
-        store.publish(model)  # the newest, kept by keep=1
-        _race_prune_and_promote(store, old[attempt % 2])
-        assert _alias_target_exists(store, "staging"), f"attempt {attempt}"
-    # aliases kept what they protect: a final prune keeps staging's history
-    protected = {h["version"] for h in store.alias_history("staging")} & {
-        v.version for v in store.versions()
-    }
-    store.prune(keep=0)
-    assert protected <= {v.version for v in store.versions()}
+    old = store.publish(model).version
+    newest = store.publish(model).version
+    promoted = []
+    read_aliases = store._alias_names
+
+    def read_then_let_a_promote_in():
+        names = read_aliases()  # prune has decided from these
+        promoter = threading.Thread(
+            target=lambda: promoted.append(_try_promote(store, old, "staging"))
+        )
+        promoter.start()
+        promoter.join(0.5)  # the promote waits for prune's lease
+        promoted.insert(0, promoter)
+        return names
+
+    store._alias_names = read_then_let_a_promote_in
+    assert store.prune(keep=1) == [old]
+    del store._alias_names
+    promoted[0].join(30)
+    assert isinstance(promoted[1], ModelNotFoundError)  # refused, not dangling
+    assert _alias_target_exists(store, "staging")
+    assert [v.version for v in store.versions()] == [newest]
+    # and the other order: the alias set first protects its version
+    store.promote(newest, "staging")
+    store.publish(model)
+    assert newest not in store.prune(keep=1)
+    assert store.load("staging") is not None
+
+
+def _try_promote(store, version, alias):
+    try:
+        return store.promote(version, alias)
+    except ModelNotFoundError as err:
+        return err
 
 
 _PRUNER = textwrap.dedent(
