@@ -24,7 +24,6 @@ import os
 import sys
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from churnlib._urls import redact_url
-from churnlib.exceptions import DataValidationError, InvalidParameterError
+from churnlib.exceptions import InvalidParameterError
 from churnlib.serve._auth import TokenSet, generate_token, tokens_from_env
+from churnlib.serve._batch import Batcher, Clock
 from churnlib.serve._metrics import ServeMetrics
 from churnlib.serve._model import ModelFollower, ServedModel
 from churnlib.serve._parse import (
@@ -115,25 +115,6 @@ def _monitor_factory(
         )
 
     return make
-
-
-class _Clock:
-    """Scoring times in µs since the epoch, strictly increasing in this process.
-
-    A prediction is keyed by (customer id, scored at): giving every row its own
-    microsecond keeps keys unique even when one customer is scored twice in
-    the same instant (or the same request).
-    """
-
-    def __init__(self) -> None:
-        self._next = 0
-        self._lock = threading.Lock()
-
-    def take(self, n: int) -> np.ndarray:
-        with self._lock:
-            start = max(time.time_ns() // 1000, self._next)
-            self._next = start + n
-        return np.arange(start, start + n, dtype=np.int64)
 
 
 def _error(
@@ -294,10 +275,12 @@ def create_app(
             "dropped": dict(writer.dropped),
             "failures": writer.failures,
             "switches": switches[0],
+            "batches": batcher.batches,
+            "batched_requests": batcher.batched_requests,
         }
 
     metrics = ServeMetrics(state)
-    clock = _Clock()
+    batcher = Batcher(lambda: follower.current, writer, Clock())
     stop_tokens = threading.Event()
 
     def refresh_tokens() -> None:
@@ -420,31 +403,7 @@ def create_app(
             raw = parse_table(
                 body, request.headers.get("content-type", ""), max_rows=max_rows
             )
-            served = served_or_503()
-            try:
-                X = served.features(raw)
-            except DataValidationError as err:
-                raise RequestError(422, str(err), columns=err.columns) from None
-            except (TypeError, ValueError) as err:
-                raise RequestError(
-                    422, f"The request could not be read as the model's features: {err}"
-                ) from None
-            proba = served.proba(X)
-            n = len(proba)
-            micros = clock.take(n)
-            pids = np.char.add(uuid.uuid4().hex[:20] + "-", np.arange(n).astype("U"))
-            ids = served.contract.ids(raw)
-            id_name = served.contract.id_column
-            logged_ids = pids if ids is None else ids.astype(str).to_numpy(dtype=object)
-            if served.monitor is not None:
-                writer.submit_predictions(
-                    served.monitor,
-                    served.version,
-                    X,
-                    proba,
-                    np.asarray(logged_ids, dtype=object),
-                    micros,
-                )
+            scored = await batcher.score(raw)
         except RequestError as err:
             return answer(
                 "predict",
@@ -463,13 +422,18 @@ def create_app(
                     headers={"Retry-After": "1"},
                 ),
             )
-        out = pd.DataFrame({"prediction_id": pids})
-        if ids is not None and id_name is not None:
-            out[id_name] = logged_ids
+        served = scored.served
+        proba = scored.proba
+        n = len(proba)
+        out = pd.DataFrame({"prediction_id": scored.prediction_ids})
+        id_name = served.contract.id_column
+        if scored.ids is not None and id_name is not None:
+            out[id_name] = scored.ids
         out["churn_probability"] = proba
         out["churn"] = proba >= served.threshold
         out["scored_at"] = np.char.add(
-            np.datetime_as_string(micros.astype("datetime64[us]"), unit="us"), "Z"
+            np.datetime_as_string(scored.micros.astype("datetime64[us]"), unit="us"),
+            "Z",
         )
         out["model_version"] = served.version
         text = (

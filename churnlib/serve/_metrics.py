@@ -109,6 +109,16 @@ class _StateCollector:
             value=float(s.get("failures", 0)),
         )
         yield CounterMetricFamily(
+            "churnlib_serve_batches",
+            "Calls that scored several waiting requests together.",
+            value=float(s.get("batches", 0)),
+        )
+        yield CounterMetricFamily(
+            "churnlib_serve_batched_requests",
+            "Requests scored as part of such a batch.",
+            value=float(s.get("batched_requests", 0)),
+        )
+        yield CounterMetricFamily(
             "churnlib_serve_model_switches",
             "Times the followed alias moved and another version was swapped in.",
             value=float(s.get("switches", 0)),

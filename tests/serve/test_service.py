@@ -358,3 +358,60 @@ def test_no_auth_serves_openly(serve, published):
             c.post("/v1/outcomes", json=[{"id": "x", "churned": 1}]).status_code == 409
         )
     assert "--no-auth" in server.output()
+
+
+def test_concurrent_requests_batched_keep_their_own_answers(logged, published):
+    """Good and bad requests at once: each gets its own rows or its own error."""
+    import asyncio
+
+    import httpx
+
+    server, monitor, _ = logged
+    base = published.records[:30]
+
+    def body(i: int) -> list[dict]:
+        rows = [
+            dict(r, customer_id=f"CC{i}-{j}") for j, r in enumerate(base[: 1 + i % 7])
+        ]
+        if i % 5 == 3:
+            rows[0]["contract"] = "weekly"
+        return rows
+
+    async def fire() -> list[httpx.Response]:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient(
+            base_url=server.url, headers=headers, timeout=120
+        ) as c:
+            for _ in range(3):  # several waves, so some land together
+                out = await asyncio.gather(
+                    *(c.post("/v1/predict", json=body(i)) for i in range(40))
+                )
+            return list(out)
+
+    answers = asyncio.run(fire())
+    good_ids: set[str] = set()
+    for i, r in enumerate(answers):
+        if i % 5 == 3:
+            assert r.status_code == 422
+            assert r.json()["columns"] == ["contract"]
+            continue
+        assert r.status_code == 200, r.text
+        rows = r.json()["predictions"]
+        sent = body(i)
+        assert [p["customer_id"] for p in rows] == [s["customer_id"] for s in sent]
+        expected = _expected(published, published.v1, sent)
+        np.testing.assert_allclose([p["churn_probability"] for p in rows], expected)
+        good_ids.update(p["customer_id"] for p in rows)
+    with server.client() as c:
+        text = c.get("/metrics").text
+    batches = [
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("churnlib_serve_batches_total")
+    ]
+    assert batches
+    assert batches[0] >= 1  # concurrent requests were scored together
+    logged_rows = _wait_rows(monitor, good_ids)
+    # three waves of the same ids: each good row logged three times, bad never
+    assert logged_rows["__id__"].value_counts().eq(3).all()
+    assert set(logged_rows["__id__"]) == good_ids

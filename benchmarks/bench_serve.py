@@ -1,0 +1,480 @@
+"""Live scoring: ``churnlib serve`` (logging on) against ``mlflow models serve``.
+
+One run, same model, same machine, loopback only, bounded request counts:
+
+1. Both servers start on free 127.0.0.1 ports, serving the same published
+   version: ``mlflow models serve -m <version>/model --env-manager local``
+   and ``churnlib serve STORE@production --monitor ... --reference ...``
+   (API key on, access log on, every prediction logged to a file:// monitor
+   store).
+2. An asyncio + httpx client loop sends a fixed number of requests of 1 row
+   and of 100 rows at 1, 8 and 32 concurrent clients, alternating which
+   server goes first in each cell and round; each figure is the median of
+   ``--rounds`` rounds (throughput, p50, p99).
+3. Logging: the churnlib server is stopped with SIGTERM and the rows in the
+   monitor store are counted against the rows it answered (target: 0 lost).
+4. Crash: a fresh churnlib server is loaded and killed with SIGKILL mid-run;
+   rows answered but missing from the store must fit in one flush window
+   (the rows answered in the last ``flush_seconds`` before the kill plus the
+   batch being written), and the store must still read.
+
+Targets: >= 2x MLflow's throughput on 100-row requests; p99 <= 50 ms for
+1-row requests at 8 clients.
+
+Run: ``python benchmarks/bench_serve.py`` (about 3-5 minutes on 2 cores);
+``--quick`` for a smoke run; ``--output FILE`` writes the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TOKEN = "bench-token-0123456789abcdef0123"
+SIZES = (1, 100)
+
+
+# ------------------------------------------------------------------ set-up
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def publish(root: Path) -> tuple[str, str, Path, list[dict[str, Any]]]:
+    """Train a plain sklearn Pipeline, publish it; return store, version dir, ref."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from churnlib._core.contract import attach_contract, infer_contract
+    from churnlib.data import generate_customers
+    from churnlib.deployment import ModelStore
+
+    df = generate_customers(20_000, random_state=0)
+    y = df.pop("churned")
+    X = df.drop(columns="customer_id")
+    cats = list(X.select_dtypes("category").columns)
+    nums = [c for c in X.columns if c not in cats]
+    pipe = Pipeline(
+        [
+            (
+                "prep",
+                ColumnTransformer(
+                    [
+                        ("cat", OneHotEncoder(handle_unknown="ignore"), cats),
+                        ("num", StandardScaler(), nums),
+                    ]
+                ),
+            ),
+            ("clf", LogisticRegression(max_iter=1000)),
+        ]
+    ).fit(X, y)
+    attach_contract(pipe, infer_contract(X, y, id_columns=["customer_id"]))
+    store_url = (root / "models").as_uri()
+    version = ModelStore(store_url).publish(pipe, alias="production").version
+    reference = root / "reference.csv"
+    generate_customers(5000, random_state=1).to_csv(reference, index=False)
+    batch = generate_customers(100, random_state=2).drop(columns="churned")
+    records = json.loads(batch.to_json(orient="records"))
+    model_dir = root / "models" / "versions" / version / "model"
+    return store_url, str(model_dir), reference, records
+
+
+class Proc:
+    """A server process in its own process group (stopped by its id)."""
+
+    def __init__(self, cmd: list[str], log: Path, env: dict[str, str]) -> None:
+        self.log = log
+        out = open(log, "wb")  # noqa: SIM115 - owned by the process
+        self.proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        out.close()
+
+    def wait_ready(self, url: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.log.name} exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"{url} not ready after {timeout}s")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int | None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait(timeout=10)
+
+
+def start_churnlib(
+    root: Path, store_url: str, reference: Path, monitor: str, name: str, *extra: str
+) -> tuple[Proc, str]:
+    port = free_port()
+    env = {**os.environ, "CHURNLIB_SERVE_TOKENS": TOKEN}
+    cmd = [
+        sys.executable,
+        "-m",
+        "churnlib.serve",
+        f"{store_url}@production",
+        "--monitor",
+        monitor,
+        "--reference",
+        str(reference),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *extra,
+    ]
+    proc = Proc(cmd, root / f"{name}.log", env)
+    url = f"http://127.0.0.1:{port}"
+    proc.wait_ready(f"{url}/readyz")
+    return proc, url
+
+
+def start_mlflow(root: Path, model_dir: str) -> tuple[Proc, str]:
+    port = free_port()
+    bindir = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
+    mlflow = shutil.which("mlflow", path=env["PATH"]) or "mlflow"
+    cmd = [
+        mlflow,
+        "models",
+        "serve",
+        "-m",
+        model_dir,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--env-manager",
+        "local",
+    ]
+    proc = Proc(cmd, root / "mlflow.log", env)
+    url = f"http://127.0.0.1:{port}"
+    proc.wait_ready(f"{url}/health")
+    return proc, url
+
+
+# ------------------------------------------------------------------ load
+async def _load(
+    url: str,
+    payload: bytes,
+    headers: dict[str, str],
+    n_requests: int,
+    concurrency: int,
+    *,
+    keep: bool = False,
+) -> dict[str, Any]:
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency
+    )
+    latencies: list[float] = []
+    failures = 0
+    bodies: list[tuple[float, bytes]] = []
+    todo = iter(range(n_requests))
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal failures
+            for _ in todo:
+                t0 = time.perf_counter()
+                try:
+                    r = await client.post(url, content=payload, headers=headers)
+                except httpx.TransportError:
+                    failures += 1
+                    if keep:  # the server is gone (crash run): stop
+                        return
+                    continue
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    failures += 1
+                elif keep:
+                    bodies.append((time.time(), r.content))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "requests": n_requests,
+        "answered": n - failures if not keep else len(bodies),
+        "failures": failures,
+        "seconds": wall,
+        "throughput": n / wall if wall else 0.0,
+        "p50_ms": 1000 * latencies[n // 2] if n else float("nan"),
+        "p99_ms": 1000 * latencies[min(n - 1, int(0.99 * n))] if n else float("nan"),
+        "bodies": bodies,
+    }
+
+
+def load(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    return asyncio.run(_load(*args, **kwargs))
+
+
+def payloads(records: list[dict[str, Any]]) -> dict[int, bytes]:
+    """The same body for both servers: MLflow's ``dataframe_records`` shape."""
+    return {
+        n: json.dumps({"dataframe_records": records[:n]}).encode() for n in SIZES
+    }
+
+
+def store_rows(monitor: str, kind: str = "predictions") -> tuple[int, int]:
+    """(rows, part files) in a monitor store; every part must read."""
+    import fsspec
+    import pyarrow.parquet as pq
+
+    fs, root = fsspec.core.url_to_fs(monitor)
+    folder = f"{root}/{kind}"
+    try:
+        parts = [p for p in fs.ls(folder, detail=False) if "/part-" in p]
+    except FileNotFoundError:
+        return 0, 0
+    rows = 0
+    for p in parts:
+        with fs.open(p, "rb") as f:
+            rows += pq.read_table(f).num_rows
+    return rows, len(parts)
+
+
+# ------------------------------------------------------------------ phases
+def compare(
+    servers: dict[str, tuple[str, dict[str, str]]],
+    bodies: dict[int, bytes],
+    counts: dict[int, int],
+    concurrencies: tuple[int, ...],
+    rounds: int,
+) -> list[dict[str, Any]]:
+    cells = []
+    names = list(servers)
+    for size in SIZES:
+        for conc in concurrencies:
+            per: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+            for r in range(rounds):
+                order = names if (r + len(cells)) % 2 == 0 else names[::-1]
+                for name in order:
+                    url, headers = servers[name]
+                    per[name].append(load(url, bodies[size], headers, counts[size], conc))
+            cell: dict[str, Any] = {"rows": size, "clients": conc}
+            for name in names:
+                runs = per[name]
+                cell[name] = {
+                    "throughput": statistics.median(x["throughput"] for x in runs),
+                    "rows_per_s": size
+                    * statistics.median(x["throughput"] for x in runs),
+                    "p50_ms": statistics.median(x["p50_ms"] for x in runs),
+                    "p99_ms": statistics.median(x["p99_ms"] for x in runs),
+                    "failures": sum(x["failures"] for x in runs),
+                    "answered": sum(x["answered"] for x in runs),
+                    "range": [
+                        min(x["throughput"] for x in runs),
+                        max(x["throughput"] for x in runs),
+                    ],
+                }
+            cell["ratio"] = cell["churnlib"]["throughput"] / cell["mlflow"]["throughput"]
+            print(
+                f"{size:>4} rows {conc:>3} clients: churnlib "
+                f"{cell['churnlib']['throughput']:7.0f} req/s "
+                f"(p50 {cell['churnlib']['p50_ms']:6.1f} p99 "
+                f"{cell['churnlib']['p99_ms']:6.1f} ms) | mlflow "
+                f"{cell['mlflow']['throughput']:7.0f} req/s (p50 "
+                f"{cell['mlflow']['p50_ms']:6.1f} p99 {cell['mlflow']['p99_ms']:6.1f} ms)"
+                f" | x{cell['ratio']:.2f}",
+                flush=True,
+            )
+            cells.append(cell)
+    return cells
+
+
+def crash_run(
+    root: Path,
+    store_url: str,
+    reference: Path,
+    records: list[dict[str, Any]],
+    flush_seconds: float,
+    kill_after: float,
+) -> dict[str, Any]:
+    """Load a fresh server, SIGKILL it mid-run; count what the store kept."""
+    monitor = (root / "monitor-crash").as_uri()
+    proc, url = start_churnlib(
+        root,
+        store_url,
+        reference,
+        monitor,
+        "churnlib-crash",
+        "--flush-seconds",
+        str(flush_seconds),
+        "--flush-rows",
+        "100000",
+    )
+    body = json.dumps(records[:10]).encode()
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
+    async def run() -> tuple[dict[str, Any], float]:
+        task = asyncio.create_task(
+            _load(f"{url}/v1/predict", body, headers, 100_000, 8, keep=True)
+        )
+        await asyncio.sleep(kill_after)
+        killed_at = time.time()
+        os.killpg(proc.proc.pid, signal.SIGKILL)
+        return await task, killed_at
+
+    result, killed_at = asyncio.run(run())
+    proc.stop()
+    answered = 10 * len(result["bodies"])
+    window = 10 * sum(
+        1 for t, _ in result["bodies"] if t >= killed_at - flush_seconds - 0.25
+    )
+    rows, parts = store_rows(monitor)
+    missing = answered - rows
+    out = {
+        "answered_rows": answered,
+        "stored_rows": rows,
+        "part_files": parts,
+        "missing_rows": missing,
+        "rows_answered_in_last_flush_window": window,
+        "flush_seconds": flush_seconds,
+        "within_one_window": 0 <= missing <= window,
+        "store_reads": True,
+    }
+    print(
+        f"kill -9 after {kill_after:.1f}s: answered {answered} rows, store holds "
+        f"{rows} in {parts} parts; missing {missing} (last {flush_seconds:g}s "
+        f"window answered {window})",
+        flush=True,
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests-1", type=int, default=1500)
+    parser.add_argument("--requests-100", type=int, default=400)
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--output", help="write the figures as JSON here")
+    parser.add_argument("--workdir", help="keep the files here (default: temp)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.requests_1, args.requests_100 = 1, 200, 50
+    concurrencies = tuple(int(c) for c in args.concurrency.split(","))
+    counts = {1: args.requests_1, 100: args.requests_100}
+
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="bench-serve-"))
+    root.mkdir(parents=True, exist_ok=True)
+    store_url, model_dir, reference, records = publish(root)
+    bodies = payloads(records)
+    monitor = (root / "monitor").as_uri()
+    procs: list[Proc] = []
+    try:
+        ours, ours_url = start_churnlib(root, store_url, reference, monitor, "churnlib")
+        procs.append(ours)
+        theirs, theirs_url = start_mlflow(root, model_dir)
+        procs.append(theirs)
+        auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+        plain = {"Content-Type": "application/json"}
+        servers = {
+            "churnlib": (f"{ours_url}/v1/predict", auth),
+            "mlflow": (f"{theirs_url}/invocations", plain),
+        }
+        warm = 0
+        for name, (url, headers) in servers.items():  # warm up both
+            r = load(url, bodies[100], headers, 20, 2)
+            assert r["failures"] == 0, f"{name} failed during warm-up"
+            if name == "churnlib":
+                warm += 20 * 100
+        cells = compare(servers, bodies, counts, concurrencies, args.rounds)
+        answered = warm + sum(
+            c["rows"] * c["churnlib"]["answered"] for c in cells
+        )
+        ours.stop(signal.SIGTERM)
+        stored, parts = store_rows(monitor)
+        logging = {
+            "answered_rows": answered,
+            "stored_rows": stored,
+            "part_files": parts,
+            "lost_rows": answered - stored,
+        }
+        print(
+            f"logging: answered {answered} rows, store holds {stored} in {parts} "
+            f"parts: {answered - stored} lost",
+            flush=True,
+        )
+        theirs.stop(signal.SIGTERM)
+        crash = crash_run(root, store_url, reference, records, 1.0, 3.0)
+    finally:
+        for p in procs:
+            p.stop(signal.SIGKILL, timeout=10)
+
+    p99_target = next(
+        c["churnlib"]["p99_ms"] for c in cells if c["rows"] == 1 and c["clients"] == 8
+    ) if 8 in concurrencies else float("nan")
+    ratios_100 = [c["ratio"] for c in cells if c["rows"] == 100]
+    verdict = {
+        "throughput_100_rows_ratio_min": min(ratios_100),
+        "throughput_target_met": min(ratios_100) >= 2.0,
+        "p99_1_row_8_clients_ms": p99_target,
+        "p99_target_met": p99_target <= 50.0,
+        "no_logged_prediction_lost": logging["lost_rows"] == 0,
+        "crash_within_one_window": crash["within_one_window"],
+    }
+    print(json.dumps(verdict, indent=2))
+    if args.output:
+        Path(args.output).write_text(
+            json.dumps(
+                {
+                    "machine": {
+                        "python": platform.python_version(),
+                        "cpus": os.cpu_count(),
+                        "platform": platform.platform(),
+                    },
+                    "settings": vars(args),
+                    "cells": cells,
+                    "logging": logging,
+                    "crash": crash,
+                    "verdict": verdict,
+                },
+                indent=2,
+            )
+        )
+    if not args.workdir:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
