@@ -247,9 +247,7 @@ def load(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
 def payloads(records: list[dict[str, Any]]) -> dict[int, bytes]:
     """The same body for both servers: MLflow's ``dataframe_records`` shape."""
-    return {
-        n: json.dumps({"dataframe_records": records[:n]}).encode() for n in SIZES
-    }
+    return {n: json.dumps({"dataframe_records": records[:n]}).encode() for n in SIZES}
 
 
 def store_rows(monitor: str, kind: str = "predictions") -> tuple[int, int]:
@@ -287,7 +285,9 @@ def compare(
                 order = names if (r + len(cells)) % 2 == 0 else names[::-1]
                 for name in order:
                     url, headers = servers[name]
-                    per[name].append(load(url, bodies[size], headers, counts[size], conc))
+                    per[name].append(
+                        load(url, bodies[size], headers, counts[size], conc)
+                    )
             cell: dict[str, Any] = {"rows": size, "clients": conc}
             for name in names:
                 runs = per[name]
@@ -304,14 +304,15 @@ def compare(
                         max(x["throughput"] for x in runs),
                     ],
                 }
-            cell["ratio"] = cell["churnlib"]["throughput"] / cell["mlflow"]["throughput"]
+            theirs = cell["mlflow"]
+            cell["ratio"] = cell["churnlib"]["throughput"] / theirs["throughput"]
             print(
                 f"{size:>4} rows {conc:>3} clients: churnlib "
                 f"{cell['churnlib']['throughput']:7.0f} req/s "
                 f"(p50 {cell['churnlib']['p50_ms']:6.1f} p99 "
                 f"{cell['churnlib']['p99_ms']:6.1f} ms) | mlflow "
                 f"{cell['mlflow']['throughput']:7.0f} req/s (p50 "
-                f"{cell['mlflow']['p50_ms']:6.1f} p99 {cell['mlflow']['p99_ms']:6.1f} ms)"
+                f"{theirs['p50_ms']:6.1f} p99 {theirs['p99_ms']:6.1f} ms)"
                 f" | x{cell['ratio']:.2f}",
                 flush=True,
             )
@@ -418,9 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             if name == "churnlib":
                 warm += 20 * 100
         cells = compare(servers, bodies, counts, concurrencies, args.rounds)
-        answered = warm + sum(
-            c["rows"] * c["churnlib"]["answered"] for c in cells
-        )
+        answered = warm + sum(c["rows"] * c["churnlib"]["answered"] for c in cells)
         ours.stop(signal.SIGTERM)
         stored, parts = store_rows(monitor)
         logging = {
@@ -440,9 +439,15 @@ def main(argv: list[str] | None = None) -> int:
         for p in procs:
             p.stop(signal.SIGKILL, timeout=10)
 
-    p99_target = next(
-        c["churnlib"]["p99_ms"] for c in cells if c["rows"] == 1 and c["clients"] == 8
-    ) if 8 in concurrencies else float("nan")
+    p99_target = (
+        next(
+            c["churnlib"]["p99_ms"]
+            for c in cells
+            if c["rows"] == 1 and c["clients"] == 8
+        )
+        if 8 in concurrencies
+        else float("nan")
+    )
     ratios_100 = [c["ratio"] for c in cells if c["rows"] == 100]
     verdict = {
         "throughput_100_rows_ratio_min": min(ratios_100),
