@@ -545,7 +545,7 @@ def create_app(
             "logging": current.monitor is not None,
             "log_backlog_rows": writer.backlog,
         }
-        if writer.failures and writer.backlog and writer.last_error:
+        if writer.failing:
             payload["status"] = "degraded"
             payload["log_error"] = "the monitor store refused the last write"
             return JSONResponse(payload, status_code=503)

@@ -95,6 +95,7 @@ class LogWriter:
         self.written = dict.fromkeys(_KINDS, 0)
         self.dropped = dict.fromkeys(_KINDS, 0)
         self.failures = 0
+        self.failing = False  # the last write attempt failed
         self.last_error: str | None = None
 
     # ------------------------------------------------------------ queueing
@@ -259,9 +260,11 @@ class LogWriter:
                     self.last_error,
                 )
                 retry.extend(group)
+                self.failing = True
                 continue
             else:
                 self.written[kind] += n
+                self.failing = False
             with self._cond:
                 self._queued_rows -= n
         return retry

@@ -209,14 +209,38 @@ def test_round_trip_on_moto_s3(serve, published, s3_server, s3_storage_options):
             ],
         )
         assert o.status_code == 202
+        first = _wait_for(
+            lambda: len(read_log(monitor, "outcomes", s3_storage_options))
+        )
+        assert first == 5
+        log = read_log(monitor, storage_options=s3_storage_options)
+        assert sorted(log["__id__"]) == sorted(rec["customer_id"] for rec in records)
+        np.testing.assert_allclose(
+            log.set_index("__id__")["__score__"][[p["customer_id"] for p in preds]],
+            [p["churn_probability"] for p in preds],
+        )
+        # the monitor bucket disappears: answers are queued and retried
+        fs.rm(bucket, recursive=True)
+        fs.invalidate_cache()
+        later = [dict(r, customer_id=f"LATE-{i}") for i, r in enumerate(records[:7])]
+        assert c.post("/v1/predict", json=later).status_code == 200
+        assert _wait_for(lambda: c.get("/readyz").status_code == 503)
+        assert c.get("/readyz").json()["status"] == "degraded"
+        make_bucket("s3", s3_storage_options, bucket)  # it is back
+        assert _wait_for(lambda: c.get("/readyz").status_code == 200)
     assert server.terminate() in (0, -signal.SIGTERM)
     log = read_log(monitor, storage_options=s3_storage_options)
-    assert sorted(log["__id__"]) == sorted(rec["customer_id"] for rec in records)
-    np.testing.assert_allclose(
-        log.set_index("__id__")["__score__"][[p["customer_id"] for p in preds]],
-        [p["churn_probability"] for p in preds],
-    )
-    assert len(read_log(monitor, "outcomes", s3_storage_options)) == 5
+    assert sorted(log["__id__"]) == sorted(r["customer_id"] for r in later)
+    assert "could not write 7 predictions" in server.output()
+
+
+def _wait_for(check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+    return value
 
 
 def _run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
