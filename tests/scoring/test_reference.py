@@ -93,3 +93,78 @@ def test_trusted_types_reach_the_store(tmp_path):
     np.testing.assert_allclose(
         read_scores(tmp_path / "o")["churn_probability"], frame["x"]
     )
+
+
+@pytest.fixture(scope="module")
+def telco_slice(tmp_path_factory):
+    """The first 1,500 raw Telco rows and a model carrying their contract."""
+    from churnlib import infer_contract
+    from churnlib._core.contract import attach_contract
+    from churnlib.data import read_churn_table
+    from tests.scoring.test_contract import TELCO, _pipeline
+
+    raw = pd.read_csv(TELCO).iloc[:1500]
+    path = tmp_path_factory.mktemp("telco") / "telco.csv"
+    raw.to_csv(path, index=False)
+    X, y, schema = read_churn_table(path, target="Churn")
+    model = _pipeline("category").fit(X, y)
+    contract = infer_contract(X, y, id_columns=schema.id_columns, threshold=0.3)
+    attach_contract(model, contract)
+    expected = model.predict_proba(X)[:, list(model.classes_).index(True)]
+    return path, raw, model, expected
+
+
+def _publish(url, model, storage_options=None):
+    store = ModelStore(url, storage_options=storage_options, trusted_types=[TREE])
+    return store.publish(model, alias="production").version
+
+
+TREE = "sklearn.tree._tree.Tree"
+
+
+@pytest.mark.parametrize(
+    "backend", ["file", pytest.param("s3", marks=pytest.mark.cloud)]
+)
+def test_published_contract_scores_raw_input_from_the_store(
+    telco_slice, backend, tmp_path, request
+):
+    path, raw, model, expected = telco_slice
+    options = None
+    if backend == "file":
+        url = (tmp_path / "store").as_uri()
+        out = str(tmp_path / "o")
+    else:
+        from tests.fixtures.cloud import fresh_bucket_name, make_bucket
+
+        options = request.getfixturevalue("s3_storage_options")
+        bucket = fresh_bucket_name()
+        make_bucket("s3", options, bucket)
+        url, out = f"s3://{bucket}/models", f"s3://{bucket}/scores"
+    version = _publish(url, model, options)
+    # only the reference, the raw input and the output
+    result = score_table(
+        f"{url}@production",
+        path,
+        out,
+        storage_options=options,
+        trusted_types=[TREE],
+    )
+    assert result.model_version == version
+    assert result.contract == "model"
+    assert result.id_columns == ("customerID",)
+    # the contract's threshold travels with the version
+    assert (result.threshold, result.threshold_source) == (0.3, "model")
+    scores = read_scores(out, storage_options=options)
+    assert scores["customerID"].tolist() == raw["customerID"].tolist()
+    np.testing.assert_allclose(scores["churn_probability"], expected)
+    np.testing.assert_array_equal(scores["churn_predicted"], expected >= 0.3)
+
+
+def test_contract_travels_to_dask_workers(telco_slice, dask_client, tmp_path):
+    path, _, model, expected = telco_slice
+    result = score_table(
+        model, path, tmp_path / "d", engine="dask", client=dask_client, batch_rows=500
+    )
+    assert result.id_columns == ("customerID",)
+    scores = read_scores(tmp_path / "d")
+    np.testing.assert_allclose(scores["churn_probability"], expected)
