@@ -68,6 +68,7 @@ def test_constant_score_is_the_random_line():
     y, t = rng.random(300) < 0.4, rng.random(300) < 0.5
     fractions, qini, _ = qini_curve(y, np.zeros(300), t)
     np.testing.assert_allclose(fractions, [0, 1])
+    np.testing.assert_allclose(qini[0], 0.0)
     assert qini_coefficient(y, np.zeros(300), t) == pytest.approx(0.0, abs=1e-12)
 
 
