@@ -194,9 +194,42 @@ class StoreBackend:
         safe = not any(s in chain for s in self.secrets) and chain == redact_url_text(
             chain
         )
+        if not safe:
+            # raising inside an except block sets __context__ to ``err`` anyway:
+            # scrub the original chain itself so no link of it holds a secret
+            self._scrub(err)
         out.__cause__ = err if safe else None
         out.__suppress_context__ = True
         return out
+
+    def _scrub(self, err: BaseException) -> None:
+        """Redact the messages of ``err`` and everything it chains, in place."""
+        seen: set[int] = set()
+        todo: list[BaseException | None] = [err]
+        while todo:
+            e = todo.pop()
+            if e is None or id(e) in seen:
+                continue
+            seen.add(id(e))
+
+            def clean(value: Any) -> Any:
+                if isinstance(value, str | bytes):
+                    text = (
+                        value.decode(errors="replace")
+                        if isinstance(value, bytes)
+                        else value
+                    )
+                    return redact(redact_url_text(text), self.secrets)
+                return "***" if value is not None else None
+
+            with contextlib.suppress(Exception):
+                e.args = tuple(clean(a) for a in e.args)
+            for attr in ("filename", "filename2", "strerror", "msg", "kwargs"):
+                if getattr(e, attr, None) is not None:
+                    with contextlib.suppress(Exception):
+                        setattr(e, attr, clean(getattr(e, attr)))
+            e.__traceback__ = None  # frames hold the secret in their locals
+            todo.extend([e.__cause__, e.__context__])
 
     @contextlib.contextmanager
     def io(self, action: str, path: str | None = None) -> Iterator[None]:

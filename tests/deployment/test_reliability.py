@@ -434,3 +434,40 @@ def test_missing_versions_and_aliases_are_churnlib_errors(storage_url):
         with pytest.raises(ModelNotFoundError, match=v.version):
             call()
     np.testing.assert_array_equal(store.load(v).predict([[0]]), [1])
+
+
+class _LeakyFS:
+    """A filesystem whose errors quote a credential, chained two deep."""
+
+    async_impl = False
+
+    def __init__(self, fs):
+        self._wrapped = fs
+
+    def __getattr__(self, name):
+        return getattr(self._wrapped, name)
+
+    def cat_file(self, path, **kwargs):
+        try:
+            raise KeyError(f"token={SECRET}")
+        except KeyError:
+            raise OSError(f"GET https://{SECRET}@host/x?sig={SECRET} failed") from None
+
+    def find(self, path, **kwargs):
+        return self.cat_file(path)
+
+
+def test_no_link_of_an_error_chain_holds_a_secret(storage_url):
+    store = ModelStore(storage_url, storage_options={"token": SECRET})
+    store._backend.fs = _LeakyFS(store._backend.fs)
+    for call in (store.versions, lambda: store.get("production")):
+        with pytest.raises(DeploymentError) as info:
+            call()
+        link, seen = info.value, 0
+        while link is not None and seen < 10:
+            assert SECRET not in str(link)
+            assert SECRET not in repr(link.args)
+            for attr in ("filename", "strerror"):
+                assert SECRET not in str(getattr(link, attr, "") or "")
+            link, seen = link.__cause__ or link.__context__, seen + 1
+        assert SECRET not in _all_text(info.value)
