@@ -105,6 +105,22 @@ def _usable_columns(X: pd.DataFrame) -> list[str]:
     return usable
 
 
+def check_shape(X: pd.DataFrame, y: pd.Series) -> None:
+    """Check what must hold before columns are looked at: rows, columns, lengths."""
+    if len(X) != len(y):
+        raise DataValidationError(
+            f"X has {len(X)} rows but y has {len(y)} labels; they must "
+            "describe the same customers, one label per row."
+        )
+    if len(X) == 0:
+        raise DataValidationError("X is empty (0 rows); pass at least a few customers.")
+    if X.shape[1] == 0:
+        raise DataValidationError(
+            "X has no columns; pass the customer feature columns (tenure, contract, "
+            "charges, ...)."
+        )
+
+
 def check_training_data(X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray]:
     """Validate training data; return ``(X as DataFrame, labels as bool/0-1 array)``.
 

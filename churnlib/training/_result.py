@@ -43,6 +43,14 @@ class TrainingResult:
         Name in the model registry, when registered.
     alias : str or None, default=None
         Registry alias pointing at ``registered_version``, when set.
+    contract : ModelContract or None, default=None
+        The model's contract (features, exclusions, labels, threshold), also
+        attached to ``model`` (:func:`churnlib.get_contract`).
+    selection : ModelSelection or None, default=None
+        How the default model was chosen (None for a given estimator).
+    report : concurrent.futures.Future or None, default=None
+        The report card being logged in the background; ``report.result()``
+        waits for it (the run's ``churnlib.report`` tag says how it ended).
 
     Examples
     --------
@@ -71,6 +79,9 @@ class TrainingResult:
     experiment_id: str | None = None
     registered_model_name: str | None = None
     alias: str | None = field(default=None)
+    contract: Any = None
+    selection: Any = None
+    report: Any = field(default=None, compare=False)
 
     @property
     def registered_model_uri(self) -> str | None:

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import subprocess
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -439,6 +440,104 @@ class RunLogger:
             version = info.registered_model_version
             return info.model_uri, None if version is None else int(version)
 
+    def set_run_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set tags on a run by id (safe from any thread: no fluent API)."""
+        from mlflow.tracking import MlflowClient
+
+        with self._guard("set tags"):
+            client = MlflowClient(tracking_uri=self.uri)
+            for key, value in tags.items():
+                client.set_tag(run_id, key, str(value))
+
+    def log_contract(self, contract: Any) -> dict[str, Any]:
+        """Log the model contract: ``contract.json`` plus its exclusions as tags.
+
+        Tags ``churnlib.excluded.<column>`` name each column left out and why;
+        params ``contract.n_features`` and ``contract.allow_leakage``.
+        """
+        import mlflow
+
+        with self._guard("log the contract"):
+            mlflow.log_dict(contract.to_dict(), "contract.json")
+            tags = {
+                f"churnlib.excluded.{col}"[:250]: reason
+                for col, reason in contract.excluded.items()
+            }
+            tags.update(
+                {
+                    f"churnlib.leakage.{col}"[:250]: f"{auc:.4f}"
+                    for col, auc in contract.leakage.items()
+                }
+            )
+            if contract.id_column is not None:
+                tags["churnlib.id_column"] = contract.id_column
+            if contract.labels is not None:
+                tags["churnlib.pos_label"] = str(contract.pos_label)
+            if tags:
+                mlflow.set_tags(tags)
+            params = {
+                "contract.n_features": len(contract.features),
+                "contract.allow_leakage": contract.allow_leakage,
+                "contract.threshold": contract.threshold,
+            }
+            mlflow.log_params(params)
+            return params
+
+    def log_selection(
+        self, parent_id: str, selection: Any, *, tags: Mapping[str, Any] | None = None
+    ) -> list[str]:
+        """Record the default model's selection: one nested run per candidate.
+
+        Each child run (``mlflow.parentRunId`` = ``parent_id``) holds the
+        candidate's settings as params and its cross-validated ROC AUC as
+        metrics, written in one batch; ``selection.json`` goes to the parent.
+        Returns the child run ids.
+        """
+        import mlflow
+        from mlflow.entities import Metric, Param, RunTag
+        from mlflow.tracking import MlflowClient
+
+        with self._guard("log the model selection"):
+            mlflow.log_dict(selection.to_dict(), "selection.json")
+            mlflow.set_tags(
+                {
+                    "churnlib.selected": selection.selected,
+                    "churnlib.calibration": selection.calibration,
+                }
+            )
+            client = MlflowClient(tracking_uri=self.uri)
+            now = int(time.time() * 1000)
+            ids = []
+            for c in selection.candidates:  # a handful of candidates
+                run_tags = {
+                    **{str(k): str(v) for k, v in (tags or {}).items()},
+                    "mlflow.parentRunId": parent_id,
+                    "churnlib.selection": c.status,
+                }
+                child = client.create_run(
+                    self.experiment_id or "0", run_name=c.name, tags=run_tags
+                )
+                metrics = [
+                    Metric(key, float(value), now, 0)
+                    for key, value in (
+                        ("cv_roc_auc", c.roc_auc),
+                        ("cv_roc_auc_std", c.roc_auc_std),
+                        ("seconds", c.seconds),
+                    )
+                ]
+                params = [Param(str(k), str(v)[:6000]) for k, v in c.params.items()] + [
+                    Param("candidate", c.name)
+                ]
+                client.log_batch(
+                    child.info.run_id,
+                    metrics=metrics,
+                    params=params,
+                    tags=[RunTag("churnlib.selected", str(c.status == "selected"))],
+                )
+                client.set_terminated(child.info.run_id)
+                ids.append(child.info.run_id)
+            return ids
+
     def set_alias(self, registered_model_name: str, alias: str, version: int) -> None:
         """Point ``alias`` of a registered model at ``version``."""
         from mlflow.tracking import MlflowClient
@@ -464,6 +563,13 @@ def _skeleton(model: Any) -> Any:
         clone_.steps = [(name, _skeleton(step)) for name, step in model.steps]
         return clone_
     members = getattr(model, "estimators_", None)
+    if (  # churnlib's calibrated blend: walk each member
+        isinstance(members, list)
+        and type(model).__name__ == "CalibratedChurnClassifier"
+    ):
+        clone_ = copy.copy(model)
+        clone_.estimators_ = [_skeleton(m) for m in members]
+        return clone_
     if (  # homogeneous ensembles (forests, bagging) keep their template
         isinstance(members, list)
         and len(members) > 1

@@ -6,13 +6,15 @@ import logging
 import math
 import numbers
 import os
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import confusion_matrix, get_scorer, make_scorer
 from sklearn.model_selection import (
@@ -24,12 +26,26 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
+from churnlib._core.contract import attach_contract
 from churnlib._urls import redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
 from churnlib.exceptions import DataValidationError, InvalidParameterError
-from churnlib.training._checks import check_training_data, check_validation_data
+from churnlib.training._checks import (
+    _as_frame,
+    _as_labels,
+    check_shape,
+    check_training_data,
+    check_validation_data,
+)
+from churnlib.training._contract import (
+    ContractDecision,
+    decide_contract,
+    decode_valid_labels,
+)
+from churnlib.training._estimators import CalibratedChurnClassifier
 from churnlib.training._metrics import churn_metrics
 from churnlib.training._result import TrainingResult
+from churnlib.training._selection import ModelSelection, select_default_model
 from churnlib.training._tracking import (
     RunLogger,
     data_fingerprint,
@@ -150,7 +166,9 @@ class _ScorerName:
 class ChurnTrainer:
     """Fit a churn model as a scikit-learn pipeline and track it in MLflow.
 
-    Each :meth:`fit` clones the preprocessor and the estimator, fits
+    Each :meth:`fit` first decides the model's contract (which columns are
+    features; identifiers, dates, constant columns and suspected leaks are
+    left out and named), clones the preprocessor and the estimator, fits
     ``Pipeline([("preprocess", ...), ("classifier", ...)])``, measures it on the
     validation data (or, without any, on stratified cross-validation
     out-of-fold predictions), and records everything as one MLflow run:
@@ -166,8 +184,13 @@ class ChurnTrainer:
     Parameters
     ----------
     estimator : classifier or None, default=None
-        Any scikit-learn classifier with ``predict_proba``. None uses
-        :func:`default_estimator` (a random forest tuned for churn tables).
+        Any scikit-learn classifier with ``predict_proba``, used as is. None
+        chooses the model by cross-validation on the training rows among a
+        spline logistic regression, regularised gradient boosting with early
+        stopping, a random forest tuned by out-of-bag score, and their blends,
+        within ``time_budget``; the winner is calibrated
+        (:class:`CalibratedChurnClassifier`), each candidate is a nested MLflow
+        run and ``TrainingResult.selection`` records the choice.
     preprocessor : transformer or None, default=None
         Any scikit-learn transformer. None uses
         :class:`churnlib.features.ChurnPreprocessor` (drops identifiers,
@@ -210,6 +233,11 @@ class ChurnTrainer:
         MLflow run name (None lets MLflow pick one).
     random_state : int or None, default=None
         Seeds the default estimator, the folds and the threshold tuning.
+    time_budget : float, default=60.0
+        Seconds the default model's selection may take (fits included). A
+        candidate that would not finish in what is left is skipped and
+        recorded as skipped (the selection is then no longer independent of
+        the machine's speed). Ignored when ``estimator`` is given.
 
     See Also
     --------
@@ -269,6 +297,7 @@ class ChurnTrainer:
         "log_report": ["boolean"],
         "run_name": [None, str],
         "random_state": ["random_state"],
+        "time_budget": [Interval(numbers.Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -290,6 +319,7 @@ class ChurnTrainer:
         log_report: bool = True,
         run_name: str | None = None,
         random_state: int | None = None,
+        time_budget: float = 60.0,
     ) -> None:
         self.estimator = estimator
         self.preprocessor = preprocessor
@@ -303,6 +333,7 @@ class ChurnTrainer:
         self.log_report = log_report
         self.run_name = run_name
         self.random_state = random_state
+        self.time_budget = time_budget
 
     # --- parameters ---------------------------------------------------------
 
@@ -376,7 +407,9 @@ class ChurnTrainer:
             )
         return cv
 
-    def _classifier(self) -> Any:
+    def _classifier(self, *, tuning: bool = False) -> Any:
+        if self.estimator is None and not tuning:
+            return CalibratedChurnClassifier([], random_state=self.random_state)
         estimator = (
             default_estimator(self.random_state)
             if self.estimator is None
@@ -403,23 +436,48 @@ class ChurnTrainer:
             random_state=self.random_state,
         )
 
-    def _preprocessor(self) -> Any:
+    def _preprocessor(self, decision: ContractDecision | None = None) -> Any:
         if self.preprocessor is not None:
             return clone(self.preprocessor)
+        from churnlib.data import ChurnSchema
         from churnlib.features import ChurnPreprocessor
 
-        return ChurnPreprocessor()
+        if decision is None:
+            return ChurnPreprocessor()
+        roles = decision.roles
 
-    def _pipeline(self) -> Pipeline:
+        def of(role: str) -> tuple[str, ...]:
+            return tuple(str(c) for c in decision.X.columns if roles.get(c) == role)
+
+        schema = ChurnSchema(
+            numeric=of("numeric"), categorical=of("categorical"), binary=of("binary")
+        )
+        # roles the contract decided; any column it could not place is inferred
+        if set(schema.features) != set(decision.X.columns):
+            return ChurnPreprocessor()
+        return ChurnPreprocessor(schema=schema)
+
+    def _pipeline(
+        self, decision: ContractDecision | None = None, *, tuning: bool = False
+    ) -> Pipeline:
         return Pipeline(
-            [("preprocess", self._preprocessor()), ("classifier", self._classifier())]
+            [
+                ("preprocess", self._preprocessor(decision)),
+                ("classifier", self._classifier(tuning=tuning)),
+            ]
         )
 
     def _run_params(self, pipeline: Pipeline) -> dict[str, Any]:
+        final = pipeline[-1]
         params: dict[str, Any] = {
-            "estimator": type(pipeline[-1]).__name__
-            if self.threshold is None
-            else type(pipeline[-1].estimator).__name__,
+            "estimator": "auto (selected by cross-validation)"
+            if isinstance(final, CalibratedChurnClassifier)
+            else type(final).__name__
+            if not hasattr(final, "estimator")
+            or not isinstance(
+                final, FixedThresholdClassifier | TunedThresholdClassifierCV
+            )
+            else type(final.estimator).__name__,
             "preprocessor": type(pipeline[0]).__name__,
             "threshold": _describe_threshold(self.threshold),
             "cv": self.cv
@@ -427,6 +485,8 @@ class ChurnTrainer:
             else repr(self.cv),
             "random_state": self.random_state,
         }
+        if isinstance(final, CalibratedChurnClassifier):
+            params["time_budget"] = self.time_budget
         pipe_params = pipeline.get_params(deep=True)
         pipe_params = {
             k: v
@@ -485,6 +545,15 @@ class ChurnTrainer:
             return model, {"threshold": threshold, **extra}
         splitter = self._splitter(self.cv)
         n_splits = splitter.get_n_splits(X, y)
+        logger.info(
+            "ChurnTrainer: no validation data, so %s is measured by %d-fold "
+            "cross-validation: %d more fits on %d rows, then the final fit. Pass "
+            "X_valid/y_valid or cv=None to skip them.",
+            type(pipeline[-1]).__name__,
+            n_splits,
+            n_splits,
+            len(X),
+        )
         n_minority = int(min(np.sum(y.astype(int)), len(y) - np.sum(y.astype(int))))
         if isinstance(splitter, StratifiedKFold) and n_minority < n_splits:
             raise DataValidationError(
@@ -538,13 +607,13 @@ class ChurnTrainer:
             )
         except ImportError as err:
             logger.info("Evaluation report not logged (%s).", err)
-            tracker.set_tags({"churnlib.report": f"skipped: {err}"[:250]})
+            tracker.set_run_tags(run_id, {"churnlib.report": f"skipped: {err}"[:250]})
         except Exception as err:  # the run stays useful without its report
             logger.warning("Evaluation report failed: %r", err)
-            tracker.set_tags({"churnlib.report": f"failed: {err!r}"[:250]})
+            tracker.set_run_tags(run_id, {"churnlib.report": f"failed: {err!r}"[:250]})
         else:
             status = "logged" if figures else "logged without figures (no matplotlib)"
-            tracker.set_tags({"churnlib.report": status})
+            tracker.set_run_tags(run_id, {"churnlib.report": status})
 
     def _finish_model(
         self,
@@ -554,7 +623,7 @@ class ChurnTrainer:
         X: pd.DataFrame,
         X_valid: pd.DataFrame | None,
         y_valid: np.ndarray | None,
-    ) -> tuple[str | None, int | None]:
+    ) -> tuple[str | None, int | None, Future[None] | None]:
         model_uri, version = None, None
         if self.log_model:
             model_uri, version = tracker.log_sklearn_model(
@@ -563,11 +632,21 @@ class ChurnTrainer:
             name = self.registered_model_name
             if self.alias is not None and name is not None and version is not None:
                 tracker.set_alias(name, self.alias, version)
+        report: Future[None] | None = None
         if self.log_report and X_valid is not None and y_valid is not None:
-            self._log_report(
-                tracker, run_id, model, X_valid, y_valid, _threshold_of(model)
+            # the report card (figures, HTML) is written off the fit's critical
+            # path: fit returns while a background thread logs it to the run
+            tracker.set_tags({"churnlib.report": "pending"})
+            report = _report_executor().submit(
+                self._log_report,
+                tracker,
+                run_id,
+                model,
+                X_valid,
+                y_valid,
+                _threshold_of(model),
             )
-        return model_uri, version
+        return model_uri, version, report
 
     def _connect(self) -> RunLogger:
         uri = resolve_tracking_uri(self.tracking_uri)
@@ -583,6 +662,9 @@ class ChurnTrainer:
         metrics: dict[str, float],
         params: dict[str, Any],
         version: int | None,
+        contract: Any = None,
+        selection: ModelSelection | None = None,
+        report: Future[None] | None = None,
     ) -> TrainingResult:
         return TrainingResult(
             model=model,
@@ -596,9 +678,118 @@ class ChurnTrainer:
             experiment_id=tracker.experiment_id,
             registered_model_name=self.registered_model_name if version else None,
             alias=self.alias if version else None,
+            contract=contract,
+            selection=selection,
+            report=report,
         )
 
     # --- public API ---------------------------------------------------------
+
+    def _decide(
+        self,
+        X: Any,
+        y: Any,
+        X_valid: Any,
+        y_valid: Any,
+        *,
+        schema: Any,
+        allow_leakage: bool,
+        drop: Iterable[str] | None,
+    ) -> tuple[ContractDecision, pd.DataFrame, np.ndarray, pd.DataFrame | None, Any]:
+        """Check the data and decide the contract, before any run exists."""
+        if not isinstance(allow_leakage, bool):
+            raise InvalidParameterError(
+                "The 'allow_leakage' parameter of ChurnTrainer.fit must be a bool. "
+                f"Got {allow_leakage!r} instead."
+            )
+        if isinstance(drop, str):
+            drop = [drop]
+        frame = _as_frame(X, "X")
+        labels = _as_labels(y, "y")
+        check_shape(frame, labels)
+        decision = decide_contract(
+            frame, labels, schema=schema, allow_leakage=allow_leakage, drop=drop
+        )
+        X_fit, y_fit = check_training_data(decision.X, decision.y)
+        if y_valid is not None and X_valid is not None:
+            y_valid = decode_valid_labels(
+                _as_labels(y_valid, "y_valid"), decision.labels
+            )
+        X_valid, y_valid = check_validation_data(X_valid, y_valid, X_fit.columns)
+        if X_valid is not None:
+            X_valid = X_valid[list(X_fit.columns)]
+        return decision, X_fit, y_fit, X_valid, y_valid
+
+    def _fit_default(
+        self,
+        decision: ContractDecision,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        X_valid: pd.DataFrame | None,
+        y_valid: np.ndarray | None,
+    ) -> tuple[Pipeline, dict[str, float], ModelSelection]:
+        """Select, calibrate and fit the default model; metrics without refits."""
+        from churnlib.features import ChurnPreprocessor
+
+        t0 = time.perf_counter()
+        pre = self._preprocessor(decision)
+        Xt = pre.fit_transform(X)
+        if hasattr(Xt, "toarray"):
+            Xt = Xt.toarray()
+        Xt = np.asarray(Xt, dtype=float)
+        numeric_idx = (
+            list(range(len(pre.numeric_features_)))
+            if isinstance(pre, ChurnPreprocessor) and not pre.add_indicator
+            else []
+        )
+        folds = self.cv if isinstance(self.cv, numbers.Integral) else 5
+        seed = self.random_state if isinstance(self.random_state, int) else 0
+        fixed = (
+            float(self.threshold) if isinstance(self.threshold, numbers.Real) else 0.5
+        )
+        logger.info(
+            "ChurnTrainer: choosing the default model by %d-fold cross-validation "
+            "on %d training rows among logistic regression, gradient boosting, a "
+            "random forest and their blends (time budget %.0f s); the winner's "
+            "out-of-fold predictions calibrate it%s.",
+            folds,
+            len(X),
+            self.time_budget,
+            "" if X_valid is not None else " and give the validation metrics",
+        )
+        y01 = y.astype(int)
+        clf, selection, calibrated, fold_of = select_default_model(
+            Xt,
+            y01,
+            numeric_idx=numeric_idx,
+            n_splits=int(folds),
+            time_budget=float(self.time_budget),
+            random_state=seed,
+            threshold=fixed,
+            classes=np.unique(y),
+        )
+        if self.threshold is not None and not isinstance(self.threshold, numbers.Real):
+            clf.threshold_ = _tune_threshold(calibrated, y01, self.threshold)
+        model = Pipeline([("preprocess", pre), ("classifier", clf)])
+        extra: dict[str, float] = {
+            "n_train": float(len(X)),
+            "fit_seconds": time.perf_counter() - t0,
+            "selection_seconds": selection.seconds,
+        }
+        threshold = float(clf.threshold_)
+        if X_valid is not None and y_valid is not None:
+            proba = _churn_proba(model, X_valid)
+            metrics = churn_metrics(y_valid, proba, threshold=threshold)
+            extra["n_valid"] = float(len(X_valid))
+        else:
+            metrics = churn_metrics(y01, calibrated, threshold=threshold)
+            fold_auc = [
+                churn_metrics(y01[fold_of == k], calibrated[fold_of == k])["roc_auc"]
+                for k in range(selection.cv_folds)
+            ]
+            extra["roc_auc_cv_std"] = float(np.nanstd(fold_auc))
+            extra["cv_folds"] = float(selection.cv_folds)
+        return model, {**metrics, **extra}, selection
 
     def fit(
         self,
@@ -608,40 +799,70 @@ class ChurnTrainer:
         X_valid: Any = None,
         y_valid: Any = None,
         tags: Mapping[str, Any] | None = None,
+        schema: Any = None,
+        allow_leakage: bool = False,
+        drop: Iterable[str] | None = None,
     ) -> TrainingResult:
-        """Fit the pipeline, validate it, and record one MLflow run.
+        """Decide the contract, fit the pipeline, validate it, record one MLflow run.
 
         Parameters
         ----------
         X : pandas.DataFrame of shape (n_samples, n_features)
-            Training features (one row per customer).
+            Training table (one row per customer), identifiers and all.
         y : array-like of shape (n_samples,)
-            Churn labels, bool or 0/1 (True/1 = churned).
+            Churn labels: bool, 0/1 or raw text such as ``"Yes"``/``"No"`` or
+            ``"Attrited Customer"``/``"Existing Customer"``, decoded by
+            :func:`churnlib.decode_labels` (the rule is kept in the contract).
         X_valid, y_valid : DataFrame and array-like, default=None
             Held-out validation data. Without it, the metrics come from
-            stratified ``cv``-fold out-of-fold predictions on ``X``.
+            out-of-fold predictions on ``X``: the default model reuses those of
+            its selection (no extra fit); a given ``estimator`` is fitted
+            ``cv`` more times, once per fold (logged before it starts).
         tags : dict of str to str, default=None
             Extra run tags.
+        schema : ChurnSchema or None, default=None
+            Column roles; None reads ``X.attrs["churnlib.schema"]`` (left by
+            :func:`churnlib.data.read_churn_table`) or infers them from ``X``.
+        allow_leakage : bool, default=False
+            Keep suspected target leaks (a single column predicting the label
+            with ROC AUC above :data:`churnlib.data.LEAKAGE_AUC`) as features.
+            By default they are left out, named in a
+            :class:`~churnlib.exceptions.DataQualityWarning`, the run and the
+            contract.
+        drop : list of str, default=None
+            Columns to leave out of the features.
 
         Returns
         -------
         TrainingResult
+            With the fitted pipeline (carrying its
+            :class:`~churnlib.ModelContract`), ``contract`` and, for the
+            default model, ``selection``.
 
         Raises
         ------
         DataValidationError
-            Bad input (single class, NaN or non-binary labels, length mismatch,
-            no usable feature), before any run is created.
+            Bad input (single class, missing or unknown labels, length
+            mismatch, no usable feature, ``drop`` naming an absent column),
+            before any run is created.
         TrackingError
             The tracking store cannot be reached or written to.
         """
         self._validate()
-        X, y = check_training_data(X, y)
-        X_valid, y_valid = check_validation_data(X_valid, y_valid, X.columns)
-        pipeline = self._pipeline()
+        decision, X, y, X_valid, y_valid = self._decide(
+            X,
+            y,
+            X_valid,
+            y_valid,
+            schema=schema,
+            allow_leakage=allow_leakage,
+            drop=drop,
+        )
+        pipeline = self._pipeline(decision)
         params = self._run_params(pipeline)
         base_tags = self._base_tags(X, y, tags)
         tracker = self._connect()
+        selection: ModelSelection | None = None
         with tracker.run(run_name=self.run_name, tags=base_tags) as run_id:
             tracker.log_params(params)
             target = _target_name(X)
@@ -650,9 +871,26 @@ class ChurnTrainer:
                 tracker.log_dataset(
                     X_valid, y_valid, name="valid", context="validation", target=target
                 )
-            model, metrics = self._fit_and_validate(pipeline, X, y, X_valid, y_valid)
+            if self.estimator is None:
+                model, metrics, selection = self._fit_default(
+                    decision, X, y, X_valid, y_valid
+                )
+            else:
+                fitted, metrics = self._fit_and_validate(
+                    pipeline, X, y, X_valid, y_valid
+                )
+                assert fitted is not None  # refit=True
+                model = fitted
+            contract = decision.contract(
+                threshold=_threshold_of(model),
+                fingerprint=base_tags["churnlib.data_fingerprint"],
+            )
+            attach_contract(model, contract)
             tracker.log_metrics(metrics)
-            model_uri, version = self._finish_model(
+            params.update(tracker.log_contract(contract))
+            if selection is not None:
+                tracker.log_selection(run_id, selection, tags=base_tags)
+            model_uri, version, report = self._finish_model(
                 tracker, run_id, model, X, X_valid, y_valid
             )
         return self._result(
@@ -663,6 +901,9 @@ class ChurnTrainer:
             metrics=metrics,
             params=params,
             version=version,
+            contract=contract,
+            selection=selection,
+            report=report,
         )
 
     def tune(
@@ -677,6 +918,9 @@ class ChurnTrainer:
         X_valid: Any = None,
         y_valid: Any = None,
         tags: Mapping[str, Any] | None = None,
+        schema: Any = None,
+        allow_leakage: bool = False,
+        drop: Iterable[str] | None = None,
     ) -> TrainingResult:
         """Random hyperparameter search: one parent run, one nested run per candidate.
 
@@ -707,6 +951,9 @@ class ChurnTrainer:
             Held-out validation data used instead of cross-validation.
         tags : dict, default=None
             Extra tags for every run of the search.
+        schema, allow_leakage, drop
+            The contract, decided once as in :meth:`fit`. With
+            ``estimator=None`` the search tunes :func:`default_estimator`.
 
         Returns
         -------
@@ -738,9 +985,16 @@ class ChurnTrainer:
                 "ChurnTrainer.tune needs a way to score candidates: pass X_valid/"
                 "y_valid or a cv (the trainer has cv=None)."
             )
-        X, y = check_training_data(X, y)
-        X_valid, y_valid = check_validation_data(X_valid, y_valid, X.columns)
-        base = trainer._pipeline()
+        decision, X, y, X_valid, y_valid = self._decide(
+            X,
+            y,
+            X_valid,
+            y_valid,
+            schema=schema,
+            allow_leakage=allow_leakage,
+            drop=drop,
+        )
+        base = trainer._pipeline(decision, tuning=True)
         candidates = _prefixed_candidates(
             base, param_distributions, n_iter, self.random_state
         )
@@ -798,7 +1052,13 @@ class ChurnTrainer:
                 model = clone(best["pipeline"]).fit(X, y)
             with tracker.resume(best["run_id"]):
                 tracker.set_tags({"churnlib.tuning": "best"})
-                model_uri, version = trainer._finish_model(
+                contract = decision.contract(
+                    threshold=_threshold_of(model),
+                    fingerprint=base_tags["churnlib.data_fingerprint"],
+                )
+                attach_contract(model, contract)
+                best["params"].update(tracker.log_contract(contract))
+                model_uri, version, report = trainer._finish_model(
                     tracker, best["run_id"], model, X, X_valid, y_valid
                 )
         return trainer._result(
@@ -809,6 +1069,8 @@ class ChurnTrainer:
             metrics=best["metrics"],
             params=best["params"],
             version=version,
+            contract=contract,
+            report=report,
         )
 
 
@@ -825,11 +1087,73 @@ _INIT_PARAMS = (
     "log_report",
     "run_name",
     "random_state",
+    "time_budget",
 )
 _INIT_DEFAULTS = {
     name: (ChurnTrainer.__init__.__kwdefaults__ or {}).get(name)
     for name in _INIT_PARAMS
 }
+
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+_EXECUTOR_LOCK = threading.Lock()
+
+
+def _report_executor() -> ThreadPoolExecutor:
+    """One background worker for report cards (joined at interpreter exit)."""
+    global _EXECUTOR
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None:
+            _EXECUTOR = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="churnlib-report"
+            )
+        return _EXECUTOR
+
+
+class _ScoresAsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
+    """A stand-in classifier whose "features" are its churn scores (column 0)."""
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        self.threshold = threshold
+
+    def fit(self, X: Any, y: Any = None) -> _ScoresAsClassifier:
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        p = np.asarray(X, dtype=float)[:, 0]
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        out: np.ndarray = (np.asarray(X, dtype=float)[:, 0] >= self.threshold).astype(
+            int
+        )
+        return out
+
+
+def _tune_threshold(scores: np.ndarray, y: np.ndarray, objective: Any) -> float:
+    """Find the threshold maximising ``objective`` on out-of-fold probabilities."""
+    grid = np.unique(np.quantile(scores, np.linspace(0.01, 0.99, 99)))
+    X = scores.reshape(-1, 1)
+    best_t, best_v = 0.5, -np.inf
+    if isinstance(objective, Mapping):
+        gains = {k: float(v) for k, v in objective.items()}
+
+        def value(t: float) -> float:
+            return _campaign_gain(y, (scores >= t).astype(int), **gains)
+
+    else:
+        scorer = get_scorer(objective) if isinstance(objective, str) else objective
+
+        def value(t: float) -> float:
+            stand_in = _ScoresAsClassifier(threshold=t).fit(X, y)
+            return float(scorer(stand_in, X, y))
+
+    for t in grid:  # a loop over <= 99 thresholds, not rows
+        v = value(float(t))
+        if v > best_v:
+            best_t, best_v = float(t), v
+    return best_t
 
 
 def _describe_threshold(threshold: Any) -> Any:
@@ -842,6 +1166,8 @@ def _describe_threshold(threshold: Any) -> Any:
 
 def _threshold_of(model: Pipeline) -> float:
     final = model[-1]
+    if isinstance(final, CalibratedChurnClassifier):
+        return float(final.threshold_)
     if isinstance(final, TunedThresholdClassifierCV):
         return float(final.best_threshold_)
     if isinstance(final, FixedThresholdClassifier):

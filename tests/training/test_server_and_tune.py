@@ -188,6 +188,9 @@ def test_evaluation_report_is_logged_with_validation_data(
     result = make_trainer(log_model=False, log_report=True).fit(
         X_train, y_train, X_valid=X_valid, y_valid=y_valid
     )
+    # the report card is written in the background, off the fit's path
+    assert result.report is not None
+    result.report.result(timeout=300)
     client = _client(mlflow_tracking_uri)
     run = client.get_run(result.run_id)
     assert run.data.tags["churnlib.report"] == "logged"
@@ -208,6 +211,7 @@ def test_no_report_without_validation_data(
     result = make_trainer(log_model=False, log_report=True).fit(X_train, y_train)
     run = _client(mlflow_tracking_uri).get_run(result.run_id)
     assert "churnlib.report" not in run.data.tags
+    assert result.report is None
 
 
 def test_report_without_matplotlib_logs_metrics_only(
@@ -218,6 +222,7 @@ def test_report_without_matplotlib_logs_metrics_only(
     result = make_trainer(log_model=False, log_report=True).fit(
         X_train, y_train, X_valid=X_valid, y_valid=y_valid
     )
+    result.report.result(timeout=300)
     client = _client(mlflow_tracking_uri)
     run = client.get_run(result.run_id)
     assert run.info.status == "FINISHED"
@@ -237,6 +242,7 @@ def test_report_is_skipped_when_the_evaluation_layer_is_missing(
     result = make_trainer(log_model=False, log_report=True).fit(
         X_train, y_train, X_valid=X_valid, y_valid=y_valid
     )
+    result.report.result(timeout=300)
     run = _client(mlflow_tracking_uri).get_run(result.run_id)
     assert run.info.status == "FINISHED"
     assert run.data.tags["churnlib.report"].startswith("skipped:")

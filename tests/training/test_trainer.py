@@ -25,7 +25,7 @@ from churnlib.exceptions import (
     InvalidParameterError,
     TrackingError,
 )
-from churnlib.training import ChurnTrainer, TrainingResult, default_estimator
+from churnlib.training import ChurnTrainer, TrainingResult
 from churnlib.training._metrics import METRIC_NAMES
 from churnlib.training._tracking import data_fingerprint
 from tests.fixtures.mlflow_server import free_port
@@ -110,7 +110,9 @@ def test_run_params_metrics_tags(registered, mlflow_tracking_uri, split_data):
     import churnlib
 
     assert tags["churnlib.version"] == churnlib.__version__
-    fingerprint = data_fingerprint(X_train.reset_index(drop=True), y_train.to_numpy())
+    # the fingerprint covers what the model is fitted on: the identifier is left out
+    features = X_train.drop(columns="customer_id").reset_index(drop=True)
+    fingerprint = data_fingerprint(features, y_train.to_numpy())
     assert tags["churnlib.data_fingerprint"] == fingerprint
     assert tags["team"] == "retention"
     assert tags["churnlib.n_rows"] == str(len(X_train))
@@ -382,8 +384,9 @@ def _bad_inputs():
         pytest.param(X, np.zeros(40, dtype=int), "single class", id="single-class"),
         pytest.param(X, y_nan, "2 missing label(s)", id="nan-labels"),
         pytest.param(X, y[:-1], "X has 40 rows but y has 39 labels", id="mismatch"),
-        pytest.param(X, np.array(["No", "Yes"] * 20), "bool or 0/1", id="text-labels"),
-        pytest.param(X, np.array([0, 1, 2, 1] * 10), "bool or 0/1", id="3-classes"),
+        pytest.param(
+            X, np.array([0, 1, 2, 1] * 10), "Cannot tell which value", id="3-classes"
+        ),
         pytest.param(X[["customer_id"]], y, "no usable feature", id="only-ids"),
         pytest.param(
             X.assign(tenure=1, plan="a")[["tenure", "plan"]],
@@ -531,10 +534,11 @@ def test_single_class_validation_data_logs_nan_ranking_metrics(
 
 
 def test_defaults_end_to_end(churn_data, mlflow_tracking_uri):
-    """No estimator, no preprocessor: ChurnPreprocessor + the tuned forest."""
+    """No estimator, no preprocessor: ChurnPreprocessor + the selected model."""
     import mlflow
 
     from churnlib.features import ChurnPreprocessor
+    from churnlib.training import CalibratedChurnClassifier
 
     X, y = churn_data
     result = ChurnTrainer(
@@ -542,11 +546,13 @@ def test_defaults_end_to_end(churn_data, mlflow_tracking_uri):
         experiment_name="test-defaults",
         cv=None,
         random_state=0,
+        time_budget=30,
     ).fit(X, y)
-    preprocess, forest = (step for _, step in result.model.steps)
+    preprocess, chosen = (step for _, step in result.model.steps)
     assert isinstance(preprocess, ChurnPreprocessor)
-    assert forest.get_params() == default_estimator(random_state=0).get_params()
-    assert result.params["classifier__min_samples_leaf"] == 20
+    assert isinstance(chosen, CalibratedChurnClassifier)
+    assert result.params["estimator"] == "auto (selected by cross-validation)"
+    assert result.selection.selected in result.selection.to_frame().index
     mlflow.set_tracking_uri(mlflow_tracking_uri)
     try:
         info = mlflow.models.get_model_info(result.model_uri)
@@ -556,6 +562,7 @@ def test_defaults_end_to_end(churn_data, mlflow_tracking_uri):
         mlflow.set_tracking_uri(None)
     trusted = info.flavors["sklearn"]["skops_trusted_types"]
     assert "churnlib.features._preprocessor.ChurnPreprocessor" in trusted
+    assert "churnlib.training._estimators.CalibratedChurnClassifier" in trusted
     requirements = (local / "requirements.txt").read_text().split()
     assert any(r.startswith("churnlib==") for r in requirements)
     np.testing.assert_allclose(loaded.predict_proba(X), result.model.predict_proba(X))
