@@ -96,23 +96,26 @@ def _try_promote(store, version, alias):
 
 _PRUNER = textwrap.dedent(
     """
-    import sys
+    import json, sys
     from churnlib.deployment import ModelStore
 
-    store = ModelStore(sys.argv[1])
+    store = ModelStore(sys.argv[1], storage_options=json.loads(sys.argv[3]))
     for _ in range(int(sys.argv[2])):
         store.prune(keep=1)
     """
 )
 
 
-def test_prune_and_promote_across_processes(tmp_path):
-    url = (tmp_path / "store").as_uri()
-    store = ModelStore(url)
+@pytest.mark.parametrize("cloud_store_url", backend_params("file", "s3"), indirect=True)
+def test_prune_and_promote_across_processes(cloud_store_url):
+    url, options = cloud_store_url
+    store = ModelStore(url, storage_options=options)
     model = _tiny()
-    olds = [store.publish(model).version for _ in range(8)]
+    olds = [store.publish(model).version for _ in range(6)]
     store.publish(model)
-    proc = subprocess.Popen([sys.executable, "-c", _PRUNER, url, "6"])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PRUNER, url, "4", json.dumps(options)]
+    )
     try:
         for version in olds:
             with contextlib.suppress(ModelNotFoundError):
@@ -121,6 +124,10 @@ def test_prune_and_promote_across_processes(tmp_path):
     finally:
         assert proc.wait(timeout=120) == 0
     assert _alias_target_exists(store, "staging")
+    # every version the alias history names and that still exists is loadable
+    for entry in store.alias_history("staging"):
+        with contextlib.suppress(ModelNotFoundError):
+            assert store.load(entry["version"]) is not None
 
 
 # --------------------------------------------------------------- 3. silent hangs
