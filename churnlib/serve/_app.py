@@ -148,7 +148,7 @@ def create_app(
     token_file: str | os.PathLike[str] | None = None,
     auth: bool = True,
     reload_interval: float = 5.0,
-    flush_rows: int = 1000,
+    flush_rows: int = 10_000,
     flush_seconds: float = 1.0,
     max_body_bytes: int = 8 * 1024 * 1024,
     max_rows: int = 10_000,
@@ -188,7 +188,7 @@ def create_app(
     reload_interval : float, default=5.0
         Seconds between checks of the alias (and of the token file); 0 stops
         following.
-    flush_rows, flush_seconds : int, float, default=1000, 1.0
+    flush_rows, flush_seconds : int, float, default=10_000, 1.0
         The log writer writes when this many rows wait, or the oldest waited
         this long.
     max_body_bytes, max_rows : int
@@ -236,13 +236,15 @@ def create_app(
 
     # ---- access control ------------------------------------------------ #
     keys: TokenSet | None = None
+    to_announce: list[str] = []
     if auth:
         given = list(tokens) if tokens is not None else tokens_from_env()
         keys = TokenSet(given, token_file=token_file)
         if len(keys) == 0 and token_file is None:
             token = generate_token()
             keys = TokenSet([token])
-            (announce_token or _print_generated)(token)
+            # announced once the model is loaded and the server about to serve
+            to_announce.append(token)
             del token
 
     store, ref = ModelStore.from_reference(
@@ -295,6 +297,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         await asyncio.to_thread(follower.check)
+        while to_announce:
+            (announce_token or _print_generated)(to_announce.pop())
         writer.start()
         follower.start()
         token_thread = None

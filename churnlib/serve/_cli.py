@@ -22,6 +22,7 @@ Serve a published churn model over HTTP (the serve extra).
   POST /v1/predict    JSON records or CSV -> churn probability, decision,
                       model version and prediction id per row
   POST /v1/outcomes   observed outcomes, logged to the monitor store
+  POST /v1/churn-events  churn events (customer C left on date D)
   GET  /healthz, /readyz, /metrics (Prometheus)
 
 MODEL_REF is STORE@ALIAS, STORE@VERSION or STORE (latest), e.g.
@@ -109,9 +110,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     tune.add_argument(
         "--flush-rows",
         type=_positive_int,
-        default=1000,
+        default=10_000,
         metavar="N",
-        help="write logged rows when N are waiting (default 1000)",
+        help="write logged rows when N are waiting (default 10000)",
     )
     tune.add_argument(
         "--flush-seconds",

@@ -62,7 +62,7 @@ class LogWriter:
 
     Parameters
     ----------
-    flush_rows : int, default=1000
+    flush_rows : int, default=10_000
         Write as soon as this many rows are queued.
     flush_seconds : float, default=1.0
         Write rows that have waited this long even if fewer are queued.
@@ -76,7 +76,7 @@ class LogWriter:
     def __init__(
         self,
         *,
-        flush_rows: int = 1000,
+        flush_rows: int = 10_000,
         flush_seconds: float = 1.0,
         max_backlog: int = 200_000,
         retry_seconds: float = 1.0,

@@ -257,8 +257,14 @@ def _run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
 
 
 def test_wrong_model_reference_fails_in_one_line(published):
-    done = _run_cli(f"{published.store_url}@staging", "--port", "0")
+    done = _run_cli(
+        f"{published.store_url}@staging",
+        "--port",
+        "0",
+        env={"CHURNLIB_SERVE_TOKENS": ""},
+    )
     assert done.returncode == 1
+    assert "generated" not in done.stderr  # no key shown for a server never up
     lines = done.stderr.strip().splitlines()
     assert lines[-1].startswith("churnlib serve: error: No alias 'staging'")
     assert "production" in lines[-1]  # the message lists what exists
