@@ -205,6 +205,38 @@ def create_app(
     -------
     starlette.applications.Starlette
         Run it with any ASGI server, e.g. ``uvicorn.run(app)``.
+
+    Examples
+    --------
+    Any ASGI client works; here httpx calls the app in process:
+
+    >>> import asyncio
+    >>> import httpx
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from churnlib.deployment import ModelStore
+    >>> from churnlib.serve import create_app
+    >>> X = pd.DataFrame({"tenure_months": [1.0, 2.0, 30.0, 40.0]})
+    >>> model = LogisticRegression().fit(X, [True, True, False, False])
+    >>> _ = ModelStore("memory://doctest/serve").publish(model, alias="production")
+    >>> key = "a-long-random-key-0123"
+    >>> app = create_app("memory://doctest/serve@production", tokens=[key])
+    >>> async def call():
+    ...     transport = httpx.ASGITransport(app=app)
+    ...     async with app.router.lifespan_context(app):
+    ...         async with httpx.AsyncClient(
+    ...             transport=transport, base_url="http://serve"
+    ...         ) as client:
+    ...             ok = await client.post(
+    ...                 "/v1/predict",
+    ...                 json=[{"tenure_months": 3}],
+    ...                 headers={"Authorization": f"Bearer {key}"},
+    ...             )
+    ...             refused = await client.post("/v1/predict", json=[])
+    ...     return ok, refused
+    >>> ok, refused = asyncio.run(call())
+    >>> ok.status_code, ok.json()["predictions"][0]["churn"], refused.status_code
+    (200, True, 401)
     """
     from starlette.applications import Starlette
     from starlette.requests import Request

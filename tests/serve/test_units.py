@@ -124,3 +124,20 @@ def test_parse_outcomes_and_events():
     assert when.tolist() == [1768435200000000]
     with pytest.raises(RequestError, match="need the fields"):
         parse_events(b'[{"id": "C1"}]', max_rows=5)
+
+
+def test_importing_the_package_and_its_cli_stays_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, churnlib.serve, churnlib.serve._cli\n"
+        "heavy = [m for m in ('starlette', 'uvicorn', 'prometheus_client', "
+        "'pandas', 'sklearn', 'fastapi') if m in sys.modules]\n"
+        "print(heavy)\n"
+        "assert callable(churnlib.serve.create_app)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
