@@ -312,7 +312,9 @@ def select_default_model(
             aucs.append(_auc(y[test], oof[test]))
             per_fold = (time.perf_counter() - t0) / (k + 1)
             # the remaining folds plus the final fit must fit in the budget
-            if per_fold * (len(split) - k - 1 + 1.25) > left() and k + 1 < len(split):
+            # (the first candidate always finishes: there must be a model)
+            late = per_fold * (len(split) - k - 1 + 1.25) > left()
+            if scored and late and k + 1 < len(split):
                 raise _OutOfTime(f"{per_fold:.1f}s a fold")
         return _Scored(name, params, oof, aucs, time.perf_counter() - t0, template)
 
@@ -323,7 +325,7 @@ def select_default_model(
             f = _forest(_FOREST_TUNE_TREES, leaf, feats, random_state).fit(Xt, y)
             tried[(leaf, feats)] = _auc(y, _oob_scores(f, prior))
             per = (time.perf_counter() - t0) / len(tried)
-            if per * (_FOREST_TREES / _FOREST_TUNE_TREES) > left():
+            if scored and per * (_FOREST_TREES / _FOREST_TUNE_TREES) > left():
                 raise _OutOfTime(f"{per:.1f}s per 100 trees")
         leaf, feats = max(tried, key=lambda k: (tried[k], -FOREST_GRID.index(k)))
         full = _forest(_FOREST_TREES, leaf, feats, random_state).fit(Xt, y)
