@@ -1,9 +1,10 @@
 """The model store facade: publish, list, load, promote, roll back, prune.
 
-:class:`ModelStore` composes three parts, each in its own module:
-:mod:`._backend` (bounded, atomic, redacted storage I/O), :mod:`._manifest`
-(what a version holds and how it is verified) and :mod:`._aliases` (signed,
-sequenced alias records and the store lease).
+:class:`ModelStore` composes four parts, each in its own module:
+``_backend`` (bounded, atomic, redacted storage I/O), ``_manifest`` (what a
+version's manifest holds, how it is built and verified), ``_folders`` (writing
+and reading version folders) and ``_aliases`` (signed, sequenced alias records
+and the store lease). ``_timeouts`` bounds every storage request.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import hashlib
 import logging
 import os
 import posixpath
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from numbers import Integral, Real
@@ -23,28 +23,22 @@ from typing import Any, ClassVar, TypeVar, cast
 from churnlib._validation import Interval, validate_params
 from churnlib.deployment._aliases import AliasBook, alias_stack
 from churnlib.deployment._backend import StoreBackend
+from churnlib.deployment._folders import VersionShelf
 from churnlib.deployment._manifest import (
     MANIFEST,
-    build_manifest,
-    check_file,
     check_signature,
     clean_metadata,
     clean_metrics,
     feature_schema,
     parse_manifest,
-    safe_file_names,
 )
-from churnlib.deployment._mlflow_format import MODEL_FILE, mlflow_files
 from churnlib.deployment._security import (
     load_trusted,
-    trusted_types_for,
-    untrusted_types,
 )
 from churnlib.deployment._version import (
     RESERVED,
     ModelVersion,
     is_version_id,
-    new_version_id,
     parse_reference,
     validate_alias,
     version_time,
@@ -245,6 +239,7 @@ class ModelStore:
             extra_secrets=[signing_key] if signing_key else [],
         )
         self._aliases = AliasBook(self._backend, self._key)
+        self._versions = VersionShelf(self._backend, self._key, trusted_types or ())
         self.url = self._backend.url
         self.create = create
         self._trusted = tuple(trusted_types or ())
@@ -285,19 +280,14 @@ class ModelStore:
 
     # ------------------------------------------------------------- manifests
     def _manifest_path(self, version: str) -> str:
-        return self._path("versions", version, MANIFEST)
+        return self._versions.manifest_path(version)
 
     def _read_manifest(self, version: str) -> tuple[dict[str, Any], bytes]:
         """Read and verify (signature included) the manifest of ``version``."""
-        path = self._manifest_path(version)
         try:
-            raw = self._backend.cat(path)
+            return self._versions.read_manifest(version)
         except FileNotFoundError:
             raise self._not_found(f"version {version!r}") from None
-        where = self._url(path)
-        manifest = parse_manifest(raw, version, where)
-        check_signature(manifest, self._key, where)
-        return manifest, raw
 
     def _version_from(
         self, manifest: Mapping[str, Any], raw: bytes, aliases: Sequence[str]
@@ -322,31 +312,10 @@ class ModelStore:
         )
 
     def _verified(self, version: str) -> tuple[dict[str, Any], bytes, dict[str, bytes]]:
-        """Read a version: its manifest and every file, all checked.
-
-        Checks the signature (when the store has a key), that file names are
-        safe relative paths, and every file's size and SHA-256.
-        """
-        manifest, raw = self._read_manifest(version)
-        names = safe_file_names(manifest, self._url(self._manifest_path(version)))
-        vdir = self._path("versions", version)
-        paths = [posixpath.join(vdir, n) for n in names]
-        with self._backend.io("read version files from", vdir):
-            blobs = self._backend.cat_many(paths)
-        out: dict[str, bytes] = {}
-        for name, path in zip(names, paths, strict=True):
-            blob = blobs[path]
-            if isinstance(blob, FileNotFoundError):
-                raise IntegrityError(
-                    f"The file {self._url(path)} listed in the manifest is missing; "
-                    "the version is damaged.",
-                    url=self._url(path),
-                )
-            if isinstance(blob, Exception):
-                raise self._backend.error(blob, "read", path)
-            check_file(manifest["files"][name], blob, self._url(path))
-            out[name] = bytes(blob)
-        return manifest, raw, out
+        try:
+            return self._versions.read_verified(version)
+        except FileNotFoundError:
+            raise self._not_found(f"version {version!r}") from None
 
     # ---------------------------------------------------------------- lookup
     def _not_found(self, what: str) -> ModelNotFoundError:
@@ -398,17 +367,7 @@ class ModelStore:
         return stack[-1]
 
     def _complete_versions(self) -> list[str]:
-        """Ids of versions that have a manifest, oldest first."""
-        folder = self._path("versions")
-        with self._backend.io("list versions in", folder):
-            paths = self._backend.find(folder)
-        ids = {
-            posixpath.basename(posixpath.dirname(p))
-            for p in paths
-            if posixpath.basename(p) == MANIFEST
-            and posixpath.dirname(posixpath.dirname(p)) == folder
-        }
-        return sorted(v for v in ids if is_version_id(v))
+        return self._versions.complete()
 
     def _aliases_of(self, version: str) -> list[str]:
         return [
@@ -434,17 +393,15 @@ class ModelStore:
         ids = self._complete_versions()
         if not ids:
             return []
-        paths = [self._manifest_path(v) for v in ids]
-        with self._backend.io("read manifests in", self._path("versions")):
-            blobs = self._backend.cat_many(paths)
+        blobs = self._versions.read_many(ids)
         by_version: dict[str, list[str]] = {}
         for name, state in self._aliases.read_all().items():
             stack = alias_stack(state["history"])
             if stack:
                 by_version.setdefault(stack[-1], []).append(name)
         out = []
-        for version, path in zip(ids, paths, strict=True):
-            raw = blobs[path]
+        for version in ids:
+            raw, path = blobs[version], self._manifest_path(version)
             if isinstance(raw, FileNotFoundError):
                 continue  # pruned meanwhile
             if isinstance(raw, Exception):
@@ -603,7 +560,7 @@ class ModelStore:
             from churnlib._core.model_facts import model_fingerprint
 
             fingerprint = model_fingerprint(model)
-            same = self._same_publication(run_id, fingerprint)
+            same = self._versions.same_publication(run_id, fingerprint)
             if same is not None:
                 logger.info(
                     "run %s with this model is already version %s in %s",
@@ -612,7 +569,7 @@ class ModelStore:
                     self.url,
                 )
                 return self.promote(same, alias) if alias else self.get(same)
-        version, manifest, raw = self._write_version(
+        version, manifest, raw = self._versions.write(
             model,
             run_id=run_id,
             metrics=metrics,
@@ -634,126 +591,6 @@ class ModelStore:
                     url=self.url,
                 ) from err
         return published
-
-    def _same_publication(self, run_id: str, fingerprint: str) -> str | None:
-        """Return the newest version of ``run_id`` holding the same model, if any."""
-        for v in reversed(self._complete_versions()):
-            try:
-                manifest, _ = self._read_manifest(v)
-            except (IntegrityError, ModelNotFoundError):
-                continue
-            if (
-                manifest.get("run_id") == run_id
-                and manifest.get("model_fingerprint") == fingerprint
-            ):
-                return v
-        return None
-
-    def _write_version(
-        self,
-        model: Any,
-        *,
-        run_id: str | None,
-        metrics: dict[str, float],
-        metadata: dict[str, Any],
-        features: dict[str, Any],
-        contract: Any,
-        fingerprint: str | None,
-    ) -> tuple[str, dict[str, Any], bytes]:
-        import skops.io as sio
-
-        data = sio.dumps(model)
-        # hash the model bytes in a thread (hashlib releases the GIL) while
-        # the type audit runs here
-        digest: dict[str, str] = {}
-        hasher = threading.Thread(
-            target=lambda: digest.update(sha256=hashlib.sha256(data).hexdigest())
-        )
-        hasher.start()
-        try:
-            accepted, refused = trusted_types_for(untrusted_types(data), self._trusted)
-        finally:
-            hasher.join()
-        if refused:
-            raise DeploymentError(
-                f"The model contains types churnlib does not trust when loading: "
-                f"{refused}. If you trust them, pass "
-                f"ModelStore(..., trusted_types={refused!r}).",
-                url=self.url,
-            )
-
-        version = new_version_id()
-        created_at = version_time(version)
-        files: dict[str, bytes] = {
-            f"model/{name}": blob
-            for name, blob in mlflow_files(
-                trusted_types=accepted,
-                model_size=len(data),
-                created_at=created_at,
-                contract=contract,
-                features=features,
-            ).items()
-        }
-        files[MODEL_FILE] = data
-        backend = self._backend
-        vdir = self._path("versions", version)
-        backend.ensure_root()
-        try:
-            entries = {}
-            with backend.io("write version files to", vdir):
-                backend.makedirs(posixpath.join(vdir, "model"))
-                for name, blob in files.items():
-                    entries[name] = {
-                        "sha256": digest["sha256"]
-                        if blob is data
-                        else hashlib.sha256(blob).hexdigest(),
-                        "size": len(blob),
-                    }
-                # one call: async backends upload the files concurrently
-                backend.write_many(
-                    {posixpath.join(vdir, name): blob for name, blob in files.items()}
-                )
-            manifest, raw = build_manifest(
-                version=version,
-                created_at=created_at,
-                run_id=run_id,
-                trusted_types=accepted,
-                entries=entries,
-                metrics=metrics,
-                metadata=metadata,
-                features=features,
-                contract=None if contract is None else contract.to_dict(),
-                estimator=f"{type(model).__module__}.{type(model).__qualname__}",
-                key=self._key,
-                extra={"model_fingerprint": fingerprint} if fingerprint else None,
-            )
-            path = self._manifest_path(version)
-            with backend.io("write the manifest", path):
-                backend.write_exclusive(path, raw)
-        except FileExistsError:
-            raise DeploymentError(
-                f"Version {version} already exists in {self.url}; publish again.",
-                url=self.url,
-            ) from None
-        except FileNotFoundError as err:
-            with contextlib.suppress(Exception):
-                backend.rm_tree(vdir)
-            raise DeploymentError(
-                f"Could not write version {version} to {self.url}: the location "
-                "does not exist (was the bucket or folder deleted?). Create it, "
-                "or use create=True.",
-                url=self.url,
-            ) from err
-        except DeploymentError as err:
-            if "did not answer" not in str(err):  # a dead endpoint: leave it
-                with contextlib.suppress(Exception):
-                    backend.rm_tree(vdir)
-            raise
-        except BaseException:
-            with contextlib.suppress(Exception):
-                backend.rm_tree(vdir)
-            raise
-        return version, manifest, raw
 
     @_churnlib_errors
     def download(
@@ -974,7 +811,6 @@ class ModelStore:
             {"keep": keep},
             "ModelStore.prune",
         )
-        backend = self._backend
         with self._aliases.lease():
             complete = self._complete_versions()
             protected = set(complete[len(complete) - keep :] if keep else [])
@@ -984,15 +820,8 @@ class ModelStore:
                     protected.update(alias_stack(state["history"]))
             doomed = [v for v in complete if v not in protected]
             for version in doomed:  # invisible first, under the lease
-                path = self._manifest_path(version)
-                with backend.io("delete", path):
-                    backend.rm_file(path)
-        folder = self._path("versions")
-        with backend.io("list versions in", folder):
-            present = {
-                posixpath.relpath(p, folder).split("/", 1)[0]
-                for p in backend.find(folder)
-            }
+                self._versions.hide(version)
+        present = self._versions.present()
         cutoff = datetime.now(UTC) - _INCOMPLETE_AFTER
         stale = [
             v
@@ -1000,9 +829,7 @@ class ModelStore:
             if is_version_id(v) and v not in complete and version_time(v) < cutoff
         ]
         for version in doomed + stale:
-            vdir = self._path("versions", version)
-            with backend.io("delete", vdir):
-                backend.rm_tree(vdir)
+            self._versions.remove(version)
         if doomed:
             logger.info("pruned %d versions from %s", len(doomed), self.url)
         return doomed
