@@ -106,7 +106,8 @@ def streamlit_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> lis
     >>> from churnlib.dashboard._cli import streamlit_command
     >>> streamlit_command(port=9000)[3:]  # doctest: +ELLIPSIS
     ['run', '.../app.py', '--server.headless', 'true', '--server.address', \
-'127.0.0.1', '--server.port', '9000', '--browser.gatherUsageStats', 'false']
+'127.0.0.1', '--server.port', '9000', '--browser.gatherUsageStats', 'false', \
+'--client.toolbarMode', 'viewer']
     """
     return [
         sys.executable,
@@ -122,6 +123,9 @@ def streamlit_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> lis
         str(int(port)),
         "--browser.gatherUsageStats",
         "false",
+        # no "Deploy" button of Streamlit's own cloud next to the Deploy page
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 

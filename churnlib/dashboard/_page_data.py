@@ -184,11 +184,12 @@ def render() -> None:
         st.info("Generate customers or read a table to start.")
         return
     st.subheader(state.source)
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("Rows", f"{len(state.X):,}")
     cols[1].metric("Features", f"{state.X.shape[1]}")
     cols[2].metric("Churn rate", f"{float(np.mean(state.y)):.1%}")
-    cols[3].metric("Target", f"{state.schema.target} = {state.schema.positive!r}")
+    cols[3].metric("Target", f"{state.schema.target}")
+    cols[4].metric("Churn value", f"{state.schema.positive!r}")
     _schema_editor(state)
     with st.expander("First rows"):
         st.dataframe(_ui.shown(state.raw.head(20)))

@@ -27,10 +27,25 @@ _HEADLINE = (
 )
 
 
-def report() -> tuple[Any, str] | None:
-    """Return the EvaluationReport of the selected model (computed once)."""
+@st.cache_resource(show_spinner="Scoring...", max_entries=8)
+def _evaluate(
+    model_key: str,
+    data_key: str,
+    threshold: float,
+    label: str,
+    _model: Any,
+    _X: Any,
+    _y: Any,
+    _truth: Any,
+) -> Any:
+    """Run ``evaluate`` once per (model, table, threshold), for every session."""
     from churnlib.evaluation import evaluate
 
+    return evaluate(_model, _X, _y, threshold=threshold, truth=_truth, name=label)
+
+
+def report() -> tuple[Any, str] | None:
+    """Return the EvaluationReport of the selected model (computed once)."""
     model = _ui.ensure_model()
     if model is None:
         st.info(
@@ -41,28 +56,25 @@ def report() -> tuple[Any, str] | None:
     if model.holdout is not None:
         X, y, truth = model.holdout
         where = f"the {len(X):,} held-out rows of its training"
+        data_key = f"holdout:{model.key}"
     else:
         data = _ui.ensure_data()
         if data is None:
             st.info("Read a table on the Data page to evaluate the model on.")
             return None
         X, y, truth = data.X, data.y, data.truth
+        data_key = data.key
         where = (
             f"the Data page's table ({data.source}, {len(X):,} rows; it may "
             "include rows the model was trained on)"
         )
-    key = (model.key, id(X), model.threshold)
+    key = (model.key, data_key, model.threshold)
     cached = st.session_state.get(_ui.REPORT)
     if cached is not None and cached[0] == key:
         return cached[1], where
-    with _ui.guard("evaluate the model") as ok, st.spinner("Scoring..."):
-        result = evaluate(
-            model.model,
-            X,
-            y,
-            threshold=model.threshold,
-            truth=truth,
-            name=model.label,
+    with _ui.guard("evaluate the model") as ok:
+        result = _evaluate(
+            model.key, data_key, model.threshold, model.label, model.model, X, y, truth
         )
     if not ok[0]:
         return None

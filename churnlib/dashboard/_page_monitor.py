@@ -148,6 +148,7 @@ def _performance(report: Any) -> None:
                 x=list(part["label"]) + list(part["label"])[::-1],
                 y=list(part["upper"]) + list(part["lower"])[::-1],
                 fill="toself",
+                mode="lines",
                 line={"width": 0},
                 fillcolor=colors[kind],
                 opacity=0.15,

@@ -231,6 +231,25 @@ def file_bytes(url: str) -> tuple[bytes, str]:
     return data, str(url).rstrip("/").rsplit("/", 1)[-1]
 
 
+@st.cache_resource(show_spinner="Reading the churn table...", max_entries=16)
+def _read_churn(
+    url: str, target: str, positive: Any, id_columns: tuple[str, ...] | None
+) -> tuple[pd.DataFrame, pd.Series, Any]:
+    """Run ``read_churn_table`` on an immutable in-memory file (cached)."""
+    from churnlib.data import read_churn_table
+
+    X, y, schema = read_churn_table(  # its warnings: shown by guard() on a miss
+        url,
+        target=target,
+        positive=positive,
+        id_columns=None if id_columns is None else list(id_columns),
+    )
+    # The schema travels in DataState (and to ChurnTrainer.fit(schema=...)):
+    # frame attrs are deep-copied by every pandas operation.
+    X.attrs.clear()
+    return X, y, schema
+
+
 def read_table(
     data: bytes,
     name: str,
@@ -246,7 +265,6 @@ def read_table(
     Excel is handed over as Parquet. A column named ``churn_probability``
     (the generator's truth) is set aside as the truth.
     """
-    from churnlib.data import read_churn_table
     from churnlib.exceptions import DataValidationError
 
     raw = read_raw(data, name)
@@ -272,12 +290,9 @@ def read_table(
         url = _memory_url(buffer.getvalue(), Path(name).stem + ".parquet")
     else:
         url = _memory_url(data, name)
-    X, y, schema = read_churn_table(
-        url, target=target, positive=positive, id_columns=id_columns
+    X, y, schema = _read_churn(
+        url, target, positive, None if id_columns is None else tuple(id_columns)
     )
-    # The schema travels in DataState (and to ChurnTrainer.fit(schema=...)):
-    # frame attrs are deep-copied by every pandas operation.
-    X.attrs.clear()
     if truth is not None:
         truth = pd.Series(truth.to_numpy(dtype=float), index=X.index, name=TRUTH_COLUMN)
     key = hashlib.sha256(

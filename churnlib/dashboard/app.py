@@ -23,8 +23,8 @@ def main() -> None:
         st.Page("pages/deploy.py", title="Deploy", icon=":material/cloud_upload:"),
     ]
     page = st.navigation(pages)
-    _ui.sidebar()
     page.run()
+    _ui.sidebar()  # after the page: it shows what the page selected
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ def test_generate_shows_the_table_its_schema_and_charts(app):
     shown = metrics(app)
     assert shown["Rows"] == "2,000"
     assert shown["Churn rate"] == f"{expected['churned'].mean():.1%}"
-    assert shown["Target"] == "churned = True"
+    assert shown["Target"] == "churned"
+    assert shown["Churn value"] == "True"
     assert any("Generated 2,000 customers" in t for t in texts(app.success))
     schema = app.dataframe[0].value.set_index("column")
     assert schema.loc["customer_id", "role"] == "identifier"
@@ -102,8 +103,24 @@ def test_schema_edit_rereads_with_another_positive_value(app, workdir):
     by_label(app.selectbox, "Value meaning churn").set_value("'active'")
     click(app, "Re-read with this schema")
     no_errors(app)
-    assert metrics(app)["Target"] == "churned = 'active'"
+    assert metrics(app)["Churn value"] == "'active'"
     assert metrics(app)["Churn rate"] == f"{(frame['churned'] == 'active').mean():.1%}"
+
+
+def test_excel_table_is_read_like_csv(app, workdir):
+    pytest.importorskip("openpyxl")
+    frame = generate_customers(300, random_state=2)
+    frame["churned"] = frame["churned"].map({True: "Yes", False: "No"})
+    frame.to_excel(workdir / "customers.xlsx", index=False)
+    field = "...or read a path or URL (file, s3://, az://, gs://, https://)"
+    by_label(app.text_input, field).input(str(workdir / "customers.xlsx"))
+    click(app, "Read")
+    no_errors(app)
+    shown = metrics(app)
+    assert shown["Rows"] == "300"
+    assert shown["Target"] == "churned"
+    assert shown["Churn value"] == "'Yes'"
+    assert shown["Churn rate"] == f"{(frame['churned'] == 'Yes').mean():.1%}"
 
 
 def test_broken_table_shows_an_error_and_keeps_the_current_table(app, workdir):

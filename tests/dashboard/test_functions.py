@@ -260,6 +260,7 @@ def test_streamlit_command_runs_the_app_headless_without_telemetry():
         "--server.address": "127.0.0.1",
         "--server.port": "8600",
         "--browser.gatherUsageStats": "false",
+        "--client.toolbarMode": "viewer",
     }
 
 
