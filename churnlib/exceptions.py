@@ -9,6 +9,7 @@ subclasses the built-in exception an existing ``except`` clause would expect::
     ├── DataValidationError(ChurnlibError, ValueError)       .columns
     │   └── TableNotFoundError(DataValidationError, FileNotFoundError)  .url
     ├── TrackingError(ChurnlibError, RuntimeError)           .tracking_uri
+    ├── StorageError(ChurnlibError, OSError)                 .url
     └── DeploymentError(ChurnlibError)                       .url
         ├── ModelNotFoundError(DeploymentError, FileNotFoundError)
         └── IntegrityError(DeploymentError, ValueError)
@@ -33,6 +34,7 @@ __all__ = [
     "IntegrityError",
     "InvalidParameterError",
     "ModelNotFoundError",
+    "StorageError",
     "TableNotFoundError",
     "TrackingError",
 ]
@@ -73,6 +75,22 @@ class TableNotFoundError(DataValidationError, FileNotFoundError):
     ----------
     message : str
         What is missing and how to fix it.
+    url : str or None, default=None
+        The location, without credentials.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class StorageError(ChurnlibError, OSError):
+    """A file or object could not be written or read at a location.
+
+    Parameters
+    ----------
+    message : str
+        What failed and how to fix it (credentials, permissions, space).
     url : str or None, default=None
         The location, without credentials.
     """

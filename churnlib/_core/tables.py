@@ -24,10 +24,11 @@ from churnlib.exceptions import (
     DataQualityWarning,
     DataValidationError,
     InvalidParameterError,
+    StorageError,
     TableNotFoundError,
 )
 
-__all__ = ["FORMATS", "read_table", "table_format", "write_table"]
+__all__ = ["FORMATS", "read_table", "table_format", "write_bytes", "write_table"]
 
 #: Table formats churnlib reads (``write_table`` writes csv and parquet).
 FORMATS = ("csv", "parquet", "excel")
@@ -311,6 +312,40 @@ def read_table(
     raise failure
 
 
+def write_bytes(
+    data: bytes,
+    url: str | os.PathLike[str],
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+) -> None:
+    """Write bytes to any fsspec URL atomically; errors name the redacted URL.
+
+    Raises
+    ------
+    StorageError
+        If the location cannot be written (nothing is left behind).
+    """
+    import fsspec
+
+    url = os.fspath(url)
+    safe = repr(redact_url(url))
+    failure: Exception | None = None
+    try:
+        fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
+        atomic_write_bytes(fs, path, data)
+    except ImportError:
+        raise
+    except Exception as err:  # botocore and friends: never pass their URL through
+        failure = StorageError(
+            f"Cannot write {safe}: {type(err).__name__}. Check that the location "
+            "exists and that its credentials are set (storage_options or the "
+            "environment).",
+            url=redact_url(url),
+        )
+    if failure is not None:
+        raise failure
+
+
 def write_table(
     frame: pd.DataFrame,
     url: str | os.PathLike[str],
@@ -335,11 +370,9 @@ def write_table(
     ------
     InvalidParameterError
         If the format cannot be told or is not writable.
-    DataValidationError
-        If the location cannot be written.
+    StorageError
+        If the location cannot be written (nothing is left behind).
     """
-    import fsspec
-
     url = os.fspath(url)
     safe = repr(redact_url(url))
     fmt = format or table_format(url)
@@ -354,17 +387,4 @@ def write_table(
         data = buffer.getvalue()
     else:
         data = frame.to_csv(index=index).encode()
-    failure: Exception | None = None
-    try:
-        fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-        atomic_write_bytes(fs, path, data)
-    except ImportError:
-        raise
-    except Exception as err:
-        failure = DataValidationError(
-            f"Cannot write {safe}: {type(err).__name__}. Check that the location "
-            "exists and that its credentials are set (storage_options or the "
-            "environment)."
-        )
-    if failure is not None:
-        raise failure
+    write_bytes(data, url, storage_options=storage_options)

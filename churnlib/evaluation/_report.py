@@ -28,6 +28,7 @@ from sklearn.metrics import (
 from churnlib._core.contract import ModelContract, get_contract
 from churnlib._core.labels import decode_labels
 from churnlib._core.model_facts import churn_proba, model_threshold
+from churnlib._core.tables import write_bytes
 from churnlib._html import figure_png
 from churnlib._validation import Interval, validate_params
 from churnlib.evaluation import _importance
@@ -990,16 +991,18 @@ class EvaluationReport:
 
     def save_html(
         self,
-        path_or_url: str | os.PathLike[str],
+        url: str | os.PathLike[str],
         *,
         storage_options: Mapping[str, Any] | None = None,
         feature_importance: str | None = "auto",
     ) -> None:
         """Write the self-contained HTML report card to a file or fsspec URL.
 
+        The file appears whole or not at all.
+
         Parameters
         ----------
-        path_or_url : str or path-like
+        url : str or path-like
             Local path or any fsspec URL (``s3://``, ``memory://``, ...).
             Missing parent folders are created.
         storage_options : mapping, default=None
@@ -1007,15 +1010,15 @@ class EvaluationReport:
         feature_importance : {"auto", "permutation", "impurity"} or None, \
                 default="auto"
             Method of the feature-importance figure; ``None`` leaves it out.
-        """
-        import fsspec
 
-        fs, path = fsspec.core.url_to_fs(path_or_url, **(storage_options or {}))
+        Raises
+        ------
+        StorageError
+            If the location cannot be written; the message names the URL
+            without credentials.
+        """
         document = self.to_html(feature_importance=feature_importance).encode("utf-8")
-        parent = fs._parent(path)
-        if parent:
-            fs.makedirs(parent, exist_ok=True)
-        fs.pipe_file(path, document)
+        write_bytes(document, url, storage_options=storage_options)
 
     # ----------------------------------------------------------------- MLflow
     def log_to_mlflow(

@@ -140,3 +140,14 @@ def test_na_values_apply_to_every_format(tmp_path):
         frame = read_table(tmp_path / "t.parquet", na_values=["b"])
     assert frame["plan"].isna().tolist() == [False, True, False]
     assert np.isnan(frame["plan"].iloc[1])
+
+
+def test_write_failure_is_a_storage_error_and_leaves_nothing(tmp_path):
+    from churnlib.exceptions import StorageError
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(StorageError, match="Cannot write") as e:
+        write_table(FRAME, f"{(tmp_path / 'f').as_uri()}/t.csv")
+    assert isinstance(e.value, OSError)
+    assert e.value.__context__ is None
+    assert [p.name for p in tmp_path.iterdir()] == ["f"]

@@ -662,3 +662,17 @@ def test_uplift_section_appears_with_campaign_data():
     assert "churn probability" in report.uplift_section()
     with pytest.raises(InvalidParameterError, match="needs both treatment"):
         evaluate(churn_model, X[test], df["churned"][test], treatment=df["offer"][test])
+
+
+def test_save_html_failure_is_a_churnlib_error_without_secrets(report, tmp_path):
+    from churnlib.exceptions import StorageError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    url = f"{blocker.as_uri()}/sub/r.html?sig=SECRET"
+    with pytest.raises(StorageError) as e:
+        report.save_html(url, feature_importance=None)
+    assert "SECRET" not in str(e.value)
+    assert e.value.__cause__ is None
+    assert e.value.__context__ is None
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
