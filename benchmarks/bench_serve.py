@@ -390,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="write the figures as JSON here")
     parser.add_argument("--workdir", help="keep the files here (default: temp)")
     args = parser.parse_args(argv)
+    # stopped from outside: still stop the servers (the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.quick:
         args.rounds, args.requests_1, args.requests_100 = 1, 200, 50
     concurrencies = tuple(int(c) for c in args.concurrency.split(","))

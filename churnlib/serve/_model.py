@@ -130,6 +130,8 @@ class ServedModel:
     proba: Callable[[pd.DataFrame], np.ndarray]
     monitor: Any = None
 
+    categorical: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = ()
+
     def features(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Return the feature frame for ``raw``; refuse what the model cannot take.
 
@@ -143,46 +145,34 @@ class ServedModel:
         X = self.contract.prepare(raw, source="the request")
         problems: list[str] = []
         columns: list[str] = []
-        specs = {s.name: s for s in getattr(self.contract, "features", ())}
-        numeric = X.select_dtypes(include="number")
-        if numeric.shape[1]:
-            values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-            inf = np.isinf(values).any(axis=0)
+        if isinstance(self.contract, _ColumnsContract):  # no contract: check here
+            numeric = X.select_dtypes(include="number")
+            inf = np.isinf(numeric.to_numpy(dtype=np.float64, na_value=np.nan))
             if inf.any():
-                bad = [str(c) for c in numeric.columns[inf]]
+                bad = [str(c) for c in numeric.columns[inf.any(axis=0)]]
                 columns += bad
-                problems.append(
-                    f"infinite values in {bad} (send finite numbers; JSON has no "
-                    "Infinity)"
-                )
+                problems.append(f"infinite values in {bad} (send finite numbers)")
         if not self.allow_missing:
-            missing = X.isna().any(axis=0).to_numpy()
-            if missing.any():
-                bad = [str(c) for c in X.columns[missing]]
+            bad = [str(c) for c in X.columns if X[c].hasnans]
+            if bad:
                 columns += bad
                 problems.append(
                     f"missing values in {bad} (this model does not accept missing "
                     "values: send a value for every feature)"
                 )
-        for name, spec in specs.items():
-            cats = tuple(getattr(spec, "categories", ()) or ())
-            if (
-                getattr(spec, "role", None) != "categorical"
-                or not cats
-                or len(cats) >= _CATEGORY_CAP
-                or name not in X.columns
-            ):
-                continue
+        for name, known, known_set in self.categorical:
             col = X[name]
-            present = col.notna().to_numpy()
-            known = col.astype("object").isin(cats).to_numpy()
-            unknown = present & ~known
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                # prepare() puts the training levels first, unseen ones after
+                unknown = col.cat.codes.to_numpy() >= len(known)
+            else:
+                unknown = col.notna().to_numpy() & ~col.isin(known_set).to_numpy()
             if unknown.any():
                 seen = pd.unique(col[unknown].astype(str))[:5].tolist()
                 columns.append(name)
                 problems.append(
                     f"unknown categories {seen} in {name!r} (the model knows "
-                    f"{list(cats)[:20]})"
+                    f"{list(known)[:20]})"
                 )
         if problems:
             raise DataValidationError(
@@ -190,6 +180,21 @@ class ServedModel:
                 columns=columns,
             )
         return X
+
+
+def _categorical_plan(
+    contract: Any,
+) -> tuple[tuple[str, tuple[str, ...], frozenset[str]], ...]:
+    """Categorical features whose training levels are complete (not capped)."""
+    plan = []
+    for spec in getattr(contract, "features", ()):
+        cats = tuple(str(c) for c in (getattr(spec, "categories", ()) or ()))
+        if (
+            getattr(spec, "role", None) == "categorical"
+            and 0 < len(cats) < _CATEGORY_CAP
+        ):
+            plan.append((str(spec.name), cats, frozenset(cats)))
+    return tuple(plan)
 
 
 def load_served(
@@ -215,6 +220,7 @@ def load_served(
         allow_missing=_allows_missing(model),
         proba=proba,
         monitor=monitor,
+        categorical=_categorical_plan(contract),
     )
 
 
