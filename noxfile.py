@@ -1,12 +1,20 @@
-"""Sessions: lint, tests, docs, demo, bench, bench_peers.
+"""Sessions: lint, tests, docs, demo, bench, bench_peers, resolve, clean_env.
 
 The README's two commands call ``nox -s demo`` and ``nox -s lint tests docs``;
-``.ci/run`` calls the second one verbatim.
+``.ci/run`` calls the second one verbatim, then ``nox -s resolve clean_env``:
+a fresh resolve of every extra plus the test group, and the demo in a venv made
+by virtualenv and in one made by uv (which puts no pip in it).
 """
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
+
 import nox
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -17,6 +25,11 @@ PROJECT = nox.project.load_toml("pyproject.toml")
 
 
 def _install(session: nox.Session, extras: str, *groups: str) -> None:
+    if session.venv_backend == "uv":
+        # uv builds virtualenvs without pip; MLflow then warns "Failed to
+        # resolve installed pip version" on every logged model (and pins no
+        # pip). Make the environment the one a pip user has.
+        session.install("pip")
     session.install("-e", f".[{extras}]")
     for group in groups:
         session.install(*nox.project.dependency_groups(PROJECT, group))
@@ -34,7 +47,9 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole suite: mypy --strict, unit, integration (real servers), doctests,
     notebooks."""
-    _install(session, "all", "test")
+    # ``all`` holds them too; named so that no change to ``all`` drops the
+    # dashboard (Streamlit), serve (FastAPI) or Excel tests silently.
+    _install(session, "all,dashboard,serve,excel", "test")
     env = {"MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONHASHSEED": "0"}
     if session.posargs:
         session.run("pytest", *session.posargs, env=env)
@@ -112,3 +127,88 @@ def bench_peers(session: nox.Session, peer: str) -> None:
     if peer == "nannyml":  # quality side by side with NannyML's defaults
         quality = ["python", "benchmarks/quality_monitoring.py"]
         session.run(*quality, *session.posargs, env=env)
+
+
+@nox.session(venv_backend="virtualenv", default=False)
+def resolve(session: nox.Session) -> None:
+    """Resolve ``.[all]`` plus the test group afresh (it holds the newest boto3).
+
+    Every extra's requirement must have a floor and resolve at or above it:
+    without floors, a resolver next to a recent boto3 backtracked to s3fs 0.4.
+    uv resolves (seconds; pip's backtracker needs half an hour on this set).
+    """
+    session.install("uv")
+    tmp = Path(session.create_tmp()).resolve()
+    group = tmp / "test-group.in"
+    group.write_text("\n".join(nox.project.dependency_groups(PROJECT, "test")))
+    resolved_txt = tmp / "resolved.txt"
+    compile_ = ["uv", "pip", "compile", "pyproject.toml", str(group), "--extra"]
+    compile_ += ["all", "--python-version", "3.11", "--no-header", "--quiet"]
+    session.run(*compile_, "--output-file", str(resolved_txt))
+    resolved = {}
+    for line in resolved_txt.read_text().splitlines():
+        name, sep, version = line.strip().partition("==")
+        if sep and not line.startswith(("#", " ")):
+            resolved[canonicalize_name(name.split("[")[0])] = version.strip()
+    problems, lines = [], []
+    extras = PROJECT["project"]["optional-dependencies"]
+    for extra, requirements in sorted(extras.items()):
+        for text in requirements:
+            req = Requirement(text)
+            name = canonicalize_name(req.name)
+            if name == "churnlib":
+                continue
+            if not any(s.operator in (">=", "~=", "==", ">") for s in req.specifier):
+                problems.append(f"extra {extra!r}: {text!r} has no floor")
+            version = resolved.get(name)
+            if version is None:
+                problems.append(f"extra {extra!r}: {req.name} was not resolved")
+            elif not req.specifier.contains(version, prereleases=True):
+                problems.append(f"extra {extra!r}: {req.name} {version} not in {text}")
+            lines.append(f"{extra:>10}  {req.name}=={version}  ({text})")
+    session.log("resolved:\n" + "\n".join(lines))
+    session.log(f"next to boto3=={resolved.get('boto3')}")
+    if problems:
+        session.error("; ".join(problems))
+    # The floors themselves must resolve together (each direct requirement at
+    # its lowest allowed version), so a floor is never a version that cannot
+    # be installed with the rest.
+    session.run(*compile_, "--resolution", "lowest-direct", silent=True)
+
+
+_SMOKE = ["-p", "no:cacheprovider", "tests/cli/test_smoke.py"]
+_SMOKE_PACKAGES = [".[mlflow,plot]", "pytest>=8", "pytest-timeout", "hypothesis>=6"]
+
+
+@nox.session(venv_backend="virtualenv", default=False)
+@nox.parametrize("backend", ["virtualenv", "uv"])
+def clean_env(session: nox.Session, backend: str) -> None:
+    """The demo and the CLI smoke tests in a venv made by virtualenv or by uv.
+
+    nox uses uv when it is on the PATH, and uv makes virtualenvs without pip:
+    the suite and the demo must pass both ways (issue 18.10). The uv side is
+    built with uv itself (installed here from PyPI), so it runs whether or not
+    the machine has uv.
+    """
+    env = {"MLFLOW_DISABLE_TELEMETRY": "true"}
+    if backend == "virtualenv":
+        session.install(*_SMOKE_PACKAGES)
+        session.run("pytest", *_SMOKE, *session.posargs, env=env)
+        return
+    session.install("uv")
+    venv = Path(session.create_tmp()).resolve() / "uv-venv"
+    shutil.rmtree(venv, ignore_errors=True)
+    bindir = "Scripts" if sys.platform == "win32" else "bin"
+    python = str(venv / bindir / "python")
+    session.run("uv", "venv", "--quiet", "--python", sys.executable, str(venv))
+    session.run("uv", "pip", "install", "--quiet", "--python", python, *_SMOKE_PACKAGES)
+    # The case under test: no pip in the environment.
+    session.run(
+        python,
+        "-c",
+        "import importlib.util as u, sys; sys.exit(u.find_spec('pip') is not None)",
+        external=True,
+    )
+    session.run(
+        python, "-m", "pytest", *_SMOKE, *session.posargs, env=env, external=True
+    )

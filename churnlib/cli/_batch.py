@@ -158,28 +158,15 @@ def describe_exclusions(contract: Any) -> list[str]:
     if contract is None:
         return []
     leakage = dict(contract.leakage)
-    described = []
-    for column, reason in dict(contract.excluded).items():
+    excluded = dict(contract.excluded)
+    # The reader's key column is the index, not a column: an identifier too.
+    described = [f"{c} (identifier)" for c in contract.id_columns if c not in excluded]
+    for column, reason in excluded.items():
         if reason == "leakage" and column in leakage:
             described.append(f"{column} (leakage, AUC {leakage[column]:.3f})")
         else:
             described.append(f"{column} ({reason})")
     return described
-
-
-def _contract_options(
-    trainer: Any, args: argparse.Namespace, schema: Any
-) -> dict[str, Any]:
-    """Return what the trainer needs to decide the model's contract."""
-    import inspect
-
-    # TODO(H-cli): drop this check once ChurnTrainer.fit takes the contract
-    # options on main (H-train is adding them).
-    if "schema" not in inspect.signature(trainer.fit).parameters:
-        if args.allow_leakage or args.drop:
-            raise UsageError("this churnlib cannot --drop or --allow-leakage yet")
-        return {}
-    return {"schema": schema, "allow_leakage": args.allow_leakage, "drop": args.drop}
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -217,7 +204,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         y_train,
         X_valid=X_test,
         y_valid=y_test,
-        **_contract_options(trainer, args, schema),
+        schema=schema,
+        allow_leakage=args.allow_leakage,
+        drop=args.drop,
     )
     contract = getattr(result, "contract", None) or model_contract(result.model)
     n_features = len(contract.features) if contract is not None else X.shape[1]

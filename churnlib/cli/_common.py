@@ -55,22 +55,44 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def redact_text(text: str, urls: Sequence[str | None] = ()) -> str:
-    """Replace every URL of ``urls`` (and its secrets) in ``text`` by its redaction.
+def _secrets_of(url: str) -> list[str]:
+    """Return the password, query string and query values of a URL."""
+    from urllib.parse import parse_qsl, quote, urlsplit
 
-    Errors of third-party libraries quote the URL they were given, user
-    name, password and query tokens included; :func:`churnlib._urls.redact_url`
-    knows how to hide those, so each URL the command was given is replaced
-    by its redacted form wherever it appears in a message.
+    if "://" not in url:
+        return []
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return []
+    secrets = [password] if password else []
+    if parts.query:
+        secrets.append(parts.query)
+        values = [v for _, v in parse_qsl(parts.query, keep_blank_values=True)]
+        secrets.extend(v for v in values if len(v) >= 4)
+    secrets += [quote(s, safe="") for s in secrets]
+    return [s for s in secrets if s]
+
+
+def redact_text(text: str, urls: Sequence[str | None] = ()) -> str:
+    """Hide, in ``text``, every URL of ``urls`` and each of its secrets.
+
+    Errors of third-party libraries quote the URL they were given, or pieces
+    of it (``Max retries exceeded with url: /?token=...``): each given URL is
+    replaced by its :func:`churnlib._urls.redact_url` form, and any password,
+    query string or query value of it left anywhere in the message by ``***``.
     """
     for url in sorted({str(u) for u in urls if u}, key=len, reverse=True):
         safe = redact_url(url)
-        if safe != url:
-            text = text.replace(url, safe)
-            # Libraries often quote the URL without its scheme or query.
-            bare = url.split("://", 1)[-1]
-            if bare != url and len(bare) > 3:
-                text = text.replace(bare, safe.split("://", 1)[-1])
+        if safe == url:
+            continue
+        text = text.replace(url, safe)
+        bare = url.split("://", 1)[-1]  # quoted without its scheme
+        if len(bare) > 3:
+            text = text.replace(bare, safe.split("://", 1)[-1])
+        for secret in sorted(set(_secrets_of(url)), key=len, reverse=True):
+            text = text.replace(secret, "***")
     return text
 
 

@@ -198,11 +198,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for batch in batches:
             scores = churn_proba(production_model, batch.X[feature_columns])
             monitor.log_predictions(
-                batch.X, scores, ids=batch.ids, timestamp=batch.timestamp
+                batch.X[feature_columns],
+                scores,
+                ids=batch.ids,
+                timestamp=batch.timestamp,
             )
             if batch.index < labelled:  # the newest labels have not arrived yet
                 monitor.log_outcomes(batch.ids, batch.y, timestamp=batch.labels_at)
-        monitor_report = monitor.report(freq=args.batch_freq)
+        monitor_report = monitor.report(freq=args.batch_freq)  # a pure query
+        monitor.notify(monitor_report)  # new alerts -> alerts.jsonl
         monitor_report.save_html(workdir / "monitor_report.html")
         files["monitor/"] = "the prediction and outcome log (Parquet)"
         files["monitor_report.html"] = "the monitor report"

@@ -67,7 +67,6 @@ def build_monitor(args: argparse.Namespace, *, sinks: Any = None) -> tuple[Any, 
             raise UsageError("the model does not name its label column: pass --target")
         X, y = labelled_rows(raw, contract, target, positive, source)
         id_column = args.id_column or contract.id_column
-        threshold = contract.threshold
     else:  # a model trained outside churnlib: its own feature names, raw values
         if args.target is None:
             raise UsageError(
@@ -83,12 +82,7 @@ def build_monitor(args: argparse.Namespace, *, sinks: Any = None) -> tuple[Any, 
         _require_columns(raw, features, source, "the model's features")
         X, y = raw[features], decoded
         id_column = args.id_column
-        from churnlib._core.model_facts import model_threshold
-
-        threshold = model_threshold(model)
-    if args.threshold is not None:
-        threshold = args.threshold
-    reference = X.assign(**{target: list(y)}) if target not in X else X
+    reference = X.assign(**{target: list(y)})
     monitor = ChurnMonitor(
         reference,
         model=model,
@@ -96,8 +90,9 @@ def build_monitor(args: argparse.Namespace, *, sinks: Any = None) -> tuple[Any, 
         store=args.monitor,
         storage_options=storage_options,
         sinks=sinks,
-        threshold=0.5 if threshold is None else float(threshold),
+        threshold=args.threshold,  # None: the model's own (its contract)
         id_column=id_column,
+        allow_training_overlap=args.allow_training_overlap,
     )
     args.target, args.id_column = target, id_column
     return monitor, contract
@@ -184,7 +179,11 @@ def _log_predictions(
     if ids is not None:
         ids = list(ids)
     logged = monitor.log_predictions(
-        X.reset_index(drop=True), scores, ids=ids, timestamp=timestamp
+        X.reset_index(drop=True),
+        scores,
+        ids=ids,
+        timestamp=timestamp,
+        generate_ids=args.generate_ids and ids is None,
     )
     print(f"logged {len(logged):,} predictions to {redact_url(args.monitor)}")
     return EXIT_OK
@@ -206,6 +205,7 @@ def cmd_monitor_report(args: argparse.Namespace) -> int:
     monitor, _ = build_monitor(args, sinks=sinks)
     report = monitor.report(freq=args.freq, chunk_size=args.chunk_size)
     alerts = list(report.alerts)
+    delivered = monitor.notify(report) if sinks else ()
     if args.output:
         report.save_html(args.output, storage_options=storage_options)
     if args.json:
@@ -220,6 +220,8 @@ def cmd_monitor_report(args: argparse.Namespace) -> int:
         )
         for alert in alerts:
             print(f"  {one_line(alert)}")
+        if sinks:
+            print(f"{len(delivered)} new alerts delivered")
         if args.output:
             print(f"report  {redact_url(args.output)}")
     if alerts and args.fail_on_alert:

@@ -538,6 +538,13 @@ def _add_monitor(sub: Any) -> None:
             metavar="T",
             help="decision threshold (default: the model's own, else 0.5)",
         )
+        q.add_argument(
+            "--allow-training-overlap",
+            action="store_true",
+            help="accept a reference table that holds the model's training rows "
+            "(refused by default: a model looks better on its training rows, so "
+            "performance alerts would be misjudged)",
+        )
         return q
 
     q = add_monitor(
