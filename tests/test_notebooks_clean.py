@@ -19,6 +19,7 @@ EXPECTED = [
     "03_evaluation.ipynb",
     "04_deployment.ipynb",
     "05_monitoring.ipynb",
+    "06_uplift.ipynb",
 ]
 
 
