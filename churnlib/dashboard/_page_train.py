@@ -132,6 +132,7 @@ def _result() -> None:
     for col, (label, key) in zip(cols, shown, strict=True):
         value = model.threshold if key == "threshold" else model.metrics.get(key)
         col.metric(label, "-" if value is None else f"{float(value):.3f}")
+    _contract(model.model)
     if model.run_id and model.experiment_id:
         base = st.text_input(
             "MLflow UI address",
@@ -145,6 +146,43 @@ def _result() -> None:
         )
         st.code(
             f"mlflow ui --backend-store-uri {_ui.paths().tracking_uri}", language="bash"
+        )
+
+
+def _contract(model: Any) -> None:
+    """Show what the model's contract decided (features, exclusions, threshold)."""
+    try:
+        from churnlib.contract import get_contract
+    except ImportError:  # pragma: no cover - before the contract landed
+        return
+    contract = get_contract(model)
+    if contract is None:
+        return
+    with st.expander(
+        f"Model contract: {len(contract.feature_names)} features, "
+        f"{len(contract.excluded)} columns excluded, threshold "
+        f"{contract.threshold:.3f}"
+    ):
+        rows = [
+            {"column": name, "decision": "feature", "why": spec.role}
+            for name, spec in ((f.name, f) for f in contract.features)
+        ] + [
+            {
+                "column": str(column),
+                "decision": "excluded",
+                "why": str(reason)
+                + (
+                    f" (alone: ROC AUC {contract.leakage[column]:.3f})"
+                    if column in contract.leakage
+                    else ""
+                ),
+            }
+            for column, reason in contract.excluded.items()
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="train.contract")
+        st.caption(
+            f"Target {contract.target!r}, churn = {contract.pos_label!r}; "
+            f"identifiers {', '.join(contract.id_columns) or 'none'}."
         )
 
 

@@ -6,6 +6,8 @@ store in the test's work directory. Assertions are on the values shown.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,6 +109,21 @@ def test_schema_edit_rereads_with_another_positive_value(app, workdir):
     assert metrics(app)["Churn rate"] == f"{(frame['churned'] == 'active').mean():.1%}"
 
 
+def test_suspected_leak_is_flagged_in_the_schema(app, workdir):
+    frame = generate_customers(800, random_state=4)
+    frame["retention_call_outcome"] = np.where(frame["churned"], "lost", "kept")
+    frame.to_csv(workdir / "leaky.csv", index=False)
+    field = "...or read a path or URL (file, s3://, az://, gs://, https://)"
+    by_label(app.text_input, field).input(str(workdir / "leaky.csv"))
+    click(app, "Read")
+    assert not app.exception
+    assert not app.error
+    schema = app.dataframe[0].value.set_index("column")
+    note = schema.loc["retention_call_outcome", "note"]
+    assert note == "suspected leak: alone it predicts churn with ROC AUC 1.000"
+    assert any("retention_call_outcome" in t for t in texts(app.warning))
+
+
 def test_excel_table_is_read_like_csv(app, workdir):
     pytest.importorskip("openpyxl")
     frame = generate_customers(300, random_state=2)
@@ -171,6 +188,12 @@ def test_generate_train_evaluate_publish_promote_monitor(app, workdir):
     auc = float(shown["ROC AUC"])
     assert 0.75 < auc < 0.95
     assert shown["Threshold"] == "0.500"
+    contract = [e.label for e in app.expander if e.label.startswith("Model contract")]
+    assert len(contract) == 1
+    assert re.fullmatch(
+        r"Model contract: 1[0-9] features, \d+ columns excluded, threshold 0\.500",
+        contract[0],
+    )
     run_line = next(
         m.value for m in app.markdown if m.value.startswith("MLflow run id")
     )

@@ -125,11 +125,15 @@ def browser(tmp_path):
 
 
 def _wait_text(driver, text, timeout=120):
-    WebDriverWait(driver, timeout).until(
-        EC.presence_of_element_located(
-            (By.XPATH, f"//*[contains(normalize-space(.), {text!r})]")
+    try:
+        WebDriverWait(driver, timeout).until(
+            EC.presence_of_element_located(
+                (By.XPATH, f"//*[contains(normalize-space(.), {text!r})]")
+            )
         )
-    )
+    except Exception:
+        body = driver.find_element(By.TAG_NAME, "body").text
+        pytest.fail(f"{text!r} did not appear within {timeout} s; the page:\n{body}")
     _settle(driver)
 
 
