@@ -373,16 +373,25 @@ def _unit_of(units: Sequence[WorkUnit], path: str) -> WorkUnit:
 
 
 def iter_unit_batches(
-    fs: Any, unit: WorkUnit, columns: Sequence[str], batch_rows: int
+    fs: Any,
+    unit: WorkUnit,
+    columns: Sequence[str],
+    batch_rows: int,
+    dictionary: Sequence[str] = (),
 ) -> Iterator[pd.DataFrame]:
-    """Yield the unit's rows as pandas frames of at most ``batch_rows`` rows."""
+    """Yield the unit's rows as pandas frames of at most ``batch_rows`` rows.
+
+    Parquet text columns named in ``dictionary`` are read dictionary-encoded
+    (pandas categoricals): a few distinct levels instead of one Python string
+    a row, which cleaning and one-hot encoding then handle per level.
+    """
     if unit.fmt == "parquet":
         import pyarrow.parquet as pq
 
         if not unit.row_groups:
             return
         with fs.open(unit.path, "rb") as f:
-            pf = pq.ParquetFile(f)
+            pf = pq.ParquetFile(f, read_dictionary=list(dictionary) or None)
             for batch in pf.iter_batches(
                 batch_size=batch_rows,
                 row_groups=list(unit.row_groups),

@@ -102,10 +102,15 @@ def run_local(
     has stopped and every unfinished part file is removed.
     """
     pre, final = model_stages(model, job.info)
-    n_read = max(1, min(n_jobs, len(units)))
-    n_predict = 1 if _parallel_by_itself(final) else max(1, n_jobs)
-    encoded: queue.Queue[Any] = queue.Queue(maxsize=n_predict + 1)
-    scored: queue.Queue[Any] = queue.Queue(maxsize=2)
+    if _parallel_by_itself(final):
+        # the forest's own threads fill the cores while one reader encodes
+        # the next batch: more readers would only hold more batches in memory
+        n_read, n_predict = max(1, min(n_jobs // 2, len(units))), 1
+    else:
+        n_read, n_predict = max(1, min(n_jobs, len(units))), max(1, n_jobs)
+    # bounded hand-offs: at most ~2 batches per stage thread are alive
+    encoded: queue.Queue[Any] = queue.Queue(maxsize=n_predict)
+    scored: queue.Queue[Any] = queue.Queue(maxsize=1)
     failure = _Failure()
     todo: Iterator[WorkUnit] = iter(units)
     todo_lock = threading.Lock()

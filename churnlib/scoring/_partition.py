@@ -56,6 +56,7 @@ class Job:
     id_columns: tuple[str, ...]
     passthrough: tuple[str, ...]  # extra input columns copied to the output
     monitored: tuple[str, ...]  # monitor columns the model does not use
+    dictionary: tuple[str, ...]  # text features read as categoricals (Parquet)
     info: ModelInfo
     scored_at: datetime
     batch_rows: int
@@ -72,10 +73,11 @@ class Batch:
     seq: int  # batch number within the unit
     first: int  # row number of its first row within the unit
     keys: pd.DataFrame  # id and pass-through columns, as read
-    X: pd.DataFrame  # the prepared features (the model's input frame)
+    X: pd.DataFrame | None  # the prepared features (the model's input frame)
     Xt: Any = None  # after the pipeline's transform steps
     proba: np.ndarray | None = None
     times: list[float] = field(default_factory=lambda: [0.0] * 5)
+    n: int = 0  # rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +119,9 @@ def _model_error(err: Exception, unit: WorkUnit, first: int, n: int) -> Exceptio
 
 def iter_batches(job: Job, unit: WorkUnit, times: list[float]) -> Iterator[Batch]:
     """Read and prepare the unit's batches (read and encode times added up)."""
-    batches = iter_unit_batches(job.input_fs, unit, job.read_columns, job.batch_rows)
+    batches = iter_unit_batches(
+        job.input_fs, unit, job.read_columns, job.batch_rows, job.dictionary
+    )
     first = 0
     seq = 0
     while True:
@@ -134,23 +138,27 @@ def iter_batches(job: Job, unit: WorkUnit, times: list[float]) -> Iterator[Batch
         keys = frame[
             list(dict.fromkeys(job.id_columns + job.passthrough + job.monitored))
         ]
-        batch = Batch(unit, seq, first, keys.reset_index(drop=True), X)
+        batch = Batch(unit, seq, first, keys.reset_index(drop=True), X, n=len(frame))
+        frame = None  # only the keys and the prepared features live on
         times[ENCODE] += time.perf_counter() - t1
         yield batch
-        first += len(frame)
+        first += batch.n
         seq += 1
 
 
 def encode(pre: Any, batch: Batch, job: Job) -> None:
     """Run the pipeline's transform steps on the prepared batch."""
+    assert batch.X is not None
     X_in: Any = batch.X.to_numpy() if job.positional else batch.X
     if pre is None:
         batch.Xt = X_in
-        return
-    try:
-        batch.Xt = pre.transform(X_in)
-    except (ValueError, TypeError, KeyError) as err:
-        raise _model_error(err, batch.unit, batch.first, len(batch.X)) from err
+    else:
+        try:
+            batch.Xt = pre.transform(X_in)
+        except (ValueError, TypeError, KeyError) as err:
+            raise _model_error(err, batch.unit, batch.first, batch.n) from err
+    if job.monitor is None and pre is not None:
+        batch.X = None  # only the monitor reads the prepared frame again
 
 
 def predict(final: Any, batch: Batch, job: Job) -> None:
@@ -158,7 +166,7 @@ def predict(final: Any, batch: Batch, job: Job) -> None:
     try:
         proba = final.predict_proba(batch.Xt)
     except (ValueError, TypeError, KeyError) as err:
-        raise _model_error(err, batch.unit, batch.first, len(batch.X)) from err
+        raise _model_error(err, batch.unit, batch.first, batch.n) from err
     batch.proba = np.asarray(proba, dtype=np.float64)[:, job.info.positive_index]
     batch.Xt = None  # the encoded copy is not needed any more
 
@@ -185,10 +193,9 @@ def output_table(batch: Batch, job: Job) -> Any:
 
 def monitor_rows(batch: Batch, spec: MonitorSpec) -> pd.DataFrame:
     """Return the rows the monitor logs: its features (as the model saw them), score."""
-    cols = {
-        c: (batch.X[c] if c in batch.X.columns else batch.keys[c])
-        for c in spec.features
-    }
+    X = batch.X
+    assert X is not None  # kept for the monitor
+    cols = {c: (X[c] if c in X.columns else batch.keys[c]) for c in spec.features}
     return pd.DataFrame(cols).assign(**{spec.score_feature: batch.proba})
 
 
@@ -222,7 +229,7 @@ class UnitSink:
         t0 = time.perf_counter()
         self.writer.write(output_table(batch, self.job))
         self.times[WRITE] += time.perf_counter() - t0
-        self.rows += len(batch.X)
+        self.rows += batch.n
 
     def stats(self, worker: str) -> PartitionStats:
         t = self.times

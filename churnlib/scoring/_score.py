@@ -369,6 +369,16 @@ def score_table(
     read_columns = tuple(
         dict.fromkeys(ids + passthrough + contract.feature_names + monitored)
     )
+    # text features with few levels are read as categoricals (less memory,
+    # cleaning per level); ids and pass-through columns are read as they are
+    kinds = expected_kinds(plan, list(contract.feature_names), check=False)
+    dictionary = tuple(
+        spec.name
+        for spec in contract.features
+        if spec.role in ("categorical", "binary")
+        and kinds.get(spec.name) == "string"
+        and spec.name not in ids + passthrough + monitored
+    )
 
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
     committer = OutputCommitter(
@@ -389,6 +399,7 @@ def score_table(
         id_columns=ids,
         passthrough=passthrough,
         monitored=monitored,
+        dictionary=dictionary,
         info=info,
         scored_at=scored_at,
         batch_rows=batch_rows,
