@@ -74,7 +74,7 @@ def check_treatment(treatment: Any, n: int, *, caller: str) -> np.ndarray:
     return t
 
 
-class UpliftEstimatorBase(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
+class _UpliftBase(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """Fit-time plumbing shared by the uplift estimators (private base class).
 
     Subclasses implement ``_fit(X, y, t, sample_weight)`` and

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 from churnlib._validation import Interval
 from churnlib.exceptions import InvalidParameterError
 from churnlib.uplift._base import (
-    UpliftEstimatorBase,
+    _UpliftBase,
     as_weight,
     churn_column,
     default_classifier,
@@ -51,7 +51,7 @@ class _Regressor:
 _LABEL = [None, str, int, bool]
 
 
-class _OutcomeModels(UpliftEstimatorBase):
+class _OutcomeModels(_UpliftBase):
     """Shared part of the models with one churn model per arm."""
 
     estimator: Any
@@ -281,7 +281,7 @@ class XLearnerUplift(_OutcomeModels):
         return out
 
 
-class ClassTransformationUplift(UpliftEstimatorBase):
+class ClassTransformationUplift(_UpliftBase):
     """Class-transformation uplift (Jaskowski and Jaroszewicz, 2012): one model.
 
     Relabels every customer with ``z = 1`` when the outcome is the one the
