@@ -313,6 +313,18 @@ def create_app(
             "batched_requests": batcher.batched_requests,
         }
 
+    from churnlib.deployment._security import redact, secret_values
+
+    secrets = secret_values(
+        storage_options or {}, *([signing_key] if signing_key else [])
+    )
+    base_redact = writer.redact
+
+    def scrub(text: str) -> str:
+        return redact(base_redact(text), secrets)
+
+    writer.redact = scrub
+    follower.redact = scrub
     metrics = ServeMetrics(state)
     batcher = Batcher(lambda: follower.current, writer, Clock())
     stop_tokens = threading.Event()

@@ -262,6 +262,8 @@ class ModelFollower:
         self._on_switch = on_switch
         self.current: ServedModel | None = None
         self.last_error: str | None = None
+        #: applied to every error text before it is kept or logged
+        self.redact: Callable[[str], str] = lambda text: text
         self.last_check: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -297,7 +299,7 @@ class ModelFollower:
                 self.check()
                 self.last_error = None
             except Exception as err:  # keep serving the current model
-                self.last_error = f"{type(err).__name__}: {err}"
+                self.last_error = self.redact(f"{type(err).__name__}: {err}")
                 logger.warning(
                     "could not follow %s@%s (still serving %s): %s",
                     redact_url(str(self.store.url)),

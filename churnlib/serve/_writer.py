@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,13 @@ logger = logging.getLogger("churnlib.serve")
 
 
 _KINDS = ("predictions", "outcomes", "events")
+
+
+def _redact_urls(text: str) -> str:
+    """Drop credentials from every URL-looking word of ``text``."""
+    from churnlib._urls import redact_url
+
+    return " ".join(redact_url(w) if "://" in w else w for w in text.split(" "))
 
 
 class BacklogFullError(RuntimeError):
@@ -97,6 +105,8 @@ class LogWriter:
         self.failures = 0
         self.failing = False  # the last write attempt failed
         self.last_error: str | None = None
+        #: applied to every error text before it is kept or logged
+        self.redact: Callable[[str], str] = _redact_urls
 
     # ------------------------------------------------------------ queueing
     @property
@@ -248,11 +258,13 @@ class LogWriter:
             except DataValidationError as err:
                 # cannot succeed on retry; requests were validated, so this is a bug
                 self.dropped[kind] += n
-                self.last_error = f"{type(err).__name__}: {err}"
-                logger.error("dropped %d %s the monitor refused: %s", n, kind, err)
+                self.last_error = self.redact(f"{type(err).__name__}: {err}")
+                logger.error(
+                    "dropped %d %s the monitor refused: %s", n, kind, self.last_error
+                )
             except Exception as err:
                 self.failures += 1
-                self.last_error = f"{type(err).__name__}: {err}"
+                self.last_error = self.redact(f"{type(err).__name__}: {err}")
                 logger.warning(
                     "could not write %d %s to the monitor store (will retry): %s",
                     n,

@@ -141,3 +141,27 @@ def test_importing_the_package_and_its_cli_stays_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_error_texts_are_scrubbed_of_urls_credentials_and_storage_secrets():
+    from sklearn.dummy import DummyClassifier
+
+    from churnlib.deployment import ModelStore
+    from churnlib.serve import create_app
+
+    model = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    ModelStore("memory://serve-units/scrub").publish(model, alias="production")
+    app = create_app(
+        "memory://serve-units/scrub@production",
+        storage_options={"secret": "sup3r-secret-value-xyz"},
+        tokens=["k" * 20],
+    )
+    text = (
+        "OSError: cannot reach https://user:pa55word@host/bucket "
+        "(signature for sup3r-secret-value-xyz)"
+    )
+    for scrub in (app.state.writer.redact, app.state.follower.redact):
+        clean = scrub(text)
+        assert "pa55word" not in clean
+        assert "sup3r-secret-value-xyz" not in clean
+        assert "host/bucket" in clean
