@@ -1,7 +1,7 @@
 """Batch scoring: ``score_table`` vs the pyarrow batch loop a user would write.
 
-Usage: ``python benchmarks/bench_scoring.py [--quick] [--repeat N]`` (2M rows,
-or 200k with ``--quick``; 3 rounds).
+Usage: ``python benchmarks/bench_scoring.py [--quick] [--repeat N] [--before DIR]``
+(2M rows, or 100k with ``--quick``; 3 rounds).
 
 1. Generates the rows with ``generate_customers`` and writes them as Parquet
    part files (100k-row row groups; 25k with ``--quick``) to a temporary folder.
@@ -245,8 +245,8 @@ def main(argv: list[str]) -> int:
     # --before DIR: also time score_table from an older tree, e.g. exported with
     # `git archive <commit> churnlib | tar -x -C DIR` (the "before" column)
     before = argv[argv.index("--before") + 1] if "--before" in argv else None
-    n_rows = 200_000 if quick else 2_000_000
-    chunk = 50_000 if quick else 500_000
+    n_rows = 100_000 if quick else 2_000_000
+    chunk = 25_000 if quick else 500_000
     row_group = 25_000 if quick else ROW_GROUP
     BATCH_ROWS = 25_000 if quick else 100_000
     tmp = Path(tempfile.mkdtemp(prefix="churnlib-bench-scoring-"))

@@ -371,3 +371,27 @@ def test_unfitted_or_multiclass_model_is_refused(customers_dir, tmp_path):
     three = LogisticRegression().fit([[0], [1], [2]], [0, 1, 2])
     with pytest.raises(InvalidParameterError, match="3 classes"):
         score_table(three, customers_dir, tmp_path / "o")
+
+
+@pytest.mark.parametrize("forest_jobs", [None, -1])
+def test_stage_pipeline_keeps_order_with_serial_and_parallel_forests(
+    customers, customers_dir, churn_model, tmp_path, forest_jobs
+):
+    # n_jobs=-1: one reader beside one self-parallel predictor; None: one
+    # predictor per thread, batches of a partition reordered by the writer
+    model = churn_model.set_params(randomforestclassifier__n_jobs=forest_jobs)
+    try:
+        result = score_table(
+            model, customers_dir, tmp_path / "o", batch_rows=25, n_jobs=3
+        )
+    finally:
+        churn_model.set_params(randomforestclassifier__n_jobs=None)
+    scores = read_scores(tmp_path / "o")
+    X = customers.drop(columns=["customer_id", "churned"])
+    # (a parallel forest sums its trees in thread order: last-bit differences)
+    np.testing.assert_allclose(
+        scores["churn_probability"], churn_model.predict_proba(X)[:, 1], rtol=1e-12
+    )
+    assert scores["customer_id"].tolist() == customers["customer_id"].tolist()
+    assert result.n_partitions == 9  # one per 70-row group, in 25-row batches
+    assert result.rows == 600
