@@ -301,7 +301,8 @@ class StoreBackend:
     def makedirs(self, path: str) -> None:
         """Create a local folder; object stores have none to create."""
         if self.local:
-            self.fs.makedirs(path, exist_ok=True)
+            with self.io("create the folder", path):
+                self.fs.makedirs(path, exist_ok=True)
 
     # -------------------------------------------------------------- writes
     def _tmp(self, path: str) -> str:

@@ -65,7 +65,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _churnlib_errors(method: F) -> F:
-    """Let no bare ``FileNotFoundError``/``FileExistsError`` leave a public call.
+    """Let no bare ``OSError`` (``FileNotFoundError``, ...) leave a public call.
 
     The store turns them into churnlib errors where it expects them (a missing
     version, a lost exclusive create); this is the net for the rest (a bucket
@@ -78,7 +78,7 @@ def _churnlib_errors(method: F) -> F:
             return method(self, *args, **kwargs)
         except ChurnlibError:
             raise
-        except (FileNotFoundError, FileExistsError) as err:
+        except OSError as err:
             action = f"{method.__name__} in"
             wrapped = self._backend.error(err, action)
             if wrapped.__cause__ is None:
@@ -325,16 +325,16 @@ class ModelStore:
         except DeploymentError:
             versions, aliases = [], []
         if not versions:
-            listing = "the store has no versions yet; publish one first"
+            listing = "The store has no versions yet; publish one first"
         else:
             shown = versions[-10:]
             more = f" (and {len(versions) - 10} older)" if len(versions) > 10 else ""
             listing = (
-                f"versions: {', '.join(shown)}{more}; "
+                f"Available versions: {', '.join(shown)}{more}; "
                 f"aliases: {', '.join(aliases) or 'none'}; or 'latest'"
             )
         return ModelNotFoundError(
-            f"No {what} in the model store {self.url}. Available {listing}.",
+            f"No {what} in the model store {self.url}. {listing}.",
             url=self.url,
         )
 

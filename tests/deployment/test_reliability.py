@@ -478,3 +478,24 @@ def test_no_link_of_an_error_chain_holds_a_secret(storage_url):
                 assert SECRET not in str(getattr(link, attr, "") or "")
             link, seen = link.__cause__ or link.__context__, seen + 1
         assert SECRET not in _all_text(info.value)
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_store_where_a_file_is_raises_churnlib_errors_only(tmp_path, below):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    store = ModelStore(blocker / below if below else blocker)
+    calls = [
+        lambda: store.publish(_tiny()),
+        store.load,
+        lambda: store.promote("latest", "prod"),
+        lambda: store.rollback("prod"),
+        lambda: store.alias_history("prod"),
+        store.prune,
+        lambda: store.download("latest", tmp_path / "copy"),
+    ]
+    for call in calls:
+        with pytest.raises(ChurnlibError) as info:
+            call()
+        assert isinstance(info.value, DeploymentError), type(info.value)
+    assert store.versions() == []
