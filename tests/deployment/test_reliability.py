@@ -499,3 +499,32 @@ def test_a_store_where_a_file_is_raises_churnlib_errors_only(tmp_path, below):
             call()
         assert isinstance(info.value, DeploymentError), type(info.value)
     assert store.versions() == []
+
+
+def test_alias_records_from_before_sequences_still_read_and_upgrade(storage_url):
+    store = ModelStore(storage_url)
+    v1, v2 = store.publish(_tiny()).version, store.publish(_tiny()).version
+    legacy = {  # what churnlib wrote before alias records were sequenced
+        "alias": "production",
+        "version": v1,
+        "updated_at": "2026-11-01T00:00:00.000000Z",
+        "history": [
+            {"version": v1, "action": "promote", "at": "2026-11-01T00:00:00.000000Z"}
+        ],
+    }
+    path = _alias_path(store, "production")
+    if store._local:
+        store.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+    store.fs.pipe_file(path, json.dumps(legacy).encode())
+    assert store.get("production").version == v1
+    store.promote(v2, "production")
+    record = json.loads(store.fs.cat_file(path))
+    assert record["sequence"] == 2
+    assert [h["version"] for h in record["history"]] == [v1, v2]
+    assert store.rollback("production").version == v1
+    # a signed store refuses the legacy, unsigned record
+    store.fs.pipe_file(path, json.dumps(legacy).encode())
+    for step in store.fs.find(posixpath.join(store._root, "aliases", ".log")):
+        store.fs.rm_file(step)
+    with pytest.raises(IntegrityError, match="not signed"):
+        ModelStore(storage_url, signing_key=KEY).get("production")
