@@ -7,7 +7,7 @@ is an MLflow-format model directory serialized with skops (never pickle) plus a
 last. Aliases such as ``production`` point to versions and keep their history
 for roll-backs; with a signing key, manifests and alias records are signed and
 verified on every read. ``mlflow.pyfunc.load_model("<version>/model")`` gives a
-model whose ``predict`` returns P(churn) (:mod:`churnlib.deployment.pyfunc`).
+model whose ``predict`` returns P(churn) (``churnlib.deployment.pyfunc``).
 Every storage request is bounded in time (60 s by default).
 """
 

@@ -459,7 +459,7 @@ class ModelStore:
 
         Publishing is idempotent per training run: when ``run_id`` is known
         and a version of the same run holding the same model (same
-        :func:`~churnlib._core.model_facts.model_fingerprint`) exists, that
+        content hash, ``model_fingerprint``) exists, that
         version is returned (and ``alias`` promoted to it) instead of a copy.
 
         Parameters
@@ -483,9 +483,9 @@ class ModelStore:
             schema of the manifest (otherwise only ``feature_names_in_``).
         contract : ModelContract, default=None
             The model contract to store (default: the one the model carries,
-            see :func:`churnlib.get_contract`). It is written into the manifest
+            see :func:`churnlib.contract.get_contract`). It is written into the manifest
             (signed with it), attached to the model by :meth:`load`, shown as
-            :attr:`ModelVersion.contract`, and gives the MLflow model its input
+            ``ModelVersion.contract``, and gives the MLflow model its input
             signature.
 
         Returns
@@ -643,7 +643,7 @@ class ModelStore:
         anything is deserialized. The model is rebuilt with :func:`skops.io.loads`
         and churnlib's own trusted-type list; nothing is unpickled and MLflow is
         not needed. The version's model contract, when it has one, is attached
-        (read it with :func:`churnlib.get_contract`).
+        (read it with :func:`churnlib.contract.get_contract`).
 
         Parameters
         ----------
