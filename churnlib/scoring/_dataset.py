@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnlib.exceptions import DataValidationError
+from churnlib.exceptions import DataValidationError, TableNotFoundError
 
 __all__: list[str] = []
 
@@ -95,9 +95,10 @@ def list_input_files(
     elif fs.exists(path):
         files = [path]
     else:
-        raise FileNotFoundError(
+        raise TableNotFoundError(
             f"The input {url!r} does not exist. Pass the URL of a Parquet or CSV "
-            "file, a directory of part files, or a glob pattern."
+            "file, a directory of part files, or a glob pattern.",
+            url=url,
         )
     if not files:
         raise DataValidationError(

@@ -29,12 +29,20 @@ from typing import Any
 
 import pandas as pd
 
-from churnlib.exceptions import DataValidationError
+from churnlib.exceptions import DataValidationError, StorageError
 
 __all__ = ["read_scores"]
 
 SUCCESS = "_SUCCESS"
 TEMPORARY = "_temporary"
+
+
+class OutputExistsError(StorageError, FileExistsError):
+    """The output of :func:`~churnlib.scoring.score_table` exists already.
+
+    A :class:`~churnlib.exceptions.StorageError` that is also the built-in
+    :class:`FileExistsError` existing ``except`` clauses expect.
+    """
 
 
 class OutputCommitter:
@@ -65,15 +73,17 @@ class OutputCommitter:
     def prepare(self) -> None:
         """Refuse an existing output unless ``overwrite``; make the prefix."""
         if self.fs.isfile(self.path):
-            raise FileExistsError(
+            raise OutputExistsError(
                 f"The output {self.url!r} is a file. score_table writes a directory "
-                "of part files: pass a directory URL."
+                "of part files: pass a directory URL.",
+                url=self.url,
             )
         existing = self._visible_files()
         if existing and not self.overwrite:
-            raise FileExistsError(
+            raise OutputExistsError(
                 f"The output {self.url!r} already exists and is not empty. Pass "
-                "overwrite=True to replace it, or choose another output URL."
+                "overwrite=True to replace it, or choose another output URL.",
+                url=self.url,
             )
         self._created = not self.fs.exists(self.path)
         self.fs.makedirs(self.temp_dir, exist_ok=True)

@@ -205,7 +205,7 @@ def score_table(
         Format of the output part files.
     overwrite : bool, default=False
         Replace an existing output. Otherwise an existing, non-empty output
-        raises :class:`FileExistsError`.
+        raises :class:`~churnlib.exceptions.StorageError`.
     n_jobs : int, default=None
         Threads of the local engine; None uses every core.
     model_version : str, default=None
@@ -232,8 +232,11 @@ def score_table(
         when the model's churn class cannot be told from its classes (text
         labels matching no churn word): train it with churnlib, or set
         ``model.pos_label``.
-    FileExistsError
-        If the output exists and ``overwrite=False``.
+    TableNotFoundError
+        If the input does not exist (also a :class:`FileNotFoundError`).
+    StorageError
+        If the output exists and ``overwrite=False``, or is a file (also a
+        :class:`FileExistsError`).
 
     See Also
     --------
@@ -318,8 +321,8 @@ def score_table(
         for fs, url in ((in_fs, in_url), (out_fs, out_url)):
             if "memory" in _protocols(fs):
                 raise InvalidParameterError(
-                    f"engine='dask' cannot use {url!r}: memory:// lives in one "
-                    "process and Dask workers are other processes. Use a shared "
+                    f"engine='dask' cannot use {redact_url(url)!r}: memory:// lives "
+                    "in one process and Dask workers are other processes. Use a shared "
                     "filesystem or an object store, or engine='local'."
                 )
 

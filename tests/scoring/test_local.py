@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
 
-from churnlib.exceptions import DataValidationError, InvalidParameterError
+from churnlib.exceptions import (
+    DataValidationError,
+    InvalidParameterError,
+    StorageError,
+    TableNotFoundError,
+)
 from churnlib.scoring import PartitionStats, ScoringResult, read_scores, score_table
 from tests.scoring._models import RecordingClassifier
 from tests.scoring.conftest import assert_nothing_published, visible, write_parts
@@ -247,8 +252,10 @@ def test_memory_filesystem_input_and_output(memory_fs, customers, churn_model):
 def test_existing_output_needs_overwrite(customers_dir, churn_model, tmp_path):
     out = tmp_path / "o"
     score_table(churn_model, customers_dir, out, batch_rows=70)  # 9 parts
-    with pytest.raises(FileExistsError, match=r"overwrite=True"):
+    with pytest.raises(FileExistsError, match=r"overwrite=True") as info:
         score_table(churn_model, customers_dir, out)
+    assert isinstance(info.value, StorageError)
+    assert info.value.url == str(out)
     result = score_table(churn_model, customers_dir, out, overwrite=True)
     assert result.n_partitions == 3
     assert visible(out) == [f"part-{i:05d}.parquet" for i in range(3)]
@@ -343,8 +350,10 @@ def test_model_rejecting_a_batch_is_a_data_validation_error(customers, tmp_path)
 
 
 def test_missing_input_and_incomplete_output(churn_model, tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(TableNotFoundError, match="does not exist") as info:
         score_table(churn_model, tmp_path / "nope", tmp_path / "o")
+    assert isinstance(info.value, FileNotFoundError)
+    assert not (tmp_path / "o").exists()
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "part-00000.parquet").write_bytes(b"")
     with pytest.raises(DataValidationError, match="no _SUCCESS marker"):
