@@ -171,16 +171,16 @@ def describe_exclusions(contract: Any) -> list[str]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``churnlib train``."""
-    from churnlib.features import train_test_split_churn
-    from churnlib.training import ChurnTrainer
-
     if args.alias and not args.store:
         raise UsageError("--alias needs --store")
     threshold = _threshold_arg(args.threshold)
     storage_options = parse_storage_options(args.storage_option)
     if args.report:
         check_html_url(args.report, "--report")
-    X, y, schema = _read_labelled(args)
+    X, y, schema = _read_labelled(args)  # fail on bad data before heavy imports
+    from churnlib.features import train_test_split_churn
+    from churnlib.training import ChurnTrainer
+
     missing = sorted(set(args.drop or ()) - set(X.columns) - set(schema.id_columns))
     if missing:
         raise UsageError(
@@ -253,7 +253,31 @@ def cmd_train(args: argparse.Namespace) -> int:
         out.write(
             f"published    {version.version} to {redact_url(args.store)}{where}\n"
         )
+    _wait_for_report(result)
     return EXIT_OK
+
+
+def _wait_for_report(result: Any) -> None:
+    """Let the run's report card, logged in the background, finish first.
+
+    A batch job ends when its work has: the MLflow run is complete when
+    ``churnlib train`` exits. A failure there does not undo the training (the
+    run's ``churnlib.report`` tag records it); it is shown as a warning.
+    """
+    import warnings
+
+    pending = getattr(result, "report", None)
+    if pending is None:
+        return
+    try:
+        pending.result()
+    except Exception as err:
+        warnings.warn(
+            f"the report card could not be logged to MLflow run {result.run_id}: "
+            f"{one_line(err)}",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 # --------------------------------------------------------------------------
