@@ -23,7 +23,13 @@ from churnlib._core.contract import ModelContract, feature_specs, row_sketch
 from churnlib._core.labels import LabelRule, decode_labels
 from churnlib.exceptions import DataQualityWarning, DataValidationError
 
-__all__ = ["ContractDecision", "decide_contract", "decode_valid_labels"]
+__all__ = [
+    "ContractDecision",
+    "contract_params",
+    "contract_tags",
+    "decide_contract",
+    "decode_valid_labels",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +231,32 @@ def decide_contract(
         target=target,
         na_values=tuple(str(v) for v in getattr(schema, "na_values", ()) or ()),
     )
+
+
+def contract_tags(decision: ContractDecision) -> dict[str, str]:
+    """Run tags naming the contract's exclusions, id column and churn label."""
+    tags = {
+        f"churnlib.excluded.{col}"[:250]: reason
+        for col, reason in decision.excluded.items()
+    }
+    tags.update(
+        {
+            f"churnlib.leakage.{col}"[:250]: f"{auc:.4f}"
+            for col, auc in decision.leakage.items()
+        }
+    )
+    if decision.id_columns:
+        tags["churnlib.id_column"] = decision.id_columns[0]
+    tags["churnlib.pos_label"] = str(decision.labels.pos_label)
+    return tags
+
+
+def contract_params(decision: ContractDecision) -> dict[str, Any]:
+    """Run params of the contract (known before the fit)."""
+    return {
+        "contract.n_features": decision.X.shape[1],
+        "contract.allow_leakage": decision.allow_leakage,
+    }
 
 
 def _describe(excluded: Mapping[str, str]) -> str:

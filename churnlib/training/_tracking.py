@@ -449,46 +449,39 @@ class RunLogger:
             for key, value in tags.items():
                 client.set_tag(run_id, key, str(value))
 
-    def log_contract(self, contract: Any) -> dict[str, Any]:
-        """Log the model contract: ``contract.json`` plus its exclusions as tags.
+    def log_contract(self, contract: Any) -> None:
+        """Log the model contract as the ``contract.json`` artifact.
 
-        Tags ``churnlib.excluded.<column>`` name each column left out and why;
-        params ``contract.n_features`` and ``contract.allow_leakage``.
+        Its exclusions are run tags and params from the start of the run
+        (:func:`churnlib.training._contract.contract_tags`).
         """
         import mlflow
 
         with self._guard("log the contract"):
             mlflow.log_dict(contract.to_dict(), "contract.json")
-            tags = {
-                f"churnlib.excluded.{col}"[:250]: reason
-                for col, reason in contract.excluded.items()
-            }
-            tags.update(
-                {
-                    f"churnlib.leakage.{col}"[:250]: f"{auc:.4f}"
-                    for col, auc in contract.leakage.items()
-                }
+
+    def log_results(
+        self, run_id: str, metrics: Mapping[str, float], tags: Mapping[str, Any]
+    ) -> None:
+        """Log the final metrics and tags in one batch (one store transaction)."""
+        from mlflow.entities import Metric, RunTag
+        from mlflow.tracking import MlflowClient
+
+        now = int(time.time() * 1000)
+        with self._guard("log metrics"):
+            MlflowClient(tracking_uri=self.uri).log_batch(
+                run_id,
+                metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+                tags=[RunTag(k, str(v)) for k, v in tags.items()],
             )
-            if contract.id_column is not None:
-                tags["churnlib.id_column"] = contract.id_column
-            if contract.labels is not None:
-                tags["churnlib.pos_label"] = str(contract.pos_label)
-            if tags:
-                mlflow.set_tags(tags)
-            params = {
-                "contract.n_features": len(contract.features),
-                "contract.allow_leakage": contract.allow_leakage,
-                "contract.threshold": contract.threshold,
-            }
-            mlflow.log_params(params)
-            return params
 
     def log_selection(
         self, parent_id: str, selection: Any, *, tags: Mapping[str, Any] | None = None
     ) -> list[str]:
         """Record the default model's selection: one nested run per candidate.
 
-        Each child run (``mlflow.parentRunId`` = ``parent_id``) holds the
+        Candidates are the model families tried and the selected blend. Each
+        child run (``mlflow.parentRunId`` = ``parent_id``) holds the
         candidate's settings as params and its cross-validated ROC AUC as
         metrics, written in one batch; ``selection.json`` goes to the parent.
         Returns the child run ids.
@@ -499,16 +492,18 @@ class RunLogger:
 
         with self._guard("log the model selection"):
             mlflow.log_dict(selection.to_dict(), "selection.json")
-            mlflow.set_tags(
-                {
-                    "churnlib.selected": selection.selected,
-                    "churnlib.calibration": selection.calibration,
-                }
-            )
             client = MlflowClient(tracking_uri=self.uri)
             now = int(time.time() * 1000)
             ids = []
-            for c in selection.candidates:  # a handful of candidates
+            # a child run per model family tried, plus the selected blend; the
+            # other blends (free scores of the same out-of-fold predictions)
+            # are listed in selection.json
+            shown = [
+                c
+                for c in selection.candidates
+                if "+" not in c.name or c.status == "selected"
+            ]
+            for c in shown:  # at most four candidates
                 run_tags = {
                     **{str(k): str(v) for k, v in (tags or {}).items()},
                     "mlflow.parentRunId": parent_id,

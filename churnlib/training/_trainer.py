@@ -39,6 +39,8 @@ from churnlib.training._checks import (
 )
 from churnlib.training._contract import (
     ContractDecision,
+    contract_params,
+    contract_tags,
     decide_contract,
     decode_valid_labels,
 )
@@ -859,11 +861,12 @@ class ChurnTrainer:
             drop=drop,
         )
         pipeline = self._pipeline(decision)
-        params = self._run_params(pipeline)
+        params = {**self._run_params(pipeline), **contract_params(decision)}
         base_tags = self._base_tags(X, y, tags)
         tracker = self._connect()
         selection: ModelSelection | None = None
-        with tracker.run(run_name=self.run_name, tags=base_tags) as run_id:
+        run_tags = {**base_tags, **contract_tags(decision)}
+        with tracker.run(run_name=self.run_name, tags=run_tags) as run_id:
             tracker.log_params(params)
             target = _target_name(X)
             tracker.log_dataset(X, y, name="train", context="training", target=target)
@@ -886,8 +889,14 @@ class ChurnTrainer:
                 fingerprint=base_tags["churnlib.data_fingerprint"],
             )
             attach_contract(model, contract)
-            tracker.log_metrics(metrics)
-            params.update(tracker.log_contract(contract))
+            final_tags = {}
+            if selection is not None:
+                final_tags = {
+                    "churnlib.selected": selection.selected,
+                    "churnlib.calibration": selection.calibration,
+                }
+            tracker.log_results(run_id, metrics, final_tags)
+            tracker.log_contract(contract)
             if selection is not None:
                 tracker.log_selection(run_id, selection, tags=base_tags)
             model_uri, version, report = self._finish_model(
@@ -998,7 +1007,7 @@ class ChurnTrainer:
         candidates = _prefixed_candidates(
             base, param_distributions, n_iter, self.random_state
         )
-        base_tags = trainer._base_tags(X, y, tags)
+        base_tags = {**trainer._base_tags(X, y, tags), **contract_tags(decision)}
         tracker = trainer._connect()
         target = _target_name(X)
         larger_is_better = _TUNE_SCORING[scoring]
@@ -1012,7 +1021,7 @@ class ChurnTrainer:
             best: dict[str, Any] | None = None
             for i, candidate in enumerate(candidates):
                 pipeline = clone(base).set_params(**candidate)
-                params = trainer._run_params(pipeline)
+                params = {**trainer._run_params(pipeline), **contract_params(decision)}
                 params["parent_run_id"] = parent_id
                 child_tags = {**base_tags, "churnlib.tuning": "candidate"}
                 with tracker.run(
@@ -1057,7 +1066,7 @@ class ChurnTrainer:
                     fingerprint=base_tags["churnlib.data_fingerprint"],
                 )
                 attach_contract(model, contract)
-                best["params"].update(tracker.log_contract(contract))
+                tracker.log_contract(contract)
                 model_uri, version, report = trainer._finish_model(
                     tracker, best["run_id"], model, X, X_valid, y_valid
                 )

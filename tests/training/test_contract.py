@@ -121,6 +121,7 @@ def test_contract_is_logged_to_the_run(make_trainer, mlflow_tracking_uri):
     assert tags["churnlib.id_column"] == "customer_id"
     assert tags["churnlib.pos_label"] == "Yes"
     assert run.data.params["contract.n_features"] == "3"
+    assert run.data.params["contract.allow_leakage"] == "False"
     assert run.data.params == {k: str(v) for k, v in result.params.items()}
     path = client.download_artifacts(result.run_id, "contract.json")
     assert json.loads(Path(path).read_text()) == json.loads(result.contract.to_json())
