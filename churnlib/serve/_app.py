@@ -308,6 +308,7 @@ def create_app(
             "written": dict(writer.written),
             "dropped": dict(writer.dropped),
             "failures": writer.failures,
+            "last_write_seconds": writer.last_write_seconds,
             "switches": switches[0],
             "batches": batcher.batches,
             "batched_requests": batcher.batched_requests,

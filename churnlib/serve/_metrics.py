@@ -87,6 +87,11 @@ class _StateCollector:
             "Rows queued for the monitor store and not yet written.",
             value=float(s.get("backlog", 0)),
         )
+        yield GaugeMetricFamily(
+            "churnlib_serve_log_last_write_seconds",
+            "Duration of the last write to the monitor store.",
+            value=float(s.get("last_write_seconds", 0.0)),
+        )
         written = CounterMetricFamily(
             "churnlib_serve_rows_logged",
             "Rows written to the monitor store, by kind.",

@@ -80,15 +80,18 @@ def _contract_of(model: Any) -> Any:
 
 def _churn_proba(model: Any) -> Callable[[pd.DataFrame], np.ndarray]:
     """``X -> P(churn)``, with the positive column decided once per model."""
+    from sklearn import config_context
+
     from churnlib._core.model_facts import positive_index
 
     col = positive_index(model)
     predict_proba = model.predict_proba
 
     def proba(X: pd.DataFrame) -> np.ndarray:
-        return np.ascontiguousarray(
-            np.asarray(predict_proba(X), dtype=np.float64)[:, col]
-        )
+        # features() refused infinite values (and NaN where not accepted)
+        with config_context(assume_finite=True):
+            out = np.asarray(predict_proba(X), dtype=np.float64)
+        return np.ascontiguousarray(out[:, col])
 
     return proba
 

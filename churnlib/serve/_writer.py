@@ -103,6 +103,7 @@ class LogWriter:
         self.written = dict.fromkeys(_KINDS, 0)
         self.dropped = dict.fromkeys(_KINDS, 0)
         self.failures = 0
+        self.last_write_seconds = 0.0  # duration of the last successful write
         self.failing = False  # the last write attempt failed
         self.last_error: str | None = None
         #: applied to every error text before it is kept or logged
@@ -254,6 +255,7 @@ class LogWriter:
             kind = "outcomes" if batch_kind == "keyed_outcomes" else batch_kind
             n = sum(b.n for b in group)
             try:
+                started = time.perf_counter()
                 self._write_group(group)
             except DataValidationError as err:
                 # cannot succeed on retry; requests were validated, so this is a bug
@@ -277,6 +279,7 @@ class LogWriter:
             else:
                 self.written[kind] += n
                 self.failing = False
+                self.last_write_seconds = time.perf_counter() - started
             with self._cond:
                 self._queued_rows -= n
         return retry
