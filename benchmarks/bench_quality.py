@@ -22,8 +22,9 @@ rows (``random_state=42``), test Brier score, test ECE (10 bins), fit seconds
 
 Options: ``--data DIR`` (or ``CHURNLIB_DATA``; default ``../../shared/data``
 relative to this file), ``--quick`` (test split only, no FLAML, no CV),
-``--no-flaml``. FLAML gets the test split only (its 5-fold CV would cost five
-more minutes per table).
+``--no-flaml``, ``--table NAME`` (only tables whose file name holds NAME).
+FLAML gets the test split only (its 5-fold CV would cost five more minutes
+per table).
 """
 
 from __future__ import annotations
@@ -220,7 +221,10 @@ def main(argv: list[str]) -> None:
     folder = _data_folder(argv)
     report = Report("quality_quick" if quick else "quality")
     store = Path(tempfile.mkdtemp(prefix="churnlib-quality-")) / "mlflow.db"
+    only = argv[argv.index("--table") + 1] if "--table" in argv else None
     for filename, target, positive in TABLES:
+        if only is not None and only not in filename:
+            continue
         path = folder / filename
         if not path.exists():
             print(f"skipping {filename}: not found in {folder}")
