@@ -23,6 +23,19 @@ read back with pandas (reading is not timed). In one process:
   any chunk alerts.
 
 Each figure is a ratio to the peer measured in the same run.
+
+``--power`` measures detection power instead of speed (issue 17): the share of
+20 seeded trials in which each tool, at its defaults, flags one column whose
+mean moved by 0, 0.1, 0.2, 0.3 and 0.5 standard deviations (a normal
+variable), or one categorical column (6 levels, shares 0.35 ... 0.05) of which
+0, 1, 2, 5 or 10 percentage points moved from the most to the least frequent
+level, for current chunks of 2,000 and 50,000 rows against a reference ten
+times as large (NannyML's reference is those ten chunks). ``--peer churnlib``
+also measures churnlib's false-alarm rate over 500 no-drift trials. Results
+go to ``benchmarks/.data/power-<peer>.json`` and print as a Markdown table::
+
+    python benchmarks/bench_peers.py --peer churnlib --power
+    nox -s bench_peers -- --power
 """
 
 from __future__ import annotations
@@ -31,6 +44,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -127,12 +141,141 @@ def run_nannyml(ref: pd.DataFrame, cur: pd.DataFrame) -> list[str]:
     return sorted({c[0] for c in alerts if bool(result[c].any())})
 
 
+# --------------------------------------------------------------------------- #
+# detection power
+# --------------------------------------------------------------------------- #
+MEAN_SHIFTS = (0.0, 0.1, 0.2, 0.3, 0.5)  # in standard deviations
+SHARE_MOVED = (0.0, 0.01, 0.02, 0.05, 0.10)  # of the rows, level a -> level f
+SIZES = (2_000, 50_000)
+TRIALS = 20
+LEVEL_P = np.array([0.35, 0.25, 0.15, 0.12, 0.08, 0.05])
+POWER_LEVELS = np.array(["a", "b", "c", "d", "e", "f"])
+
+
+def _numeric(n: int, shift: float, rng: np.random.Generator) -> pd.DataFrame:
+    return pd.DataFrame({"x": rng.normal(shift, 1.0, n)})
+
+
+def _categorical(n: int, moved: float, rng: np.random.Generator) -> pd.DataFrame:
+    p = LEVEL_P.copy()
+    p[0] -= moved
+    p[-1] += moved
+    return pd.DataFrame({"c": POWER_LEVELS[rng.choice(len(p), n, p=p)]})
+
+
+def flag_churnlib(ref: pd.DataFrame, cur: pd.DataFrame) -> bool:
+    from churnlib.monitoring import DriftDetector
+
+    return bool(DriftDetector().fit(ref).check(cur)["drifted"].any())
+
+
+def flag_evidently(ref: pd.DataFrame, cur: pd.DataFrame) -> bool:
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    col = ref.columns[0]
+    numeric = col == "x"
+    definition = DataDefinition(
+        numerical_columns=[col] if numeric else [],
+        categorical_columns=[] if numeric else [col],
+    )
+    snapshot = Report([DataDriftPreset()]).run(
+        Dataset.from_pandas(cur, data_definition=definition),
+        Dataset.from_pandas(ref, data_definition=definition),
+    )
+    for metric in snapshot.dict().get("metrics", []):
+        config = metric.get("config", {})
+        if not str(config.get("type", "")).endswith("ValueDrift"):
+            continue
+        value, threshold = float(metric["value"]), float(config["threshold"])
+        is_p_value = "p_value" in config["method"] or "test" in config["method"]
+        return bool((value < threshold) if is_p_value else (value >= threshold))
+    raise RuntimeError("Evidently returned no ValueDrift metric")
+
+
+def flag_nannyml(ref: pd.DataFrame, cur: pd.DataFrame) -> bool:
+    import nannyml as nml
+
+    col = ref.columns[0]
+    calc = nml.UnivariateDriftCalculator(
+        column_names=[col],
+        treat_as_categorical=[] if col == "x" else [col],
+        chunk_size=len(cur),
+    )
+    result = calc.fit(ref).calculate(cur).filter(period="analysis").to_df()
+    alerts = [c for c in result.columns if c[-1] == "alert"]
+    return bool(any(result[c].any() for c in alerts))
+
+
+def power_table(flag: Any, trials: int = TRIALS) -> list[dict[str, Any]]:
+    rows = []
+    for n in SIZES:
+        for kind, make, shifts in (
+            ("mean shift (sd)", _numeric, MEAN_SHIFTS),
+            ("share moved", _categorical, SHARE_MOVED),
+        ):
+            for shift in shifts:
+                hits = 0
+                for trial in range(trials):
+                    rng = np.random.default_rng(
+                        [trial, n, int(shift * 1000), len(kind)]
+                    )
+                    ref = make(10 * n, 0.0, rng)
+                    cur = make(n, shift, rng)
+                    hits += flag(ref, cur)
+                rows.append(
+                    {"rows": n, "kind": kind, "shift": shift, "flagged": hits / trials}
+                )
+                print(rows[-1], flush=True)
+    return rows
+
+
+def false_alarms(trials: int = 500) -> dict[str, float]:
+    out = {}
+    for n in SIZES:
+        for kind, make in (("numeric", _numeric), ("categorical", _categorical)):
+            hits = 0
+            for trial in range(trials):
+                rng = np.random.default_rng([10_000 + trial, n, len(kind)])
+                hits += flag_churnlib(make(10 * n, 0.0, rng), make(n, 0.0, rng))
+            out[f"{kind} {n}"] = hits / trials
+            print(kind, n, hits / trials, flush=True)
+    return out
+
+
+def run_power(peer: str) -> None:
+    import json
+
+    flag = {
+        "churnlib": flag_churnlib,
+        "evidently": flag_evidently,
+        "nannyml": flag_nannyml,
+    }[peer]
+    result: dict[str, Any] = {"peer": peer, "power": power_table(flag)}
+    if peer == "churnlib":
+        result["false_alarms_500_trials"] = false_alarms()
+    else:
+        import importlib.metadata as md
+
+        result["version"] = md.version(peer)
+    DATA.parent.mkdir(parents=True, exist_ok=True)
+    path = DATA.parent / f"power-{peer}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(f"wrote {path}")
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--peer", choices=["evidently", "nannyml"], required=True)
+    parser.add_argument(
+        "--peer", choices=["evidently", "nannyml", "churnlib"], required=True
+    )
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--power", action="store_true")
     parser.add_argument("--rows", type=int, default=None)
     args = parser.parse_args(argv)
+    if args.power or args.peer == "churnlib":
+        run_power(args.peer)
+        return
     n = args.rows or (50_000 if args.quick else 1_000_000)
     ref, cur = data(n)
     peer = {"evidently": run_evidently, "nannyml": run_nannyml}[args.peer]

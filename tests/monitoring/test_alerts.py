@@ -109,7 +109,10 @@ def test_default_rules_on_covariate_shift(reference_table, shifted_batches, capl
     pairs = [(a.subject, a.feature, a.chunk) for a in report.alerts]
     assert len(pairs) == len(set(pairs))
     drift = [a for a in report.alerts if a.subject == "drift"]
-    assert {a.chunk for a in drift if a.status == "opened"} == {3}
+    # the big moves open at the onset; weaker knock-on shifts of correlated
+    # features (payment method, tech support) may open later, never before
+    assert {a.chunk for a in drift if a.severity == "critical"} == {3}
+    assert min(a.chunk for a in drift) == 3
     assert all(a.unit == "x threshold" for a in drift)
     assert {a.metric for a in report.alerts} <= {
         "drift",
