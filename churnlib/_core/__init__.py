@@ -12,5 +12,6 @@ stage may import from here.
 - :mod:`churnlib._core.model_facts` -- positive class, threshold and churn
   probability of a fitted model;
 - :mod:`churnlib._core.tables` -- the one table reader and writer;
-- :mod:`churnlib._core.atomic` -- the one atomic writer.
+- :mod:`churnlib._core.atomic` -- the one atomic writer;
+- :mod:`churnlib._core.timeouts` -- the time bound on a dead storage endpoint.
 """

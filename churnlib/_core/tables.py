@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from churnlib._core.atomic import atomic_write_bytes
+from churnlib._core.timeouts import bounded_storage_options
 from churnlib._urls import redact_url
 from churnlib.exceptions import (
     DataQualityWarning,
@@ -46,6 +47,14 @@ _SUFFIXES = {
 }
 _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 64 * 1024
+
+
+def _bounded(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``storage_options`` with the connect/read time bound of the backend."""
+    import fsspec
+
+    protocol = fsspec.core.split_protocol(url)[0] or "file"
+    return bounded_storage_options(protocol, storage_options or {})
 
 
 def _path_of(url: str) -> str:
@@ -205,6 +214,9 @@ def read_table(
         ``.zip``, ``.bz2``, ``.xz``, by suffix).
     storage_options : mapping, default=None
         Passed to fsspec (credentials, endpoint). Never shown in messages.
+        Connect and read timeouts of :mod:`churnlib._core.timeouts` are
+        added for S3, Azure and GCS unless given (60 s a request by default,
+        ``CHURNLIB_STORAGE_TIMEOUT`` to change it).
     format : {"csv", "parquet", "excel"}, default=None
         None tells it from the suffix, else from the first bytes.
     sheet : str or int, default=None
@@ -261,7 +273,7 @@ def read_table(
     failure: Exception | None = None
     try:
         with fsspec.open(
-            url, mode="rb", compression="infer", **(storage_options or {})
+            url, mode="rb", compression="infer", **_bounded(url, storage_options)
         ) as f:
             if fmt is None:
                 head = f.read(8)
@@ -331,7 +343,7 @@ def write_bytes(
     safe = repr(redact_url(url))
     failure: Exception | None = None
     try:
-        fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
+        fs, path = fsspec.core.url_to_fs(url, **_bounded(url, storage_options))
         atomic_write_bytes(fs, path, data)
     except ImportError:
         raise

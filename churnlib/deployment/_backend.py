@@ -1,7 +1,8 @@
 """The store's I/O backend: one fsspec filesystem, bounded, atomic, secret-free.
 
 Everything the model store does to storage goes through :class:`StoreBackend`:
-opening the filesystem (with the timeouts of :mod:`._timeouts`), creating the
+opening the filesystem (with the timeouts of :mod:`churnlib._core.timeouts`),
+creating the
 bucket or folder, whole-file reads, exclusive creates, atomic replaces,
 listings and deletes. Every backend failure leaves it as a
 :class:`~churnlib.exceptions.DeploymentError` whose message and chained causes
@@ -20,15 +21,15 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from churnlib._urls import redact_url
-from churnlib.deployment._security import redact, secret_values
-from churnlib.deployment._timeouts import (
+from churnlib._core.timeouts import (
     StorageTimeoutError,
     bound_sdk_retries,
     bounded_call,
     bounded_storage_options,
     resolve_timeout,
 )
+from churnlib._urls import redact_url
+from churnlib.deployment._security import redact, secret_values
 from churnlib.exceptions import ChurnlibError, DeploymentError, InvalidParameterError
 
 __all__ = ["StoreBackend", "check_store_url"]
@@ -96,7 +97,7 @@ class StoreBackend:
     create : bool
         Create the bucket/container/folder on first write when missing.
     timeout : float or None
-        Seconds one storage request may take (see :mod:`._timeouts`).
+        Seconds one storage request may take (see :mod:`churnlib._core.timeouts`).
     extra_secrets : sequence of str or bytes
         More values to scrub from messages (the signing key).
     """

@@ -4,7 +4,7 @@
 ``_backend`` (bounded, atomic, redacted storage I/O), ``_manifest`` (what a
 version's manifest holds, how it is built and verified), ``_folders`` (writing
 and reading version folders) and ``_aliases`` (signed, sequenced alias records
-and the store lease). ``_timeouts`` bounds every storage request.
+and the store lease). :mod:`churnlib._core.timeouts` bounds every storage request.
 """
 
 from __future__ import annotations

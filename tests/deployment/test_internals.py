@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 import churnlib.deployment._aliases as aliases_module
+from churnlib._core.timeouts import bounded_storage_options
 from churnlib.deployment import TRUSTED_TYPES, ModelStore
 from churnlib.deployment._security import (
     load_trusted,
@@ -23,7 +24,6 @@ from churnlib.deployment._security import (
     trusted_types_for,
     untrusted_types,
 )
-from churnlib.deployment._timeouts import bounded_storage_options
 from churnlib.deployment._version import new_version_id
 from churnlib.exceptions import DeploymentError
 

@@ -218,7 +218,7 @@ def test_silent_endpoint_fails_within_the_bound(backend, model):
 
 
 def test_timeout_default_and_environment(monkeypatch):
-    from churnlib.deployment._timeouts import DEFAULT_TIMEOUT
+    from churnlib._core.timeouts import DEFAULT_TIMEOUT
 
     assert DEFAULT_TIMEOUT == 60.0
     assert ModelStore("memory://t/a").timeout == 60.0
