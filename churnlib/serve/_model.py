@@ -156,7 +156,8 @@ class ServedModel:
                 columns += bad
                 problems.append(f"infinite values in {bad} (send finite numbers)")
         if not self.allow_missing:
-            bad = [str(c) for c in X.columns if X[c].hasnans]
+            nans = X.isna().to_numpy().any(axis=0)
+            bad = [str(c) for c in X.columns[nans]]
             if bad:
                 columns += bad
                 problems.append(
