@@ -2,9 +2,8 @@
 
 Everything the model store does to storage goes through :class:`StoreBackend`:
 opening the filesystem (with the timeouts of :mod:`churnlib._core.timeouts`),
-creating the
-bucket or folder, whole-file reads, exclusive creates, atomic replaces,
-listings and deletes. Every backend failure leaves it as a
+creating the bucket or folder, whole-file reads, exclusive creates, atomic
+replaces, listings and deletes. Every backend failure leaves it as a
 :class:`~churnlib.exceptions.DeploymentError` whose message and chained causes
 hold no credential; a storage request that does not answer fails after the
 store's ``timeout``.
