@@ -772,6 +772,11 @@ class QiniCurveDisplay(_UpliftCurveMixin):
     _ylabel = "Customers kept among the offered (Qini)"
     _curve = "qini"
 
+    # Listed in this class so the API reference documents them here.
+    plot = _UpliftCurveMixin.plot
+    from_predictions = _UpliftCurveMixin.__dict__["from_predictions"]
+    from_estimator = _UpliftCurveMixin.__dict__["from_estimator"]
+
 
 class UpliftCurveDisplay(_UpliftCurveMixin):
     """Uplift curve visualization: customers kept by offering the top of the list.
@@ -824,6 +829,11 @@ class UpliftCurveDisplay(_UpliftCurveMixin):
 
     _ylabel = "Customers kept (estimated)"
     _curve = "uplift"
+
+    # Listed in this class so the API reference documents them here.
+    plot = _UpliftCurveMixin.plot
+    from_predictions = _UpliftCurveMixin.__dict__["from_predictions"]
+    from_estimator = _UpliftCurveMixin.__dict__["from_estimator"]
 
 
 # ------------------------------------------------------- targeting comparison

@@ -152,6 +152,12 @@ class TwoModelUplift(_OutcomeModels):
         "pos_label": _LABEL,
     }
 
+    # Listed in this class so the API reference documents them here.
+    fit = _UpliftBase.fit
+    predict_uplift = _UpliftBase.predict_uplift
+    predict = _UpliftBase.predict
+    predict_outcomes = _OutcomeModels.predict_outcomes
+
     def __init__(
         self,
         estimator: Any = None,
@@ -239,6 +245,12 @@ class XLearnerUplift(_OutcomeModels):
         "propensity": [None, Interval(Real, 0, 1, closed="neither")],
         "pos_label": _LABEL,
     }
+
+    # Listed in this class so the API reference documents them here.
+    fit = _UpliftBase.fit
+    predict_uplift = _UpliftBase.predict_uplift
+    predict = _UpliftBase.predict
+    predict_outcomes = _OutcomeModels.predict_outcomes
 
     def __init__(
         self,
@@ -329,6 +341,11 @@ class ClassTransformationUplift(_UpliftBase):
         "estimator": [None, _Classifier()],
         "pos_label": _LABEL,
     }
+
+    # Listed in this class so the API reference documents them here.
+    fit = _UpliftBase.fit
+    predict_uplift = _UpliftBase.predict_uplift
+    predict = _UpliftBase.predict
 
     def __init__(self, estimator: Any = None, *, pos_label: Any = None) -> None:
         self.estimator = estimator
