@@ -33,6 +33,7 @@ from churnlib.cli._models import (
     load_mlflow_model,
     load_model,
     model_contract,
+    model_features,
     run_metrics,
 )
 
@@ -208,6 +209,23 @@ def cmd_train(args: argparse.Namespace) -> int:
         allow_leakage=args.allow_leakage,
         drop=args.drop,
     )
+    try:
+        _after_training(args, result, X, X_train, X_test, y_test, storage_options)
+    finally:  # the MLflow run is complete when the job ends, even when it fails
+        _wait_for_report(result)
+    return EXIT_OK
+
+
+def _after_training(
+    args: argparse.Namespace,
+    result: Any,
+    X: Any,
+    X_train: Any,
+    X_test: Any,
+    y_test: Any,
+    storage_options: Mapping[str, Any] | None,
+) -> None:
+    """Print what training decided and measured; write the card; publish."""
     contract = getattr(result, "contract", None) or model_contract(result.model)
     n_features = len(contract.features) if contract is not None else X.shape[1]
     out = sys.stdout
@@ -253,8 +271,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         out.write(
             f"published    {version.version} to {redact_url(args.store)}{where}\n"
         )
-    _wait_for_report(result)
-    return EXIT_OK
 
 
 def _wait_for_report(result: Any) -> None:
@@ -341,6 +357,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 "before 0.2): pass --target"
             )
         X, y, _ = _read_labelled(args)
+        X = X[model_features(model, X, redact_url(args.data))]
         threshold = 0.5 if args.threshold is None else args.threshold
     else:
         target = args.target or contract.target

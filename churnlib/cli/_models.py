@@ -8,7 +8,13 @@ from typing import Any
 from churnlib._urls import redact_url
 from churnlib.cli._common import one_line
 
-__all__ = ["load_mlflow_model", "load_model", "model_contract", "run_metrics"]
+__all__ = [
+    "load_mlflow_model",
+    "load_model",
+    "model_contract",
+    "model_features",
+    "run_metrics",
+]
 
 
 def load_model(
@@ -85,3 +91,24 @@ def model_contract(model: Any) -> Any:
     from churnlib._core.contract import get_contract
 
     return get_contract(model)
+
+
+def model_features(model: Any, frame: Any, source: str) -> list[str]:
+    """Columns of ``frame`` a model without a contract was fitted on.
+
+    sklearn records them as ``feature_names_in_``; a model fitted on a plain
+    array records none, and then every column of ``frame`` is passed.
+    """
+    from churnlib.exceptions import DataValidationError
+
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return [str(c) for c in frame.columns]
+    features = [str(n) for n in names]
+    missing = [c for c in features if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"{source} lacks column(s) {missing} that the model was fitted on",
+            columns=missing,
+        )
+    return features

@@ -27,7 +27,7 @@ from churnlib.cli._common import (
     parse_label,
     parse_storage_options,
 )
-from churnlib.cli._models import load_model, model_contract
+from churnlib.cli._models import load_model, model_contract, model_features
 
 __all__ = ["build_monitor", "cmd_monitor_log", "cmd_monitor_report"]
 
@@ -42,13 +42,6 @@ def _require_columns(frame: Any, columns: Sequence[str], source: str, why: str) 
             f"{list(map(str, frame.columns))}",
             columns=missing,
         )
-
-
-def _model_features(model: Any, frame: Any) -> list[str]:
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        return list(frame.columns)
-    return [str(n) for n in names]
 
 
 def build_monitor(args: argparse.Namespace, *, sinks: Any = None) -> tuple[Any, Any]:
@@ -78,8 +71,7 @@ def build_monitor(args: argparse.Namespace, *, sinks: Any = None) -> tuple[Any, 
         target = args.target
         _require_columns(raw, [target], source, "--target")
         decoded, _ = decode_labels(raw[target], pos_label=positive, name=target)
-        features = [c for c in _model_features(model, raw) if c != target]
-        _require_columns(raw, features, source, "the model's features")
+        features = [c for c in model_features(model, raw, source) if c != target]
         X, y = raw[features], decoded
         id_column = args.id_column
     reference = X.assign(**{target: list(y)})
@@ -173,9 +165,7 @@ def _log_predictions(
     if contract is not None:
         X = contract.prepare(raw, source=source)
     else:
-        features = _model_features(monitor.model, raw) if monitor.model else []
-        _require_columns(raw, features, source, "the model's features")
-        X = raw[features]
+        X = raw[model_features(monitor.model, raw, source)]
     if ids is not None:
         ids = list(ids)
     logged = monitor.log_predictions(

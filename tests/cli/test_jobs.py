@@ -333,3 +333,51 @@ def test_monitor_watches_exactly_the_model_features(workspace, monitor_args):
     assert "customer_id" not in monitor.features_
     assert args.id_column == "customer_id"
     assert args.target == "churned"
+
+
+@pytest.fixture(scope="module")
+def foreign_model(tmp_path_factory):
+    """A model trained outside churnlib (plain sklearn), published to a store."""
+    from sklearn.linear_model import LogisticRegression
+
+    from churnlib.data import generate_customers
+
+    folder = tmp_path_factory.mktemp("foreign")
+    customers = generate_customers(800, random_state=5)
+    features = ["tenure_months", "monthly_charges", "support_calls"]
+    model = LogisticRegression(max_iter=500).fit(
+        customers[features], customers["churned"]
+    )
+    ModelStore(folder / "models").publish(model, alias="production")
+    customers["churned"] = customers["churned"].map({True: "Yes", False: "No"})
+    customers.to_csv(folder / "labelled.csv", index=False)
+    return folder
+
+
+def test_a_model_without_contract_needs_target(cli, foreign_model):
+    args = ["--model", f"{foreign_model / 'models'}@production"]
+    data = ["--data", foreign_model / "labelled.csv"]
+    result = cli("evaluate", *args, *data, "--json")
+    # no contract, or one inferred at publish: it cannot know the label column
+    assert result.returncode == 2
+    assert "pass --target" in result.stderr
+    result = cli("evaluate", *args, *data, "--target", "churned", "--json")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["n_samples"] == 800
+    assert 0.6 < metrics["roc_auc"] <= 1
+
+
+def test_monitor_a_model_without_contract(cli, foreign_model, tmp_path):
+    table = foreign_model / "labelled.csv"
+    common = ["--monitor", tmp_path / "monitor", "--reference", table]
+    common += ["--model", f"{foreign_model / 'models'}@production"]
+    common += ["--target", "churned", "--id-column", "customer_id"]
+    result = cli("monitor", "log", *common, "--predictions", table)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("logged 800 predictions")
+    result = cli("monitor", "log", *common, "--outcomes", table)
+    assert result.returncode == 0, result.stderr
+    result = cli("monitor", "report", *common, "--chunk-size", 400)
+    assert result.returncode == 0, result.stderr
+    assert "800 predictions (800 with outcomes) in 2 chunks" in result.stdout
