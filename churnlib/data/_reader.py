@@ -11,7 +11,7 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -200,20 +200,26 @@ def _binary_values(truth: np.ndarray, present: np.ndarray, s: pd.Series) -> pd.S
     return _series(np.where(present, truth.astype(float), np.nan), s)
 
 
-def _target_labels(s: pd.Series, positive: Any) -> tuple[pd.Series, Any]:
-    """Boolean label and the raw positive value, by the one label rule."""
+def _target_labels(s: pd.Series, positive: Any) -> tuple[pd.Series, Any, np.ndarray]:
+    """Boolean label, the raw positive value and the unlabelled-row mask.
+
+    Labels are decoded by the one label rule; blank or placeholder labels
+    (unlabelled rows) are False in the returned Series and True in the mask.
+    """
     name = s.name
     rule = infer_label_rule(s, pos_label=positive, name=str(name))
-    missing = rule.is_missing(s)
-    if missing.any():
+    missing = np.asarray(rule.is_missing(s), dtype=bool)
+    if missing.all():
         raise DataValidationError(
-            f"The target column {name!r} has {int(missing.sum())} missing value(s) "
-            f"(blank or placeholder such as 'Unknown'); drop those rows before "
-            f"reading or training.",
+            f"The target column {name!r} has no label on any of its {len(s)} "
+            "row(s) (blank or placeholder such as 'Unknown'); a churn table needs "
+            "labelled rows to train on.",
             columns=[name],
         )
-    y = pd.Series(rule.decode(s), index=s.index, name=name)
-    return y, rule.pos_label
+    values = np.zeros(len(s), dtype=bool)
+    values[~missing] = rule.decode(s[~missing])
+    y = pd.Series(values, index=s.index, name=name)
+    return y, rule.pos_label, missing
 
 
 def _python_scalar(value: Any) -> Any:
@@ -275,7 +281,8 @@ def _infer(
         )
     y, pos = (None, None)
     if target is not None:
-        y, pos = _target_labels(df[target], positive)
+        y, pos, unlabelled = _target_labels(df[target], positive)
+        y.attrs["churnlib.unlabelled"] = unlabelled
     columns: dict[Any, _Column] = {}
     for c in df.columns:
         if c != target and c not in ids:
@@ -476,6 +483,40 @@ def _quality_warnings(
     return tuple(constant), leaks
 
 
+@overload
+def read_churn_table(
+    path_or_url: str | os.PathLike[str],
+    *,
+    target: str,
+    pos_label: Any = ...,
+    id_columns: Sequence[str] | None = ...,
+    na_values: Sequence[str] | None = ...,
+    storage_options: Mapping[str, Any] | None = ...,
+    positive: Any = ...,
+    sheet: str | int | None = ...,
+    sep: str | None = ...,
+    encoding: str | None = ...,
+    return_unlabelled: Literal[False] = ...,
+) -> tuple[pd.DataFrame, pd.Series, ChurnSchema]: ...
+
+
+@overload
+def read_churn_table(
+    path_or_url: str | os.PathLike[str],
+    *,
+    target: str,
+    pos_label: Any = ...,
+    id_columns: Sequence[str] | None = ...,
+    na_values: Sequence[str] | None = ...,
+    storage_options: Mapping[str, Any] | None = ...,
+    positive: Any = ...,
+    sheet: str | int | None = ...,
+    sep: str | None = ...,
+    encoding: str | None = ...,
+    return_unlabelled: Literal[True],
+) -> tuple[pd.DataFrame, pd.Series, ChurnSchema, pd.DataFrame]: ...
+
+
 def read_churn_table(
     path_or_url: str | os.PathLike[str],
     *,
@@ -485,7 +526,14 @@ def read_churn_table(
     na_values: Sequence[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
     positive: Any = None,
-) -> tuple[pd.DataFrame, pd.Series, ChurnSchema]:
+    sheet: str | int | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
+    return_unlabelled: bool = False,
+) -> (
+    tuple[pd.DataFrame, pd.Series, ChurnSchema]
+    | tuple[pd.DataFrame, pd.Series, ChurnSchema, pd.DataFrame]
+):
     r"""Read a churn table from any fsspec URL and return clean ``(X, y, schema)``.
 
     CSV (optionally compressed, by extension) or Parquet (by extension or its
@@ -510,6 +558,19 @@ def read_churn_table(
     storage_options : mapping, default=None
         Passed to :func:`fsspec.open` (credentials, endpoint...). Never shown
         in messages.
+    positive : object, default=None
+        Former name of ``pos_label``.
+    sheet : str, int or None, default=None
+        Excel only: the sheet to read (None: the sheet holding the table).
+    sep : str or None, default=None
+        CSV only: the delimiter (None sniffs ``,`` ``;`` tab ``|``).
+    encoding : str or None, default=None
+        CSV only: the text encoding (None tries UTF-8, then latin-1 with a
+        warning).
+    return_unlabelled : bool, default=False
+        Also return the rows whose label is blank or a placeholder, as a
+        fourth item (they are never in ``X``/``y``; score them with the
+        trained model).
 
     Returns
     -------
@@ -526,6 +587,9 @@ def read_churn_table(
         True for churn, named after ``target``, same index as ``X``.
     schema : ChurnSchema
         The roles of the columns, with ``target`` and ``positive``.
+    X_unlabelled : pandas.DataFrame
+        Only with ``return_unlabelled=True``: the unlabelled rows, cleaned
+        like ``X`` (same columns and dtypes), possibly empty.
 
     Raises
     ------
@@ -539,7 +603,9 @@ def read_churn_table(
     Warns
     -----
     DataQualityWarning
-        For each constant column, and for each column whose single-feature
+        When some rows have no label: they are kept out of ``X`` and ``y`` (so
+    out of training and validation) and counted in the warning.
+    For each constant column, and for each column whose single-feature
         ROC AUC against ``y`` (folded: ``max(AUC, 1 - AUC)``) exceeds
         ``LEAKAGE_AUC`` (suspected target leakage). The leakage check
         needs at least 20 churners and 20 non-churners; smaller tables skip it.
@@ -583,7 +649,14 @@ def read_churn_table(
         )
     url = os.fspath(path_or_url)
     source = repr(redact_url(url))
-    raw = read_table(url, na_values=na_values, storage_options=storage_options)
+    raw = read_table(
+        url,
+        na_values=na_values,
+        storage_options=storage_options,
+        sheet=sheet,
+        sep=sep,
+        encoding=encoding,
+    )
     if raw.shape[0] == 0:
         raise DataValidationError(
             f"The table at {source} has no rows; a churn table needs at least one."
@@ -604,8 +677,23 @@ def read_churn_table(
     unique_ids.sort(key=lambda c: (_name_hint(c), _is_row_number(raw[c])))
     if unique_ids:
         index = pd.Index(raw[unique_ids[0]].to_numpy(), name=unique_ids[0])
+    unlabelled = np.asarray(y.attrs.get("churnlib.unlabelled", np.zeros(len(y))), bool)
     X = pd.DataFrame({c: col.values.array for c, col in columns.items()}, index=index)
     y = pd.Series(y.to_numpy(dtype=bool), index=index, name=target)
+    X_unlabelled = X.iloc[np.flatnonzero(unlabelled)]
+    if unlabelled.any():
+        n = int(unlabelled.sum())
+        warnings.warn(
+            f"The target column {target!r} of {source} has no label on {n} of "
+            f"{len(unlabelled)} row(s) ({100 * n / len(unlabelled):.1f} %, blank or "
+            "a placeholder such as 'Unknown'): they are kept out of X and y, so out "
+            "of training and validation. Pass return_unlabelled=True to get them "
+            "back for scoring.",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+        keep = np.flatnonzero(~unlabelled)
+        X, y = X.iloc[keep], y.iloc[keep]
     constant, leaks = _quality_warnings(X, y, source)
     schema = replace(
         schema,
@@ -615,4 +703,8 @@ def read_churn_table(
         key=None if not unique_ids else str(unique_ids[0]),
     )
     X.attrs[SCHEMA_ATTR] = schema
+    if return_unlabelled:
+        X_unlabelled = X_unlabelled.copy()
+        X_unlabelled.attrs[SCHEMA_ATTR] = schema
+        return X, y, schema, X_unlabelled
     return X, y, schema

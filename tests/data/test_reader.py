@@ -219,8 +219,11 @@ def test_explicit_positive():
 
 def test_target_errors():
     df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "Churn": ["Yes", None, "No"]})
-    with pytest.raises(DataValidationError, match="1 missing value") as e:
-        infer_schema(df, target="Churn")
+    # an unlabelled row does not hide which value means churn
+    assert infer_schema(df, target="Churn").positive == "Yes"
+    blank = pd.DataFrame({"x": [1.0, 2.0], "Churn": [None, " "]})
+    with pytest.raises(DataValidationError, match="has no labels") as e:
+        infer_schema(blank, target="Churn")
     assert e.value.columns == ("Churn",)
     with pytest.raises(DataValidationError, match=r"Target column 'churn' not found"):
         infer_schema(df, target="churn")
@@ -564,3 +567,61 @@ def test_property_messy_tables_are_read(columns, labels):
     for c in read_schema.categorical:
         assert isinstance(X[c].dtype, pd.CategoricalDtype)
         assert not set(X[c].cat.categories) & {"", "Unknown", "N/A"}
+
+
+# --- issue 12: unlabelled rows, delimiters, encodings, Excel ------------------------
+
+
+def _labelled_table(n=60):
+    rng = np.random.default_rng(3)
+    label = np.where(rng.random(n) < 0.3, "yes", "no").astype(object)
+    label[[2, 11, 40]] = ["", "Unknown", None]
+    return pd.DataFrame(
+        {
+            "account": [f"A{i:04d}" for i in range(n)],
+            "tenure": rng.integers(1, 60, n),
+            "plan": rng.choice(["basic", "plus"], n),
+            "label": label,
+        }
+    )
+
+
+def test_unlabelled_rows_are_kept_out_and_returned_on_request(tmp_path):
+    path = tmp_path / "churn.csv"
+    _labelled_table().to_csv(path, index=False)
+    with pytest.warns(DataQualityWarning, match=r"no label on 3 of 60 row\(s\)"):
+        X, y, schema = read_churn_table(path, target="label")
+    assert len(X) == len(y) == 57
+    assert not {"A0002", "A0011", "A0040"} & set(X.index)
+    assert schema.positive == "yes"
+    with pytest.warns(DataQualityWarning, match="return_unlabelled=True"):
+        X2, _y2, _, X_new = read_churn_table(
+            path, target="label", return_unlabelled=True
+        )
+    assert X_new.index.tolist() == ["A0002", "A0011", "A0040"]
+    assert list(X_new.columns) == list(X2.columns)
+    assert (X_new.dtypes == X2.dtypes).all()
+    pd.testing.assert_frame_equal(X2, X)
+
+
+def test_separator_and_encoding_pass_through(tmp_path):
+    df = _labelled_table().fillna("no").replace({"": "no", "Unknown": "no"})
+    df["plan"] = np.where(df["plan"] == "basic", "básico", "plus")
+    path = tmp_path / "churn.txt"
+    path.write_bytes(df.to_csv(index=False, sep="|").encode("latin-1"))
+    X, _y, _ = read_churn_table(path, target="label", sep="|", encoding="latin-1")
+    assert set(X["plan"].astype(str)) == {"básico", "plus"}
+    assert len(X) == 60
+
+
+def test_excel_table_with_a_sheet(tmp_path):
+    pytest.importorskip("openpyxl")
+    df = _labelled_table().fillna("no").replace({"": "no", "Unknown": "no"})
+    path = tmp_path / "churn.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"note": ["read me"]}).to_excel(writer, sheet_name="about")
+        df.to_excel(writer, sheet_name="customers", index=False)
+    X, _y, schema = read_churn_table(path, target="label", sheet="customers")
+    assert len(X) == 60
+    assert X.index.name == "account"
+    assert schema.positive == "yes"
