@@ -23,6 +23,7 @@ __all__ = [
     "alerts_frame",
     "calibration_frame",
     "churn_rate_by",
+    "distribution",
     "drift_matrix",
     "guess_target",
     "lift_gain_frame",
@@ -37,6 +38,7 @@ __all__ = [
     "roc_frame",
     "schema_frame",
     "scrub",
+    "thin",
     "versions_frame",
 ]
 
@@ -189,6 +191,84 @@ def churn_rate_by(
             "churn_rate": (grouped["sum"] / grouped["size"]).to_numpy(dtype=float),
         }
     )
+
+
+def distribution(
+    X: pd.DataFrame, y: Any, column: str, *, bins: int = 30
+) -> pd.DataFrame:
+    """Count customers per value (or equal-width bin) of a feature, by outcome.
+
+    The counts a histogram draws, computed here so a chart sends a few dozen
+    bars to the browser instead of every row.
+
+    Returns
+    -------
+    DataFrame
+        ``value`` (bin centre for numeric features, else the level as str),
+        ``churned`` (bool), ``n``; for numeric features also ``width``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from churnlib.dashboard._data import distribution
+    >>> X = pd.DataFrame({"plan": ["a", "a", "b"]})
+    >>> distribution(X, [True, False, False], "plan")
+      value  churned  n
+    0     a    False  1
+    1     a     True  1
+    2     b    False  1
+    """
+    values = X[column]
+    churned = np.asarray(y, dtype=bool)
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(
+        values
+    )
+    if numeric and values.nunique(dropna=True) > bins:
+        x = values.to_numpy(dtype=float, na_value=np.nan)
+        finite = ~np.isnan(x)
+        edges = np.histogram_bin_edges(x[finite], bins=bins)
+        parts = []
+        for flag in (False, True):
+            counts, _ = np.histogram(x[finite & (churned == flag)], bins=edges)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "value": 0.5 * (edges[:-1] + edges[1:]),
+                        "churned": flag,
+                        "n": counts,
+                        "width": np.diff(edges),
+                    }
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+    keys = values.astype("object").where(values.notna(), None)
+    keys = keys.map(lambda v: "missing" if v is None else str(v))
+    counts = (
+        pd.DataFrame({"value": keys.to_numpy(), "churned": churned})
+        .groupby(["value", "churned"], sort=True)
+        .size()
+        .rename("n")
+        .reset_index()
+    )
+    return counts
+
+
+def thin(frame: pd.DataFrame, max_points: int = 500) -> pd.DataFrame:
+    """Keep at most ``max_points`` evenly spaced rows of a curve (first and last kept).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from churnlib.dashboard._data import thin
+    >>> len(thin(pd.DataFrame({"x": range(10_000)}), 100))
+    100
+    >>> thin(pd.DataFrame({"x": range(10_000)}), 100)["x"].iloc[[0, -1]].tolist()
+    [0, 9999]
+    """
+    if len(frame) <= max_points:
+        return frame
+    rows = np.unique(np.linspace(0, len(frame) - 1, max_points).round().astype(int))
+    return frame.iloc[rows].reset_index(drop=True)
 
 
 # --------------------------------------------------------------- evaluation

@@ -10,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from churnlib.dashboard import _ui
-from churnlib.dashboard._data import churn_rate_by, schema_frame
+from churnlib.dashboard._data import churn_rate_by, distribution, schema_frame
 
 _AUTO = "(decide automatically)"
 
@@ -74,8 +74,8 @@ def _read_form() -> None:
 
 
 def _label_options(values: pd.Series) -> dict[str, Any]:
-    uniques = pd.unique(values.dropna())[:20]
-    return {_AUTO: None, **{repr(v): v for v in uniques}}
+    uniques = [v.item() if hasattr(v, "item") else v for v in values.dropna().unique()]
+    return {_AUTO: None, **{repr(v): v for v in uniques[:20]}}
 
 
 def _schema_editor(state: _ui.DataState) -> None:
@@ -141,22 +141,20 @@ def _charts(state: _ui.DataState) -> None:
     feature = st.selectbox("Feature", features, index=default, key="data.feature")
     rates = churn_rate_by(X, y, feature)
     left, right = st.columns(2)
-    shown = pd.DataFrame(
-        {feature: X[feature].to_numpy(), "churned": np.asarray(y, dtype=bool)}
-    )
-    if (
-        isinstance(shown[feature].dtype, pd.CategoricalDtype)
-        or shown[feature].dtype == object
-    ):
-        shown[feature] = shown[feature].astype(str)
-    fig = px.histogram(
-        shown,
-        x=feature,
+    counts = distribution(X, y, feature)
+    fig = px.bar(
+        counts,
+        x="value",
+        y="n",
         color="churned",
         barmode="overlay",
+        opacity=0.75,
         title=f"Distribution of {feature}",
+        labels={"value": feature, "n": "customers"},
         color_discrete_map={True: "#d62728", False: "#1f77b4"},
     )
+    if "width" in counts:
+        fig.update_traces(width=float(counts["width"].iloc[0]))
     left.plotly_chart(fig, key="data.histogram")
     fig = px.bar(
         rates,
@@ -189,7 +187,9 @@ def render() -> None:
     cols[1].metric("Features", f"{state.X.shape[1]}")
     cols[2].metric("Churn rate", f"{float(np.mean(state.y)):.1%}")
     cols[3].metric("Target", f"{state.schema.target}")
-    cols[4].metric("Churn value", f"{state.schema.positive!r}")
+    positive = state.schema.positive
+    positive = positive.item() if hasattr(positive, "item") else positive
+    cols[4].metric("Churn value", f"{positive!r}")
     _schema_editor(state)
     with st.expander("First rows"):
         st.dataframe(_ui.shown(state.raw.head(20)))

@@ -16,6 +16,7 @@ from churnlib.dashboard._data import (
     pr_frame,
     profit_frame,
     roc_frame,
+    thin,
 )
 
 _HEADLINE = (
@@ -88,7 +89,7 @@ def _curves(rep: Any) -> None:
         ["ROC", "Precision-recall", "Calibration", "Lift & gain", "Importance"]
     )
     with tabs[0]:
-        roc = roc_frame(y, s)
+        roc = thin(roc_frame(y, s))
         fig = px.line(
             roc,
             x="fpr",
@@ -100,7 +101,7 @@ def _curves(rep: Any) -> None:
         fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot"})
         st.plotly_chart(fig, key="eval.roc")
     with tabs[1]:
-        pr = pr_frame(y, s)
+        pr = thin(pr_frame(y, s))
         fig = px.line(
             pr,
             x="recall",
@@ -126,7 +127,7 @@ def _curves(rep: Any) -> None:
         fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot"})
         st.plotly_chart(fig, key="eval.calibration")
     with tabs[3]:
-        lg = lift_gain_frame(y, s)
+        lg = thin(lift_gain_frame(y, s))
         left, right = st.columns(2)
         fig = px.line(lg, x="fraction", y="gain", title="Cumulative gain")
         fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot"})
@@ -192,6 +193,7 @@ def _campaign(rep: Any) -> None:
             "costs more than it saves."
         )
     out[2].metric("Expected profit", f"{best.profit:,.0f}")
+    curve = thin(curve)
     fig = go.Figure()
     fig.add_scatter(
         x=curve["fraction"],

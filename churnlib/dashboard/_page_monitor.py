@@ -61,7 +61,8 @@ def _reference(source: str, url: str, target: str) -> tuple[pd.DataFrame, str]:
     model = _ui.current_model()
     if source == _SESSION and model is not None and model.holdout is not None:
         X, y, _ = model.holdout
-        frame = X.reset_index().assign(**{target: np.asarray(y)})
+        frame = X.reset_index() if X.index.name else X.reset_index(drop=True)
+        frame = frame.assign(**{target: np.asarray(y)})
         return frame, f"holdout:{model.key}"
     if source == _GENERATED:
         return _generated_reference(5_000, 12_345), "generated:5000:12345"

@@ -69,3 +69,11 @@ def figures(at):
         spec = json.loads(chart.proto.spec)
         out[spec["layout"].get("title", {}).get("text", "")] = spec
     return out
+
+
+def frame_with(at, column):
+    """The first ``st.dataframe`` on the page that has ``column``."""
+    for element in at.dataframe:
+        if column in element.value.columns:
+            return element.value
+    raise AssertionError(f"no table with a {column!r} column on the page")

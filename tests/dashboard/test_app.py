@@ -20,6 +20,7 @@ from tests.dashboard._helpers import (
     by_label,
     click,
     figures,
+    frame_with,
     metrics,
     no_errors,
     texts,
@@ -204,7 +205,7 @@ def test_generate_train_evaluate_publish_promote_monitor(app, workdir):
     )
     assert f"/runs/{run_id}" in link
     assert link.startswith("[Open the run")
-    runs = app.dataframe[0].value
+    runs = frame_with(app, "run_id")
     assert runs.loc[0, "run_id"] == run_id
     assert runs.loc[0, "experiment"] == "churnlib-dashboard"
     assert bool(runs.loc[0, "has_model"])

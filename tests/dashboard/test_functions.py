@@ -275,3 +275,27 @@ def test_importing_the_package_imports_nothing_heavy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_distribution_counts_every_row_once_by_outcome():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"x": rng.normal(size=1000), "plan": rng.choice(["a", "b"], 1000)})
+    X.loc[:9, "x"] = np.nan
+    y = rng.random(1000) < 0.3
+    numeric = _data.distribution(X, y, "x", bins=20)
+    assert len(numeric) == 40  # 20 bins x 2 outcomes
+    assert numeric["n"].sum() == 990  # missing values are not binned
+    assert numeric.loc[numeric["churned"], "n"].sum() == y[10:].sum()
+    np.testing.assert_allclose(numeric["width"], numeric["width"].iloc[0])
+    levels = _data.distribution(X, y, "plan")
+    assert levels["n"].sum() == 1000
+    assert set(levels["value"]) == {"a", "b"}
+
+
+def test_thin_keeps_the_ends_and_the_order():
+    curve = pd.DataFrame({"x": np.arange(5000), "y": np.arange(5000) ** 2})
+    small = _data.thin(curve, 300)
+    assert len(small) == 300
+    assert small["x"].is_monotonic_increasing
+    assert small["x"].iloc[[0, -1]].tolist() == [0, 4999]
+    assert _data.thin(curve.head(10), 300).equals(curve.head(10))

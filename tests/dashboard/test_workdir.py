@@ -9,6 +9,7 @@ from tests.dashboard._helpers import (
     by_label,
     click,
     figures,
+    frame_with,
     make_app,
     metrics,
     no_errors,
@@ -63,7 +64,7 @@ def test_demo_workdir_opens_on_every_page(demo_app, demo_workdir):
 
     at.switch_page("pages/train.py").run()
     no_errors(at)
-    runs = at.dataframe[0].value
+    runs = frame_with(at, "run_id")
     demo_runs = runs[runs["experiment"] == "churnlib-demo"]
     assert len(demo_runs) == 1
     run_id = demo_runs["run_id"].iloc[0]
