@@ -241,9 +241,7 @@ def _add_frame(
     bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
     ts_values = naive.to_numpy()
     seg_codes = {
-        col: pd.Index(values).get_indexer(
-            features[col].astype(STRING).to_numpy(dtype=object)
-        )
+        col: _segment_codes(features[col], values)
         for col, values in ref.segment_values.items()
     }
     for i, key in enumerate(uniq):
@@ -289,6 +287,16 @@ def _add_frame(
 
 # which way is good, for painting a change: more churn is never "better"
 _GOOD_HIGH = {**HIGHER_IS_BETTER, "churn_rate": False}
+
+
+def _segment_codes(col: pd.Series, values: tuple[str, ...]) -> np.ndarray:
+    """Position of each row's segment value in ``values`` (-1: other)."""
+    from churnlib.monitoring._detector import _category_codes
+
+    if not pd.api.types.is_string_dtype(col.dtype):
+        col = col.astype(STRING)
+    codes, _ = _category_codes(col, pd.Index(values, dtype=object))
+    return codes
 
 
 def performance_rows(
