@@ -80,8 +80,8 @@ def churnlib_run(model, reference, batches) -> dict[str, float]:
         "false_alarm_pre": float(cells.loc[: ONSET - 1].to_numpy().mean()),
         "alerts_pre": float(sum(c < ONSET for c in (a.chunk for a in rep.alerts))),
         "delay_drift": first(alerts("drift")),
-        "delay_churn_rate": first(alerts("churn_rate_shift")),
-        "delay_estimated_churn_rate": first(alerts("estimated_churn_rate_shift")),
+        "delay_churn_rate": first(alerts("churn_rate_increase")),
+        "delay_estimated_churn_rate": first(alerts("estimated_churn_rate_increase")),
         "delay_auc": first(alerts("roc_auc_drop")),
         "delay_estimated_auc": first(alerts("estimated_roc_auc_drop")),
         "auc_error_post": float(
