@@ -31,7 +31,7 @@ def run(reference_table, data, **kwargs):
 
 
 def test_only_the_shifted_segment_moves(reference_table, pyplot):
-    monitor, report = run(reference_table, batches(4, shift_from=2))
+    _monitor, report = run(reference_table, batches(4, shift_from=2))
     seg = report.segments
     assert set(seg["segment"]) == {"contract", "internet_service"}
     assert set(seg.loc[seg["segment"] == "contract", "value"]) == {
