@@ -450,7 +450,10 @@ def create_app(
         try:
             body = await read_body(request)
             raw = parse_table(
-                body, request.headers.get("content-type", ""), max_rows=max_rows
+                body,
+                request.headers.get("content-type", ""),
+                max_rows=max_rows,
+                lazy=True,
             )
             scored = await batcher.score(raw)
         except RequestError as err:
@@ -472,24 +475,12 @@ def create_app(
                 ),
             )
         served = scored.served
-        proba = scored.proba
-        n = len(proba)
-        out = pd.DataFrame({"prediction_id": scored.prediction_ids})
-        id_name = served.contract.id_column
-        if scored.ids is not None and id_name is not None:
-            out[id_name] = scored.ids
-        out["churn_probability"] = proba
-        out["churn"] = proba >= served.threshold
-        out["scored_at"] = np.char.add(
-            np.datetime_as_string(scored.micros.astype("datetime64[us]"), unit="us"),
-            "Z",
-        )
-        out["model_version"] = served.version
+        n = scored.n
         text = (
             f'{{"model_version":{json.dumps(served.version)},'
             f'"threshold":{served.threshold!r},"n_rows":{n},'
             f'"logged":{"true" if served.monitor is not None else "false"},'
-            f'"predictions":{out.to_json(orient="records", double_precision=15)}}}'
+            f'"predictions":{scored.rows_json}}}'
         )
         metrics.rows.inc(n)
         return answer(

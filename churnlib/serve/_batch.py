@@ -29,7 +29,7 @@ import pandas as pd
 
 from churnlib.exceptions import DataValidationError
 from churnlib.serve._model import ServedModel
-from churnlib.serve._parse import RequestError
+from churnlib.serve._parse import Records, RequestError, records_frame
 from churnlib.serve._writer import LogWriter
 
 __all__ = ["Batcher", "Clock", "Scored"]
@@ -62,16 +62,22 @@ class Scored:
     """One request's answer: the model that scored it and its rows."""
 
     served: ServedModel
-    proba: np.ndarray
-    prediction_ids: np.ndarray
-    ids: np.ndarray | None  # customer ids (str) when the request had them
-    micros: np.ndarray
+    n: int
+    rows_json: str  # the JSON list of answer rows
 
 
 @dataclass(slots=True)
 class _Job:
-    raw: pd.DataFrame
+    raw: pd.DataFrame | Records
     future: asyncio.Future[Scored]
+
+    def columns(self) -> set[str]:
+        if isinstance(self.raw, Records):
+            return self.raw.columns()
+        return {str(c) for c in self.raw.columns}
+
+    def frame(self) -> pd.DataFrame:
+        return self.raw.frame() if isinstance(self.raw, Records) else self.raw
 
 
 class Batcher:
@@ -106,7 +112,7 @@ class Batcher:
         self.batches = 0
         self.batched_requests = 0
 
-    async def score(self, raw: pd.DataFrame) -> Scored:
+    async def score(self, raw: pd.DataFrame | Records) -> Scored:
         """Score one request's table (raises RequestError, BacklogFullError)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Scored] = loop.create_future()
@@ -145,12 +151,12 @@ class Batcher:
                     ),
                 )
             return
-        names = served.contract.feature_names
-        whole = [j for j in jobs if all(n in j.raw.columns for n in names)]
-        alone = [j for j in jobs if j not in whole] if len(whole) < len(jobs) else []
+        names = set(served.contract.feature_names)
+        whole = [j for j in jobs if names <= j.columns()] if len(jobs) > 1 else []
+        alone = [j for j in jobs if j not in whole] if whole else jobs
         if len(whole) > 1:
             try:
-                results = self._score(served, [j.raw for j in whole])
+                results = self._score(served, whole)
             except Exception:  # one request spoils the batch: score each alone
                 alone = jobs
             else:
@@ -158,11 +164,11 @@ class Batcher:
                 self.batched_requests += len(whole)
                 for job, result in zip(whole, results, strict=True):
                     _done(job, result)
-        else:
+        elif whole:
             alone = jobs
         for job in alone:
             try:
-                (result,) = self._score(served, [job.raw])
+                (result,) = self._score(served, [job])
             except DataValidationError as err:
                 _fail(job, RequestError(422, str(err), columns=err.columns))
             except RequestError as err:
@@ -191,36 +197,61 @@ class Batcher:
             else:
                 _done(job, result)
 
-    def _score(self, served: ServedModel, raws: list[pd.DataFrame]) -> list[Scored]:
-        raw = raws[0] if len(raws) == 1 else pd.concat(raws, ignore_index=True)
+    def _score(self, served: ServedModel, jobs: list[_Job]) -> list[Scored]:
+        sizes = [len(j.raw) for j in jobs]
+        if len(jobs) == 1:
+            raw = jobs[0].frame()
+        elif all(isinstance(j.raw, Records) for j in jobs):
+            # one table for all: cheaper than a table per request, then concat
+            raw = records_frame([r for j in jobs for r in j.raw])
+        else:
+            raw = pd.concat([j.frame() for j in jobs], ignore_index=True)
         X = served.features(raw)
         proba = served.proba(X)
-        micros = self._clock.take(len(proba))
+        n = len(proba)
+        micros = self._clock.take(n)
+        offsets = np.cumsum([0, *sizes])
         prefix = uuid.uuid4().hex[:16]
-        results = []
-        logged = []
-        start = 0
-        for i, part in enumerate(raws):
-            n = len(part)
-            pids = np.char.add(f"{prefix}{i:04x}-", np.arange(n).astype("U"))
-            found = served.contract.ids(part)
-            ids = None if found is None else found.astype(str).to_numpy(dtype=object)
-            logged.append(pids.astype(object) if ids is None else ids)
-            end = start + n
-            results.append(
-                Scored(served, proba[start:end], pids, ids, micros[start:end])
-            )
-            start = end
+        job_of_row = np.repeat(np.arange(len(jobs)), sizes)
+        row_in_job = np.arange(n) - offsets[job_of_row]
+        pids = np.char.add(
+            np.char.add(prefix, np.char.zfill(job_of_row.astype("U"), 4)),
+            np.char.add("-", row_in_job.astype("U")),
+        ).astype(object)
+        found = served.contract.ids(raw)
+        id_name = served.contract.id_column
+        out = pd.DataFrame({"prediction_id": pids})
+        if found is not None and id_name is not None:
+            ids = found.to_numpy(dtype=object)
+            missing = pd.isna(ids)
+            ids = np.where(missing, None, ids.astype(str))
+            out[id_name] = ids
+            logged = np.where(missing, pids, ids)
+        else:
+            logged = pids
+        out["churn_probability"] = proba
+        out["churn"] = proba >= served.threshold
+        out["scored_at"] = np.char.add(
+            np.datetime_as_string(micros.astype("datetime64[us]"), unit="us"), "Z"
+        )
+        out["model_version"] = served.version
         if served.monitor is not None:
             self._writer.submit_predictions(
-                served.monitor,
-                served.version,
-                X,
-                proba,
-                logged[0] if len(logged) == 1 else np.concatenate(logged),
-                micros,
+                served.monitor, served.version, X, proba, logged, micros
             )
-        return results
+        lines = (
+            out.to_json(orient="records", lines=True, double_precision=15)
+            .rstrip("\n")
+            .split("\n")
+        )
+        return [
+            Scored(
+                served,
+                size,
+                "[" + ",".join(lines[offsets[i] : offsets[i + 1]]) + "]",
+            )
+            for i, size in enumerate(sizes)
+        ]
 
 
 def _done(job: _Job, result: Scored) -> None:

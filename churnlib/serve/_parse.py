@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["RequestError", "parse_events", "parse_outcomes", "parse_table"]
+__all__ = [
+    "Records",
+    "RequestError",
+    "parse_events",
+    "parse_outcomes",
+    "parse_table",
+    "records_frame",
+]
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -74,7 +81,31 @@ def _check_rows(n: int, max_rows: int) -> None:
         )
 
 
-def _records_frame(records: Any, max_rows: int) -> pd.DataFrame:
+class Records(list):  # type: ignore[type-arg]
+    """JSON records not yet made a table.
+
+    The tables of requests waiting together are built in one call.
+    """
+
+    def columns(self) -> set[str]:
+        """Return every key of every record."""
+        return set().union(*self)
+
+    def frame(self) -> pd.DataFrame:
+        """Return the table of these records (nested values refused)."""
+        return records_frame(self)
+
+
+def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Build one table from JSON records; refuse nested values."""
+    frame = pd.DataFrame.from_records(records)
+    _check_cells(frame)
+    return frame
+
+
+def _records_frame(
+    records: Any, max_rows: int, lazy: bool = False
+) -> pd.DataFrame | Records:
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise RequestError(
             422,
@@ -82,9 +113,9 @@ def _records_frame(records: Any, max_rows: int) -> pd.DataFrame:
             '{"records": [...]}, or {"columns": [...], "data": [[...], ...]}.',
         )
     _check_rows(len(records), max_rows)
-    frame = pd.DataFrame.from_records(records)
-    _check_cells(frame)
-    return frame
+    if lazy:
+        return Records(records)
+    return records_frame(records)
 
 
 def _split_frame(payload: dict[str, Any], max_rows: int) -> pd.DataFrame:
@@ -141,11 +172,15 @@ def _is_scalar(value: Any) -> bool:
     return isinstance(value, _SCALARS)
 
 
-def parse_table(body: bytes, content_type: str, *, max_rows: int) -> pd.DataFrame:
+def parse_table(
+    body: bytes, content_type: str, *, max_rows: int, lazy: bool = False
+) -> Any:
     """Read the table a predict request carries (JSON records, split JSON, CSV).
 
     Also accepts MLflow's ``dataframe_records`` / ``dataframe_split`` payloads,
-    so clients of ``mlflow models serve`` work unchanged.
+    so clients of ``mlflow models serve`` work unchanged. With ``lazy=True``
+    JSON records come back as :class:`Records` (made a table later, together
+    with other waiting requests); everything else is a DataFrame.
     """
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind in ("text/csv", "application/csv"):
@@ -159,11 +194,11 @@ def parse_table(body: bytes, content_type: str, *, max_rows: int) -> pd.DataFram
         )
     payload = _loads(body)
     if isinstance(payload, list):
-        return _records_frame(payload, max_rows)
+        return _records_frame(payload, max_rows, lazy)
     if isinstance(payload, dict):
         for key in ("records", "dataframe_records", "instances"):
             if key in payload:
-                return _records_frame(payload[key], max_rows)
+                return _records_frame(payload[key], max_rows, lazy)
         if "dataframe_split" in payload and isinstance(
             payload["dataframe_split"], dict
         ):
