@@ -9,7 +9,8 @@ The loop, one subpackage a stage:
 - :mod:`churnlib.evaluation` -- metrics, Displays and the HTML report card;
 - :mod:`churnlib.deployment` -- :class:`ModelStore` on any fsspec URL;
 - :mod:`churnlib.monitoring` -- :class:`ChurnMonitor`, drift and alerts;
-- :mod:`churnlib.scoring` -- batch scoring, locally or on Dask.
+- :mod:`churnlib.scoring` -- batch scoring, locally or on Dask;
+- :mod:`churnlib.uplift` -- uplift models: whom a retention offer will keep.
 
 ``import churnlib`` is cheap: the names below are imported on first use, so
 scikit-learn, MLflow, matplotlib and the cloud SDKs load only when needed.
@@ -52,6 +53,10 @@ _LAZY: dict[str, str] = {
     "ChurnMonitor": "churnlib.monitoring",
     "MonitorReport": "churnlib.monitoring",
     "score_table": "churnlib.scoring",
+    "generate_campaign": "churnlib.data",
+    "TwoModelUplift": "churnlib.uplift",
+    "XLearnerUplift": "churnlib.uplift",
+    "ClassTransformationUplift": "churnlib.uplift",
 }
 
 __all__ = [
@@ -59,6 +64,7 @@ __all__ = [
     "ChurnPreprocessor",
     "ChurnSchema",
     "ChurnTrainer",
+    "ClassTransformationUplift",
     "EvaluationReport",
     "FeatureSpec",
     "LabelRule",
@@ -68,10 +74,13 @@ __all__ = [
     "MonitorReport",
     "SchemaValidator",
     "TrainingResult",
+    "TwoModelUplift",
+    "XLearnerUplift",
     "__version__",
     "decode_labels",
     "evaluate",
     "exceptions",
+    "generate_campaign",
     "generate_customers",
     "get_contract",
     "infer_contract",
@@ -97,6 +106,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from churnlib._core.tables import read_table, write_table
     from churnlib.data import (
         ChurnSchema,
+        generate_campaign,
         generate_customers,
         infer_schema,
         load_telco,
@@ -113,6 +123,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from churnlib.monitoring import ChurnMonitor, MonitorReport
     from churnlib.scoring import score_table
     from churnlib.training import ChurnTrainer, TrainingResult
+    from churnlib.uplift import (
+        ClassTransformationUplift,
+        TwoModelUplift,
+        XLearnerUplift,
+    )
 
 
 def __getattr__(name: str) -> Any:
