@@ -98,6 +98,11 @@ nitpick_ignore_regex = [
     (r"py:class", r"churnlib(\.\w+)*\._\w+"),
     # standard-library modules (no intersphinx)
     (r"py:mod", r"(?!churnlib\b).*"),
+    # scikit-learn's generated set_fit_request / set_score_request docstrings
+    # (estimators whose fit takes treatment= or sample_weight=) point into
+    # scikit-learn's own user guide and glossary
+    (r"std:label", r"metadata_routing"),
+    (r"std:term", r"meta-estimator"),
 ]
 suppress_warnings = ["myst.header"]
 
