@@ -228,6 +228,8 @@ class Batcher:
             out[id_name] = ids
             logged = np.where(missing, pids, ids)
         else:
+            if id_name is not None:  # the key is always there: null when not sent
+                out[id_name] = np.full(n, None, dtype=object)
             logged = pids
         out["churn_probability"] = proba
         out["churn"] = proba >= served.threshold

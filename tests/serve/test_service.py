@@ -351,8 +351,16 @@ def test_generated_key_is_printed_once_and_works(serve, published):
 
 def test_no_auth_serves_openly(serve, published):
     server = serve([published.ref, "--no-auth", "--reload-interval", "0"], token=None)
+    anonymous = [
+        {k: v for k, v in r.items() if k != "customer_id"}
+        for r in published.records[:3]
+    ]
     with server.client(token=None) as c:
-        assert c.post("/v1/predict", json=published.records[:3]).status_code == 200
+        r = c.post("/v1/predict", json=anonymous)
+        assert r.status_code == 200
+        rows = r.json()["predictions"]
+        assert [p["customer_id"] for p in rows] == [None, None, None]
+        assert len({p["prediction_id"] for p in rows}) == 3
         assert c.get("/metrics").status_code == 200
         assert (
             c.post("/v1/outcomes", json=[{"id": "x", "churned": 1}]).status_code == 409
