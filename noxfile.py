@@ -212,3 +212,16 @@ def clean_env(session: nox.Session, backend: str) -> None:
     session.run(
         python, "-m", "pytest", *_SMOKE, *session.posargs, env=env, external=True
     )
+
+
+@nox.session(default=False)
+def bench_quality_flaml(session: nox.Session) -> None:
+    """Default ChurnTrainer vs LR / RF / HGB / FLAML(60 s), FLAML in this venv."""
+    _install(session, "all")
+    session.install("flaml[automl]", "pyarrow")
+    session.run(
+        "python",
+        "benchmarks/bench_quality.py",
+        *session.posargs,
+        env={"MLFLOW_DISABLE_TELEMETRY": "true", "OMP_WAIT_POLICY": "PASSIVE"},
+    )
