@@ -381,3 +381,60 @@ def test_monitor_a_model_without_contract(cli, foreign_model, tmp_path):
     result = cli("monitor", "report", *common, "--chunk-size", 400)
     assert result.returncode == 0, result.stderr
     assert "800 predictions (800 with outcomes) in 2 chunks" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def leaky_table(tmp_path_factory):
+    """Generated customers plus a column computed from the outcome (a leak)."""
+    from churnlib.data import generate_customers
+
+    folder = tmp_path_factory.mktemp("leaky")
+    customers = generate_customers(800, random_state=7)
+    customers["retention_call_outcome"] = customers["churned"].map(
+        {True: "lost", False: "kept"}
+    )
+    customers.to_csv(folder / "leaky.csv", index=False)
+    return folder
+
+
+def _train(folder, *extra):
+    return call(
+        "train",
+        "--data",
+        folder / "leaky.csv",
+        "--target",
+        "churned",
+        "--estimator",
+        "logistic_regression",
+        "--tracking-uri",
+        f"sqlite:///{folder / 'mlflow.db'}",
+        "--store",
+        folder / "models",
+        *extra,
+    )
+
+
+def test_train_drops_leaks_and_named_columns(leaky_table):
+    result = _train(leaky_table, "--drop", "gender", "--drop", "age")
+    assert result.returncode == 0, result.stderr
+    assert "retention_call_outcome (leakage, AUC 1.000)" in result.stdout
+    assert "gender (dropped)" in result.stdout
+    assert "churnlib: warning: " in result.stderr  # the leak is named there too
+    contract = ModelStore(leaky_table / "models").versions()[-1].contract
+    assert contract.excluded["retention_call_outcome"] == "leakage"
+    assert contract.excluded["gender"] == contract.excluded["age"] == "dropped"
+    assert not {"retention_call_outcome", "gender", "age"} & set(contract.feature_names)
+    assert not contract.allow_leakage
+
+
+def test_train_allow_leakage_keeps_them_and_says_so(leaky_table):
+    result = _train(leaky_table, "--allow-leakage")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "leakage      trained WITH suspected leaks (--allow-leakage): "
+        "retention_call_outcome"
+    ) in result.stdout
+    contract = ModelStore(leaky_table / "models").versions()[-1].contract
+    assert contract.allow_leakage
+    assert "retention_call_outcome" in contract.feature_names
+    assert contract.leakage["retention_call_outcome"] > 0.98
