@@ -4,8 +4,8 @@
 any fit: identifiers, datetime and constant columns, suspected target leaks
 (unless ``allow_leakage``) and the user's ``drop=`` columns are left out, each
 with its reason, and the raw labels are decoded by the one label rule
-(:func:`churnlib.decode_labels`). The result becomes the model's
-:class:`~churnlib.ModelContract`.
+(:func:`churnlib.contract.decode_labels`). The result becomes the model's
+:class:`~churnlib.contract.ModelContract`.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class ContractDecision:
     def contract(
         self, *, threshold: float, fingerprint: str | None = None
     ) -> ModelContract:
-        """Build the :class:`~churnlib.ModelContract` of a model fitted on ``X``."""
+        """Build the :class:`~churnlib.contract.ModelContract` of a model fit on X."""
         specs = feature_specs(self.X, roles=self.roles)
         contract = ModelContract(
             features=specs,

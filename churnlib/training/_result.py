@@ -45,7 +45,7 @@ class TrainingResult:
         Registry alias pointing at ``registered_version``, when set.
     contract : ModelContract or None, default=None
         The model's contract (features, exclusions, labels, threshold), also
-        attached to ``model`` (:func:`churnlib.get_contract`).
+        attached to ``model`` (:func:`churnlib.contract.get_contract`).
     selection : ModelSelection or None, default=None
         How the default model was chosen (None for a given estimator).
     report : concurrent.futures.Future or None, default=None

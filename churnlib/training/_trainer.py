@@ -814,7 +814,7 @@ class ChurnTrainer:
         y : array-like of shape (n_samples,)
             Churn labels: bool, 0/1 or raw text such as ``"Yes"``/``"No"`` or
             ``"Attrited Customer"``/``"Existing Customer"``, decoded by
-            :func:`churnlib.decode_labels` (the rule is kept in the contract).
+            :func:`churnlib.contract.decode_labels` (the rule is kept in the contract).
         X_valid, y_valid : DataFrame and array-like, default=None
             Held-out validation data. Without it, the metrics come from
             out-of-fold predictions on ``X``: the default model reuses those of
@@ -838,7 +838,7 @@ class ChurnTrainer:
         -------
         TrainingResult
             With the fitted pipeline (carrying its
-            :class:`~churnlib.ModelContract`), ``contract`` and, for the
+            :class:`~churnlib.contract.ModelContract`), ``contract`` and, for the
             default model, ``selection``.
 
         Raises
