@@ -3,7 +3,7 @@
 The README's two commands call ``nox -s demo`` and ``nox -s lint tests docs``;
 ``.ci/run`` calls the second one verbatim, then ``nox -s resolve clean_env``:
 a fresh resolve of every extra plus the test group, and the demo in a venv made
-by virtualenv and in one made by uv (which puts no pip in it).
+by uv (which puts no pip in it) and, where nox itself uses uv, by virtualenv.
 """
 
 from __future__ import annotations
@@ -176,6 +176,13 @@ def resolve(session: nox.Session) -> None:
     session.run(*compile_, "--resolution", "lowest-direct", silent=True)
 
 
+def _nox_has_uv() -> bool:
+    """Whether ``uv|virtualenv`` picks uv on this machine (as nox decides it)."""
+    import nox.virtualenv
+
+    return bool(getattr(nox.virtualenv, "HAS_UV", shutil.which("uv")))
+
+
 _SMOKE = ["-p", "no:cacheprovider", "tests/cli/test_smoke.py"]
 _SMOKE_PACKAGES = [".[mlflow,plot]", "pytest>=8", "pytest-timeout", "hypothesis>=6"]
 
@@ -188,10 +195,13 @@ def clean_env(session: nox.Session, backend: str) -> None:
     nox uses uv when it is on the PATH, and uv makes virtualenvs without pip:
     the suite and the demo must pass both ways (issue 18.10). The uv side is
     built with uv itself (installed here from PyPI), so it runs whether or not
-    the machine has uv.
+    the machine has uv. The virtualenv side is skipped where nox has no uv:
+    the ``tests`` session has just run in a virtualenv-made venv there.
     """
     env = {"MLFLOW_DISABLE_TELEMETRY": "true"}
     if backend == "virtualenv":
+        if not _nox_has_uv():
+            session.skip("no uv here: nox -s tests ran in a virtualenv venv already")
         session.install(*_SMOKE_PACKAGES)
         session.run("pytest", *_SMOKE, *session.posargs, env=env)
         return
