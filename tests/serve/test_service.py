@@ -416,6 +416,19 @@ def test_concurrent_requests_batched_keep_their_own_answers(logged, published):
         expected = _expected(published, published.v1, sent)
         np.testing.assert_allclose([p["churn_probability"] for p in rows], expected)
         good_ids.update(p["customer_id"] for p in rows)
+
+    async def fire_good() -> None:  # all valid: these can be scored together
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient(
+            base_url=server.url, headers=headers, timeout=120
+        ) as c:
+            for _ in range(3):
+                got = await asyncio.gather(
+                    *(c.post("/v1/predict", json=base[: 1 + i % 7]) for i in range(40))
+                )
+                assert {r.status_code for r in got} == {200}
+
+    asyncio.run(fire_good())
     with server.client() as c:
         text = c.get("/metrics").text
     batches = [
