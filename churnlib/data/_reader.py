@@ -299,6 +299,9 @@ def _infer(
         id_columns=tuple(str(c) for c in ids),
         target=None if target is None else str(target),
         positive=pos,
+        neg_labels=()
+        if target is None
+        else infer_label_rule(df[target], pos_label=positive).neg_labels,
     )
     return schema, columns, y
 

@@ -31,6 +31,8 @@ class ChurnSchema:
         The label column, if the table had one.
     positive : object or None
         The raw label value meaning "churned" (for example ``"Yes"``).
+    neg_labels : tuple
+        The raw label values meaning the customer stayed.
     constant : tuple of str
         Feature columns holding a single value (or none): no information.
     leakage : mapping of str to float
@@ -57,6 +59,7 @@ class ChurnSchema:
     datetime: tuple[str, ...] = ()
     target: str | None = None
     positive: Any = field(default=None)
+    neg_labels: tuple[Any, ...] = ()
     constant: tuple[str, ...] = ()
     leakage: Mapping[str, float] = field(default_factory=dict)
     na_values: tuple[str, ...] = ()
@@ -73,6 +76,7 @@ class ChurnSchema:
             "na_values",
         ):
             object.__setattr__(self, name, tuple(str(c) for c in getattr(self, name)))
+        object.__setattr__(self, "neg_labels", tuple(self.neg_labels))
         object.__setattr__(
             self,
             "leakage",
@@ -109,6 +113,9 @@ class ChurnSchema:
         d["leakage"] = dict(self.leakage)
         if hasattr(self.positive, "item"):  # numpy scalar -> Python scalar
             d["positive"] = self.positive.item()
+        d["neg_labels"] = [
+            v.item() if hasattr(v, "item") else v for v in self.neg_labels
+        ]
         return d
 
     @classmethod

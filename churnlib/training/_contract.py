@@ -90,7 +90,8 @@ def _label_rule(y: Any, schema: Any) -> tuple[np.ndarray, LabelRule]:
     decoded, rule = decode_labels(values, name=name)
     if positive is not None and rule.pos_label is True and target is not None:
         # the reader already decoded the labels: record its raw churn value
-        rule = LabelRule(pos_label=positive, neg_labels=(), name=target)
+        negs = tuple(getattr(schema, "neg_labels", ()) or ())
+        rule = LabelRule(pos_label=positive, neg_labels=negs, name=target)
     return np.asarray(decoded, dtype=bool), rule
 
 
