@@ -47,6 +47,11 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         # the objective of ChurnTrainer(threshold={"tp": ..., "fp": ...})
         "churnlib.training._trainer._campaign_gain",
         "numpy.dtype",
+        # a fitted SplineTransformer (the default model's spline logistic
+        # candidate): B-spline knots and coefficients, and the array
+        # conversion function scipy stores with them
+        "scipy._lib.array_api_compat.numpy._aliases.asarray",
+        "scipy.interpolate._bsplines.BSpline",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
         "sklearn.compose._column_transformer.make_column_selector",

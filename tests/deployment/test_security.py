@@ -284,3 +284,20 @@ def test_load_model_and_from_reference(storage_url, model, churn_xy):
     )
     assert load_model(f"{storage_url}@{v1.version}") is not None
     assert load_model(storage_url) is not None  # latest
+
+
+def test_spline_models_publish_and_load(tmp_path):
+    # The default model's spline-logistic candidate holds scipy B-splines.
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import SplineTransformer
+
+    from churnlib.deployment import ModelStore
+
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    model = make_pipeline(SplineTransformer(), LogisticRegression()).fit(X, X[:, 0] > 0)
+    store = ModelStore(tmp_path.as_uri())
+    version = store.publish(model)
+    loaded = store.load(version.version)
+    np.testing.assert_allclose(loaded.predict_proba(X * 3), model.predict_proba(X * 3))
