@@ -119,8 +119,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 # train
 # --------------------------------------------------------------------------
 def _make_estimator(name: str, random_state: int | None) -> Any:
+    if name == "auto":
+        return None  # ChurnTrainer's default: chosen by cross-validation
     if name == "random_forest":
-        return None  # ChurnTrainer's default
+        from churnlib.training import default_estimator
+
+        return default_estimator(random_state)
     if name == "logistic_regression":
         from sklearn.linear_model import LogisticRegression
 
@@ -199,6 +203,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         threshold=threshold,
         run_name=args.run_name,
         random_state=args.random_state,
+        time_budget=args.time_budget,
     )
     result = trainer.fit(
         X_train,
