@@ -28,7 +28,7 @@ METRIC_DESCRIPTIONS: dict[str, str] = {
     "recall": "share of churners flagged (churn class)",
     "f1": "harmonic mean of precision and recall (churn class)",
     "ece": "expected calibration error: mean gap between predicted and observed "
-    "churn rates over 10 score bins (0 = calibrated)",
+    "churn rates over 10 equal-width score bins (0 = calibrated)",
     "brier": "mean squared error of the churn probabilities (lower is better)",
     "log_loss": "cross-entropy of the churn probabilities (lower is better)",
     "threshold": "probability above which a customer is flagged as churning",

@@ -575,7 +575,7 @@ def expected_calibration_error(
     y_prob: Any,
     *,
     n_bins: int = 10,
-    strategy: str = "quantile",
+    strategy: str = "uniform",
     pos_label: Any = None,
 ) -> float:
     """Compute the expected calibration error (ECE) of churn probabilities.
@@ -595,9 +595,10 @@ def expected_calibration_error(
         Predicted churn probabilities in [0, 1].
     n_bins : int, default=10
         Number of bins.
-    strategy : {"quantile", "uniform"}, default="quantile"
-        Equal-size bins (robust for skewed churn scores) or equal-width bins
-        (as :func:`sklearn.calibration.calibration_curve`).
+    strategy : {"uniform", "quantile"}, default="uniform"
+        Equal-width bins (the usual definition, as
+        :func:`sklearn.calibration.calibration_curve`) or equal-size bins
+        (steadier for skewed churn scores).
     pos_label : int, bool or str, default=None
         The churn class of ``y_true``.
 
@@ -633,11 +634,23 @@ def expected_calibration_error(
         caller="expected_calibration_error",
         probabilities=True,
     )
-    n_bins = int(n_bins)
+    return calibration_error(y, scores, n_bins=int(n_bins), strategy=strategy)
+
+
+def calibration_error(
+    y: np.ndarray, scores: np.ndarray, *, n_bins: int = 10, strategy: str = "uniform"
+) -> float:
+    """ECE of checked arrays (bool labels, probabilities); NaN when empty.
+
+    The one computation behind :func:`expected_calibration_error`, the report
+    card and the trainer's metrics.
+    """
+    if scores.size == 0:
+        return float("nan")
     if strategy == "quantile":
         order = np.argsort(scores, kind="stable")
         bins = np.empty(scores.size, dtype=np.intp)
-        bins[order] = (np.arange(scores.size) * n_bins) // max(scores.size, 1)
+        bins[order] = (np.arange(scores.size) * n_bins) // scores.size
     else:
         bins = np.minimum((scores * n_bins).astype(np.intp), n_bins - 1)
     mean_prob = np.bincount(bins, weights=scores, minlength=n_bins)

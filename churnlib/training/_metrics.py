@@ -14,7 +14,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from churnlib.evaluation import lift_score
+from churnlib.evaluation import expected_calibration_error, lift_score
+from churnlib.evaluation._metrics import calibration_error
 
 __all__ = ["METRIC_NAMES", "churn_metrics", "expected_calibration_error"]
 
@@ -32,48 +33,6 @@ METRIC_NAMES = (
     "top_decile_lift",
     "threshold",
 )
-
-
-def expected_calibration_error(
-    y_true: np.ndarray, proba: np.ndarray, *, n_bins: int = 10
-) -> float:
-    """Compute the expected calibration error (ECE) of churn probabilities.
-
-    The probabilities are cut into ``n_bins`` equal-width bins; each bin's gap
-    between its mean probability and its churn rate is weighted by its share
-    of the customers.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        1 (or True) for churners.
-    proba : array-like of shape (n_samples,)
-        Predicted churn probabilities.
-    n_bins : int, default=10
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> from churnlib.training import expected_calibration_error
-    >>> expected_calibration_error([0, 0, 1, 1], [0.0, 0.0, 1.0, 1.0])
-    0.0
-    >>> round(expected_calibration_error([0, 1, 0, 1], [0.9, 0.9, 0.9, 0.9]), 2)
-    0.4
-    """
-    y = np.asarray(y_true).astype(float)
-    p = np.clip(np.asarray(proba, dtype=float), 0.0, 1.0)
-    if y.size == 0:
-        return float("nan")
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    counts = np.bincount(bins, minlength=n_bins)
-    gap = np.abs(
-        np.bincount(bins, weights=p, minlength=n_bins)
-        - np.bincount(bins, weights=y, minlength=n_bins)
-    )
-    return float(gap.sum() / counts.sum())
 
 
 def churn_metrics(
@@ -129,7 +88,7 @@ def churn_metrics(
         "recall": float(recall_score(y, pred, zero_division=0.0)),
         "f1": float(f1_score(y, pred, zero_division=0.0)),
         "brier": float(brier_score_loss(y, p, labels=[0, 1])),
-        "ece": expected_calibration_error(y, p),
+        "ece": calibration_error(y.astype(bool), p),
         "log_loss": float(log_loss(y, p, labels=[0, 1])),
         # tie-aware, exactly the evaluation layer's definition
         "top_decile_lift": float(lift_score(y, p, fraction=0.1)) if both else nan,
