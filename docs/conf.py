@@ -200,7 +200,17 @@ def _resolve_short_names(app, env, node, contnode):
     return None
 
 
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    # scikit-learn generates set_fit_request / set_score_request on estimators
+    # whose fit takes extra arguments; their docstrings point into
+    # scikit-learn's own user guide, which these docs do not hold.
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
 def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_requests)
     # after numpydoc (priority 500) has rewritten the docstring
     app.connect("autodoc-process-docstring", _escape_type_underscores, priority=600)
     app.connect("missing-reference", _resolve_short_names)

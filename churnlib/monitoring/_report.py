@@ -71,7 +71,7 @@ class MonitorReport:
         ``roc_auc`` and ``churn_rate``, ``reference_roc_auc``.
     segment_drift : DataFrame
         The drift rows behind ``segments`` (``chunk``, ``segment``, ``value``
-        and the :attr:`drift` columns).
+        and the ``drift`` columns).
     damaged_files : tuple of str
         Log files that could not be read and were skipped.
     unmatched_events : int
