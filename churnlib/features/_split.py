@@ -99,8 +99,9 @@ def train_test_split_churn(
     Raises
     ------
     DataValidationError
-        ``X`` and ``y`` differ in length, ``y`` has a single class or missing
-        labels, a class has too few rows to stratify, or the time column is
+        ``X`` and ``y`` are empty or differ in length, ``y`` has a single class,
+        more than two classes or missing labels, a class has too few rows to
+        stratify, or the time column is
         missing or has too few distinct values.
 
     Examples
@@ -144,7 +145,18 @@ def train_test_split_churn(
             f"X has {n} rows but y has {len(labels)} labels; they must describe the "
             "same customers, row for row."
         )
+    if n == 0:
+        raise DataValidationError(
+            "X and y are empty: there are no customers to split. Check the filter "
+            "or file that produced the table."
+        )
     classes, counts = np.unique(labels.astype(str), return_counts=True)
+    if len(classes) > 2:
+        raise DataValidationError(
+            f"y has {len(classes)} classes ({', '.join(map(repr, classes[:5]))}): a "
+            "churn label has two (churned or not). Decode it first, e.g. with "
+            "churnlib.decode_labels(y, pos_label=<the churn label>)."
+        )
     if len(classes) < 2:
         raise DataValidationError(
             f"y has a single class ({labels[0]!r} for all {n} rows): a churn model "

@@ -177,3 +177,13 @@ def test_test_size_leaving_no_train_rows():
     X = pd.DataFrame({"x": range(4)})
     with pytest.raises(DataValidationError, match="both parts"):
         train_test_split_churn(X, [0, 1, 0, 1], test_size=4)
+
+
+def test_empty_and_multiclass_inputs_are_refused_with_the_fix():
+    import pandas as pd
+
+    with pytest.raises(DataValidationError, match="no customers to split"):
+        train_test_split_churn(pd.DataFrame({"a": []}), pd.Series([], dtype=bool))
+    X = pd.DataFrame({"a": range(30)})
+    with pytest.raises(DataValidationError, match=r"3 classes.*decode_labels"):
+        train_test_split_churn(X, pd.Series(["gold", "silver", "bronze"] * 10))
