@@ -37,13 +37,12 @@ def load_mlflow_model(uri: str, tracking_uri: str | None) -> Any:
     import mlflow.sklearn
 
     from churnlib.exceptions import TrackingError
-    from churnlib.training._tracking import resolve_tracking_uri
+    from churnlib.training._tracking import resolve_tracking_uri, tracking_context
 
     resolved = resolve_tracking_uri(tracking_uri)
-    previous = mlflow.get_tracking_uri()
     try:
-        mlflow.set_tracking_uri(resolved)
-        return mlflow.sklearn.load_model(uri)
+        with tracking_context(resolved):  # restores the user's MLflow settings
+            return mlflow.sklearn.load_model(uri)
     except Exception as err:
         raise TrackingError(
             f"cannot load the MLflow model {uri!r} from {redact_url(resolved)}: "
@@ -51,8 +50,6 @@ def load_mlflow_model(uri: str, tracking_uri: str | None) -> Any:
             "--tracking-uri",
             tracking_uri=redact_url(resolved),
         ) from err
-    finally:
-        mlflow.set_tracking_uri(previous)
 
 
 def run_metrics(
@@ -61,24 +58,21 @@ def run_metrics(
     """Return the metrics and run id behind an MLflow model URI (empty if unknown)."""
     import mlflow
 
-    from churnlib.training._tracking import resolve_tracking_uri
+    from churnlib.training._tracking import resolve_tracking_uri, tracking_context
 
-    previous = mlflow.get_tracking_uri()
     try:
-        mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
-        if uri.startswith("runs:/"):
-            run_id = uri[len("runs:/") :].split("/", 1)[0]
-        else:
-            from mlflow.models import get_model_info
+        with tracking_context(resolve_tracking_uri(tracking_uri)):
+            if uri.startswith("runs:/"):
+                run_id = uri[len("runs:/") :].split("/", 1)[0]
+            else:
+                from mlflow.models import get_model_info
 
-            run_id = get_model_info(uri).run_id
-        if not run_id:
-            return {}, None
-        return dict(mlflow.get_run(run_id).data.metrics), run_id
+                run_id = get_model_info(uri).run_id
+            if not run_id:
+                return {}, None
+            return dict(mlflow.get_run(run_id).data.metrics), run_id
     except Exception:  # metrics are a courtesy; the model itself loaded fine
         return {}, None
-    finally:
-        mlflow.set_tracking_uri(previous)
 
 
 def model_contract(model: Any) -> Any:
