@@ -98,6 +98,10 @@ def _horizon_text(td: pd.Timedelta) -> str:
     return f"{int(td / pd.Timedelta(seconds=1))}s"
 
 
+#: Column of the predictions log holding the model version that answered.
+MODEL_VERSION = "__model_version__"
+
+
 class ChurnMonitor:
     """Monitor a deployed churn model over a re-scored customer base.
 
@@ -326,6 +330,7 @@ class ChurnMonitor:
         ids: Any = None,
         timestamp: Any = None,
         generate_ids: bool = False,
+        model_version: str | None = None,
     ) -> pd.MultiIndex:
         """Append one batch of predictions to the log.
 
@@ -347,6 +352,10 @@ class ChurnMonitor:
         generate_ids : bool, default=False
             Without ids, invent unique ones (returned) instead of refusing the
             batch. Outcomes must then be logged with the returned keys.
+        model_version : str, default=None
+            The model version that produced ``scores`` (a store version id),
+            kept with every row of the batch (column ``__model_version__``), so
+            a log can be traced to the version that answered.
 
         Returns
         -------
@@ -429,6 +438,8 @@ class ChurnMonitor:
         frame.insert(0, SCORE, scores)
         frame.insert(0, TS, ts)
         frame.insert(0, ID, ids_s.to_numpy())
+        if model_version is not None:
+            frame[MODEL_VERSION] = str(model_version)
         self._log.write("predictions", frame)
         return keys
 

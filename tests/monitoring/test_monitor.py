@@ -341,3 +341,28 @@ def test_report_streams_in_row_batches(reference_table, batches, tmp_path, monke
     pd.testing.assert_frame_equal(whole.drift, streamed.drift)
     pd.testing.assert_frame_equal(whole.performance, streamed.performance)
     pd.testing.assert_frame_equal(whole.chunks, streamed.chunks)
+
+
+def test_model_version_is_kept_with_every_logged_row(
+    reference_table, batches, tmp_path
+):
+    import pyarrow.parquet as pq
+
+    from churnlib.monitoring._monitor import MODEL_VERSION
+
+    monitor = make_monitor(reference_table, store=tmp_path.as_uri())
+    first, second = batches[:2]
+    monitor.log_predictions(
+        first.X, first.truth, timestamp=first.timestamp, model_version="v-1"
+    )
+    monitor.log_predictions(second.X, second.truth, timestamp=second.timestamp)
+    parts = sorted((tmp_path / "predictions").glob("part-*.parquet"))
+    assert len(parts) == 2
+    versions = [pq.read_table(p).to_pandas().get(MODEL_VERSION) for p in parts]
+    tagged = [v for v in versions if v is not None]
+    assert len(tagged) == 1
+    assert (tagged[0] == "v-1").all()
+    assert len(tagged[0]) == len(first.X)
+    report = monitor.report(chunk_size=500)  # the extra column is not a feature
+    assert MODEL_VERSION not in set(report.drift["feature"])
+    assert report.chunks["n"].sum() == len(first.X) + len(second.X)

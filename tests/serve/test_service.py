@@ -105,6 +105,8 @@ def test_predict_round_trip_into_the_monitor_store(logged, published):
     stamps = pd.to_datetime(rows["scored_at"], utc=True)
     logged_at = logged_rows.set_index("__id__")["__timestamp__"][rows["customer_id"]]
     assert (logged_at.to_numpy() == stamps.to_numpy()).all()
+    # every logged row names the version that answered
+    assert set(logged_rows["__model_version__"]) == {published.v1}
     # the features logged are the model's features, not the id
     assert "customer_id" not in logged_rows.columns
     assert {"tenure_months", "contract"} <= set(logged_rows.columns)
