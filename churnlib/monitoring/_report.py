@@ -693,7 +693,7 @@ class MonitorReport:
             The HTML document.
         """
         check_matplotlib_support("MonitorReport.to_html")
-        from churnlib import __version__
+        from churnlib._core.version import __version__
 
         figures = "\n".join(
             figure_html(key, title, caption, png, wide=wide)

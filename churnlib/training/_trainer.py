@@ -501,10 +501,10 @@ class ChurnTrainer:
     def _base_tags(
         self, X: pd.DataFrame, y: np.ndarray, tags: Mapping[str, Any] | None
     ) -> dict[str, str]:
-        import churnlib
+        from churnlib._core.version import __version__
 
         out = {
-            "churnlib.version": churnlib.__version__,
+            "churnlib.version": __version__,
             "churnlib.data_fingerprint": data_fingerprint(X, y),
             "churnlib.n_rows": str(len(X)),
             "churnlib.churn_rate": f"{float(np.mean(y)):.4f}",
