@@ -10,8 +10,8 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from churnlib._core.labels import decode_labels
 from churnlib._validation import validate_estimator_params
-from churnlib.evaluation._checks import check_binary_target
 from churnlib.exceptions import DataValidationError, InvalidParameterError
 
 __all__ = ["check_treatment", "default_classifier"]
@@ -143,9 +143,9 @@ class _UpliftBase(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 f"{y_arr.shape}."
             )
         t = check_treatment(treatment, n, caller=name)
-        y_bool, pos_label = check_binary_target(
-            y_arr, pos_label=getattr(self, "pos_label", None), caller=name
-        )
+        # the one label rule of every stage (refuses labels it cannot read)
+        y_bool, rule = decode_labels(y_arr, pos_label=getattr(self, "pos_label", None))
+        pos_label = rule.pos_label
         for arm, mask in (("offered", t), ("not offered", ~t)):
             churners = int(y_bool[mask].sum())
             if churners in (0, int(mask.sum())):

@@ -134,8 +134,10 @@ def test_class_transformation_unbalanced_campaign_needs_sample_weight():
 def test_string_labels_with_pos_label(matrix):
     X, y, t = matrix
     labels = np.where(y, "Yes", "No")
+    # the one label rule reads "Yes"; labels that name no churn are refused
+    assert TwoModelUplift().fit(X, labels, treatment=t).pos_label_ == "Yes"
     with pytest.raises(DataValidationError, match="pos_label"):
-        TwoModelUplift().fit(X, labels, treatment=t)
+        TwoModelUplift().fit(X, np.where(y, "b", "a"), treatment=t)
     model = TwoModelUplift(pos_label="Yes").fit(X, labels, treatment=t)
     assert model.pos_label_ == "Yes"
     np.testing.assert_allclose(
