@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["redact_url"]
+__all__ = ["redact_url", "redact_urls_in"]
 
 # Schemes where ``name@host`` is an address, not a credential
 # (``abfs://container@account.dfs.core.windows.net/path``).
@@ -55,3 +56,21 @@ def redact_url(url: object) -> str:
     if netloc == parts.netloc and query == parts.query:
         return text
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_urls_in(text: str) -> str:
+    """Return ``text`` with every URL-looking word passed through :func:`redact_url`.
+
+    For free text such as a third-party error message, which may quote the URL
+    it was given (credentials and query tokens included).
+
+    Examples
+    --------
+    >>> from churnlib._urls import redact_urls_in
+    >>> redact_urls_in("GET 'https://u:pw@host/x?sig=abc' failed")
+    "GET 'https://***@host/x?***' failed"
+    """
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)

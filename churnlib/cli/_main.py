@@ -61,17 +61,11 @@ _urls_given: list[str] = []
 
 def _scrub(text: str) -> str:
     """Hide the secrets of every URL the command was given."""
-    from churnlib._urls import redact_url
+    from churnlib._urls import redact_urls_in
 
-    text = redact_text(text, _urls_given)
-    # Any other URL with a password or a query token in the message.
-    import re
-
-    return re.sub(
-        r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+",
-        lambda m: redact_url(m.group(0)),
-        text,
-    )
+    # The given URLs (and pieces of them), then any other URL with a password
+    # or a query token in the message.
+    return redact_urls_in(redact_text(text, _urls_given))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnlib._urls import redact_url
+from churnlib._urls import redact_url, redact_urls_in
 from churnlib.exceptions import DataValidationError, TrackingError
 
 __all__ = [
@@ -582,7 +582,7 @@ def scrub(text: str, secrets: Any = None) -> str:
     out = str(text)
     for secret in sorted(set(_secret_strings(secrets)), key=len, reverse=True):
         out = out.replace(secret, "***")
-    return re.sub(r"\b[a-z][a-z0-9+.-]*://\S+", lambda m: redact_url(m.group(0)), out)
+    return redact_urls_in(out)
 
 
 # ------------------------------------------------------------------ tracking

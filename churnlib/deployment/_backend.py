@@ -27,7 +27,7 @@ from churnlib._core.timeouts import (
     bounded_storage_options,
     resolve_timeout,
 )
-from churnlib._urls import redact_url
+from churnlib._urls import redact_url, redact_urls_in
 from churnlib.deployment._security import redact, secret_values
 from churnlib.exceptions import ChurnlibError, DeploymentError, InvalidParameterError
 
@@ -182,7 +182,7 @@ class StoreBackend:
                 url=where,
             )
         else:
-            text = redact(redact_url_text(f"{type(err).__name__}: {err}"), self.secrets)
+            text = redact(redact_urls_in(f"{type(err).__name__}: {err}"), self.secrets)
             if isinstance(err, PermissionError):
                 fix = "the credentials in storage_options do not allow it"
             else:
@@ -191,7 +191,7 @@ class StoreBackend:
                 f"Could not {action} {where} ({text[:500]}); {fix}.", url=where
             )
         chain = "".join(traceback.format_exception(err))
-        safe = not any(s in chain for s in self.secrets) and chain == redact_url_text(
+        safe = not any(s in chain for s in self.secrets) and chain == redact_urls_in(
             chain
         )
         if not safe:
@@ -219,7 +219,7 @@ class StoreBackend:
                         if isinstance(value, bytes)
                         else value
                     )
-                    return redact(redact_url_text(text), self.secrets)
+                    return redact(redact_urls_in(text), self.secrets)
                 return "***" if value is not None else None
 
             with contextlib.suppress(Exception):
@@ -412,14 +412,3 @@ class StoreBackend:
                 if d.startswith(folder):
                     with contextlib.suppress(Exception):
                         fs.rmdir(d)
-
-
-def redact_url_text(text: str) -> str:
-    """Redact every URL-looking word of a free text (an SDK error message)."""
-    import re
-
-    return re.sub(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+", _redact_match, text)
-
-
-def _redact_match(match: Any) -> str:
-    return redact_url(match.group(0))

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnlib._urls import redact_urls_in
 from churnlib.exceptions import DataValidationError
 
 __all__ = ["BacklogFullError", "LogWriter"]
@@ -31,13 +32,6 @@ logger = logging.getLogger("churnlib.serve")
 
 
 _KINDS = ("predictions", "outcomes", "events")
-
-
-def _redact_urls(text: str) -> str:
-    """Drop credentials from every URL-looking word of ``text``."""
-    from churnlib._urls import redact_url
-
-    return " ".join(redact_url(w) if "://" in w else w for w in text.split(" "))
 
 
 class BacklogFullError(RuntimeError):
@@ -107,7 +101,7 @@ class LogWriter:
         self.failing = False  # the last write attempt failed
         self.last_error: str | None = None
         #: applied to every error text before it is kept or logged
-        self.redact: Callable[[str], str] = _redact_urls
+        self.redact: Callable[[str], str] = redact_urls_in
 
     # ------------------------------------------------------------ queueing
     @property
