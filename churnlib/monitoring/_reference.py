@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnlib._core.contract import get_contract
 from churnlib.exceptions import (
     DataQualityWarning,
     DataValidationError,
@@ -113,16 +114,6 @@ def check_labels(y: Any, what: str, contract: Any = None) -> np.ndarray:
     return out
 
 
-def _contract_of(model: Any) -> Any:
-    if model is None:
-        return None
-    try:
-        from churnlib._core.contract import get_contract
-    except ImportError:  # pragma: no cover - the core ships with churnlib
-        return None
-    return get_contract(model)
-
-
 def _positive_index(model: Any) -> int:
     try:
         from churnlib._core.model_facts import positive_index
@@ -168,7 +159,7 @@ class Reference:
                 f"reference has {len(reference)} rows; at least 2 are needed."
             )
         self.model = model
-        self.contract = _contract_of(model)
+        self.contract = None if model is None else get_contract(model)
         contract = self.contract
         if contract is not None:
             if contract.id_column is not None:
