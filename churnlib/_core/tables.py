@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from churnlib._core.atomic import atomic_write_bytes
-from churnlib._core.timeouts import bounded_storage_options
+from churnlib._core.timeouts import (
+    BoundedFileSystem,
+    StorageTimeoutError,
+    bounded_storage_options,
+    resolve_timeout,
+    timeout_message,
+)
 from churnlib._urls import redact_url
 from churnlib.exceptions import (
     DataQualityWarning,
@@ -49,12 +55,16 @@ _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 64 * 1024
 
 
-def _bounded(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``storage_options`` with the connect/read time bound of the backend."""
+def _open_fs(
+    url: str, storage_options: Mapping[str, Any] | None, timeout: float
+) -> tuple[BoundedFileSystem, str]:
+    """Open the filesystem of ``url``, every request bounded; return it and the path."""
     import fsspec
 
     protocol = fsspec.core.split_protocol(url)[0] or "file"
-    return bounded_storage_options(protocol, storage_options or {})
+    options = bounded_storage_options(protocol, storage_options or {}, timeout=timeout)
+    fs, path = fsspec.core.url_to_fs(url, **options)
+    return BoundedFileSystem(fs, timeout), path
 
 
 def _path_of(url: str) -> str:
@@ -203,6 +213,7 @@ def read_table(
     encoding: str | None = None,
     na_values: Sequence[str] | None = None,
     columns: Sequence[str] | None = None,
+    timeout: float | None = None,
 ) -> pd.DataFrame:
     r"""Read a table from any fsspec URL, values as they are.
 
@@ -214,9 +225,6 @@ def read_table(
         ``.zip``, ``.bz2``, ``.xz``, by suffix).
     storage_options : mapping, default=None
         Passed to fsspec (credentials, endpoint). Never shown in messages.
-        Connect and read timeouts of :mod:`churnlib._core.timeouts` are
-        added for S3, Azure and GCS unless given (60 s a request by default,
-        ``CHURNLIB_STORAGE_TIMEOUT`` to change it).
     format : {"csv", "parquet", "excel"}, default=None
         None tells it from the suffix, else from the first bytes.
     sheet : str or int, default=None
@@ -231,6 +239,10 @@ def read_table(
         Extra strings read as missing (CSV).
     columns : sequence of str, default=None
         Read only these columns (CSV and Parquet).
+    timeout : float, default=None
+        Seconds one storage request may take, whatever the client's own
+        retries (S3, Azure, GCS, HTTP). None: ``CHURNLIB_STORAGE_TIMEOUT``,
+        else 60, as for :class:`~churnlib.deployment.ModelStore`.
 
     Returns
     -------
@@ -242,6 +254,8 @@ def read_table(
         If nothing exists at ``url``.
     DataValidationError
         If the file cannot be parsed as the format.
+    StorageError
+        If the storage did not answer within ``timeout``.
 
     Examples
     --------
@@ -254,8 +268,6 @@ def read_table(
     0   1       3   yes
     1   2      40    no
     """
-    import fsspec
-
     if not isinstance(url, str | os.PathLike):
         raise InvalidParameterError(
             f"A table URL must be a str or os.PathLike. Got {type(url).__name__}."
@@ -266,15 +278,15 @@ def read_table(
             f"The 'format' parameter must be one of {FORMATS} or None. Got {format!r}."
         )
     safe = repr(redact_url(url))
+    bound = resolve_timeout(timeout)
     fmt = format
     # Errors are raised outside the except blocks: the original exception
     # (whose message may hold the unredacted URL) is neither the cause nor the
     # context of what the user sees.
     failure: Exception | None = None
     try:
-        with fsspec.open(
-            url, mode="rb", compression="infer", **_bounded(url, storage_options)
-        ) as f:
+        fs, path = _open_fs(url, storage_options, bound)
+        with fs.open(path, mode="rb", compression="infer") as f:
             if fmt is None:
                 head = f.read(8)
                 f.seek(0)
@@ -305,6 +317,11 @@ def read_table(
         )
     except (DataValidationError, ImportError):
         raise
+    except StorageTimeoutError:
+        failure = StorageError(
+            timeout_message("read", safe, bound, "read_table(..., timeout=seconds)"),
+            url=redact_url(url),
+        )
     except pd.errors.EmptyDataError:
         failure = DataValidationError(
             f"Could not read {safe}: the file is empty (a table needs a header row)."
@@ -329,24 +346,38 @@ def write_bytes(
     url: str | os.PathLike[str],
     *,
     storage_options: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> None:
     """Write bytes to any fsspec URL atomically; errors name the redacted URL.
+
+    Parameters
+    ----------
+    data : bytes
+    url : str or os.PathLike
+    storage_options : mapping, default=None
+    timeout : float, default=None
+        Seconds one storage request may take (see :func:`read_table`).
 
     Raises
     ------
     StorageError
-        If the location cannot be written (nothing is left behind).
+        If the location cannot be written, or the storage did not answer
+        within ``timeout`` (nothing is left behind).
     """
-    import fsspec
-
     url = os.fspath(url)
     safe = repr(redact_url(url))
+    bound = resolve_timeout(timeout)
     failure: Exception | None = None
     try:
-        fs, path = fsspec.core.url_to_fs(url, **_bounded(url, storage_options))
+        fs, path = _open_fs(url, storage_options, bound)
         atomic_write_bytes(fs, path, data)
     except ImportError:
         raise
+    except StorageTimeoutError:
+        failure = StorageError(
+            timeout_message("write", safe, bound, "timeout=seconds"),
+            url=redact_url(url),
+        )
     except Exception as err:  # botocore and friends: never pass their URL through
         failure = StorageError(
             f"Cannot write {safe}: {type(err).__name__}. Check that the location "
@@ -365,6 +396,7 @@ def write_table(
     storage_options: Mapping[str, Any] | None = None,
     format: str | None = None,
     index: bool = False,
+    timeout: float | None = None,
 ) -> None:
     """Write a frame as CSV or Parquet, atomically (whole or not at all).
 
@@ -377,13 +409,16 @@ def write_table(
     format : {"csv", "parquet"}, default=None
     index : bool, default=False
         Write the index as a column.
+    timeout : float, default=None
+        Seconds one storage request may take (see :func:`read_table`).
 
     Raises
     ------
     InvalidParameterError
         If the format cannot be told or is not writable.
     StorageError
-        If the location cannot be written (nothing is left behind).
+        If the location cannot be written, or the storage did not answer
+        within ``timeout`` (nothing is left behind).
     """
     url = os.fspath(url)
     safe = repr(redact_url(url))
@@ -399,4 +434,4 @@ def write_table(
         data = buffer.getvalue()
     else:
         data = frame.to_csv(index=index).encode()
-    write_bytes(data, url, storage_options=storage_options)
+    write_bytes(data, url, storage_options=storage_options, timeout=timeout)

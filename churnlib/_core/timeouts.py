@@ -8,6 +8,10 @@ runs one filesystem operation with a hard wall-clock bound. An endpoint that
 accepts TCP connections and never answers then costs at most ``timeout``
 seconds per storage request instead of botocore's read timeout times its
 attempts times s3fs' retries (more than 10 minutes).
+:class:`BoundedFileSystem` wraps a filesystem so that every call, and every
+read and write of the files it opens, goes through :func:`bounded_call`: the
+table reader and writer, the monitor store and batch scoring use it;
+:func:`timeout_message` is the one wording of the failure.
 
 The default bound is :data:`DEFAULT_TIMEOUT` (60 s); ``CHURNLIB_STORAGE_TIMEOUT``
 overrides it process-wide, and an explicit ``timeout=`` argument wins over both.
@@ -16,6 +20,8 @@ overrides it process-wide, and an explicit ``timeout=`` argument wins over both.
 from __future__ import annotations
 
 import copy
+import functools
+import io
 import math
 import os
 from collections.abc import Mapping
@@ -24,11 +30,13 @@ from typing import Any
 __all__ = [
     "DEFAULT_TIMEOUT",
     "TIMEOUT_ENV",
+    "BoundedFileSystem",
     "StorageTimeoutError",
     "bound_sdk_retries",
     "bounded_call",
     "bounded_storage_options",
     "resolve_timeout",
+    "timeout_message",
 ]
 
 #: Seconds one storage request may take before it fails (default).
@@ -194,3 +202,240 @@ def bounded_call(
         return sync(fs.loop, coroutine, *args, timeout=timeout, **kwargs)
     except FSTimeoutError as err:
         raise StorageTimeoutError(f"no answer within {timeout:g} s") from err
+
+
+def timeout_message(action: str, where: str, timeout: float, knob: str) -> str:
+    """Say that the storage did not answer, and how to raise the bound.
+
+    Parameters
+    ----------
+    action : str
+        What was being done (``"read"``, ``"write"``...).
+    where : str
+        The location, already redacted.
+    timeout : float
+        The bound that passed, in seconds.
+    knob : str
+        How the caller raises the bound (``"read_table(..., timeout=seconds)"``).
+
+    Examples
+    --------
+    >>> timeout_message("read", "'s3://b/t.csv'", 2, "read_table(..., timeout=s)")
+    "Could not read 's3://b/t.csv': the storage did not answer within 2 s. Check
+    that the endpoint is reachable, or raise the bound with
+    read_table(..., timeout=s) or the CHURNLIB_STORAGE_TIMEOUT environment
+    variable."
+    """
+    return (
+        f"Could not {action} {where}: the storage did not answer within "
+        f"{timeout:g} s. Check that the endpoint is reachable, or raise the bound "
+        f"with {knob} or the {TIMEOUT_ENV} environment variable."
+    )
+
+
+#: Largest byte range one bounded read request asks for.
+_READ_REQUEST = 16 * 2**20
+#: Read-ahead buffer of bounded files (one request fills it).
+_READ_BUFFER = 4 * 2**20
+
+
+class _BoundedReader(io.RawIOBase):
+    """A read-only, seekable file whose every range request is bounded."""
+
+    def __init__(self, fs: Any, path: str, size: int, timeout: float) -> None:
+        super().__init__()
+        self._fs, self._path, self._size, self._timeout = fs, path, size, timeout
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}
+        self._pos = max(0, base[whence] + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        end = min(self._pos + len(view), self._size, self._pos + _READ_REQUEST)
+        if end <= self._pos:
+            return 0
+        data = bounded_call(
+            self._fs,
+            "cat_file",
+            self._path,
+            start=self._pos,
+            end=end,
+            timeout=self._timeout,
+        )
+        n = len(data)
+        view[:n] = data
+        self._pos += n
+        return n
+
+
+class _BoundedWriter(io.BytesIO):
+    """Bytes kept in memory and sent in one bounded request on ``close()``.
+
+    Object stores make one whole-object write visible at once, so a file
+    appears complete or not at all; leaving a ``with`` block by an exception
+    (or :meth:`abandon`) sends nothing.
+    """
+
+    def __init__(self, owner: BoundedFileSystem, path: str, exclusive: bool) -> None:
+        super().__init__()
+        self._owner, self._path, self._exclusive = owner, path, exclusive
+        self._sent = False
+
+    def abandon(self) -> None:
+        """Close without writing anything."""
+        self._sent = True
+        super().close()
+
+    def close(self) -> None:
+        if self.closed or self._sent:
+            super().close()
+            return
+        self._sent = True
+        try:
+            data = self.getvalue()
+            if self._exclusive:
+                self._owner.pipe_file(self._path, data, mode="create")
+            else:
+                self._owner.pipe_file(self._path, data)
+        finally:
+            super().close()
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is not None:
+            self.abandon()
+        else:
+            self.close()
+
+
+class BoundedFileSystem:
+    """An fsspec filesystem whose every storage request ends within the bound.
+
+    On asynchronous filesystems (s3fs, adlfs, gcsfs, HTTP) the listing,
+    reading, writing and deleting methods run through :func:`bounded_call`,
+    so a silent endpoint fails after ``timeout`` seconds with
+    :class:`StorageTimeoutError` whatever the client's own retries. Files
+    opened for reading fetch bounded byte ranges (at most 16 MiB a request,
+    through a 4 MiB read-ahead buffer); files opened for writing are sent in
+    one bounded request when closed. Local and in-memory filesystems have no
+    endpoint and are used as they are. Anything else is the wrapped
+    filesystem's own attribute.
+
+    Parameters
+    ----------
+    fs : fsspec.AbstractFileSystem
+        The filesystem (opened with :func:`bounded_storage_options`).
+    timeout : float, default=None
+        Seconds one request may take; see :func:`resolve_timeout`.
+
+    Examples
+    --------
+    >>> import fsspec
+    >>> fs = BoundedFileSystem(fsspec.filesystem("memory"), timeout=5)
+    >>> fs.pipe_file("/bounded-doc/a.txt", b"hello")
+    >>> with fs.open("/bounded-doc/a.txt", "rb") as f:
+    ...     f.read()
+    b'hello'
+    >>> fs.timeout, fs.protocol
+    (5.0, 'memory')
+    """
+
+    _BOUNDED = frozenset(
+        {
+            "cat",
+            "cat_file",
+            "copy",
+            "cp_file",
+            "du",
+            "exists",
+            "find",
+            "get_file",
+            "glob",
+            "info",
+            "isdir",
+            "isfile",
+            "ls",
+            "makedirs",
+            "mkdir",
+            "pipe",
+            "pipe_file",
+            "put_file",
+            "rm",
+            "rm_file",
+            "rmdir",
+            "size",
+        }
+    )
+
+    def __init__(self, fs: Any, timeout: float | None = None) -> None:
+        if isinstance(fs, BoundedFileSystem):
+            fs = fs.fs
+        self.fs: Any = fs
+        self.timeout = resolve_timeout(timeout)
+        self.remote = bool(getattr(fs, "async_impl", False))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (BoundedFileSystem, (self.fs, self.timeout))
+
+    def __repr__(self) -> str:
+        return f"BoundedFileSystem({self.fs!r}, timeout={self.timeout:g})"
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "fs" or name.startswith("__"):
+            raise AttributeError(name)
+        if self.remote and name in self._BOUNDED:
+            return functools.partial(bounded_call, self.fs, name, timeout=self.timeout)
+        return getattr(self.fs, name)
+
+    def mv(self, path1: str, path2: str, **kwargs: Any) -> None:
+        """Move a file: a bounded copy, then a bounded delete on object stores."""
+        if not self.remote:
+            self.fs.mv(path1, path2, **kwargs)
+            return
+        self.copy(path1, path2, **kwargs)
+        self.rm(path1, **kwargs)
+
+    def open(
+        self, path: str, mode: str = "rb", *, compression: str | None = None, **kw: Any
+    ) -> Any:
+        """Open ``path``; on remote filesystems every request is bounded.
+
+        Modes ``"rb"``, ``"wb"`` and ``"xb"`` (exclusive create); ``compression``
+        (or ``"infer"``) applies to reads, as in :func:`fsspec.open`.
+        """
+        if not self.remote:
+            return self.fs.open(path, mode, compression=compression, **kw)
+        if mode in ("wb", "xb"):
+            if compression is not None:
+                raise ValueError("bounded writes do not compress")
+            return _BoundedWriter(self, path, exclusive=mode == "xb")
+        if mode != "rb":
+            raise ValueError(f"bounded files open in 'rb', 'wb' or 'xb', not {mode!r}")
+        size = self.info(path).get("size")
+        raw: Any
+        if size is None:  # a server that does not say: one bounded request
+            raw = io.BytesIO(bytes(self.cat_file(path)))
+        else:
+            raw = io.BufferedReader(
+                _BoundedReader(self.fs, path, int(size), self.timeout),
+                buffer_size=_READ_BUFFER,
+            )
+        if compression is not None:
+            from fsspec.compression import compr
+            from fsspec.core import get_compression
+
+            codec = get_compression(path, compression)
+            if codec is not None:
+                return compr[codec](raw, mode="rb")
+        return raw

@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import posixpath
-import socket
 import subprocess
 import sys
 import textwrap
@@ -28,6 +27,7 @@ from churnlib.exceptions import (
     ModelNotFoundError,
 )
 from tests.fixtures.cloud import AZURITE_KEY, backend_params, fresh_bucket_name
+from tests.fixtures.silent import silent_options, silent_server
 
 KEY = "a-signing-key-of-32-characters!!"
 SECRET = "planted-secret-Zq8Vv1xY"
@@ -131,67 +131,11 @@ def test_prune_and_promote_across_processes(cloud_store_url):
 
 
 # --------------------------------------------------------------- 3. silent hangs
-@contextlib.contextmanager
-def silent_server():
-    """A loopback TCP server that accepts connections and never answers."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    held = []
-    stop = threading.Event()
-
-    def accept():
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-                held.append(conn)  # read nothing, answer nothing
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        server.close()
-
-
-def _silent_options(backend, port):
-    if backend == "s3":
-        return {
-            "key": "AKIDSILENT",
-            "secret": SECRET,
-            "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"},
-            # a user's generous botocore settings do not lift the bound
-            "config_kwargs": {"read_timeout": 600, "retries": {"max_attempts": 10}},
-        }
-    if backend == "az":
-        pytest.importorskip("adlfs")
-        return {
-            "connection_string": (
-                "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-                f"AccountKey={AZURITE_KEY};"
-                f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
-            )
-        }
-    pytest.importorskip("gcsfs")
-    return {
-        "endpoint_url": f"http://127.0.0.1:{port}",
-        "token": "anon",
-        "project": "p",
-    }
-
-
 @pytest.mark.parametrize("backend", ["s3", "az", "gs"])
 def test_silent_endpoint_fails_within_the_bound(backend, model):
     bound = 2.0
     with silent_server() as port:
-        options = _silent_options(backend, port)
+        options = silent_options(backend, port, SECRET)
         store = ModelStore(
             f"{backend}://bucket-silent/models", storage_options=options, timeout=bound
         )
