@@ -9,13 +9,16 @@ scoped context (:func:`tracking_context`) and restored afterwards.
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
+import io
+import json
 import logging
 import os
 import subprocess
+import threading
 import time
 import warnings
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from churnlib._urls import redact_url
 from churnlib.exceptions import TrackingError
@@ -34,6 +36,7 @@ __all__ = [
     "data_fingerprint",
     "flatten_params",
     "resolve_tracking_uri",
+    "skops_bytes",
     "tracking_context",
 ]
 
@@ -400,12 +403,28 @@ class RunLogger:
         *,
         name: str = "model",
         registered_model_name: str | None = None,
+        predict_fn: str = "predict_proba",
     ) -> tuple[str, int | None]:
         """Log ``model`` with a signature, an input example and explicit requirements.
 
-        Serialised with skops; the trusted types are exactly those the model
-        contains (found by serialising it once), and are stored in the MLmodel
-        file so ``mlflow.sklearn.load_model`` can load it back.
+        The model is serialised with skops **once** (:func:`skops_bytes`); the
+        trusted types are read from those bytes, stored in the MLmodel file
+        (so ``mlflow.sklearn.load_model`` loads it back) and the same bytes
+        are the artifact. MLflow's own ``log_model`` would serialise it again,
+        load it back to check the trusted types, and load it a third time
+        to validate the input example; the contract already checked the
+        input columns, so both checks are skipped.
+
+        Parameters
+        ----------
+        model : fitted estimator
+        X_example : pandas.DataFrame
+            Rows in the model's input layout; the first five are the example.
+        name : str, default="model"
+        registered_model_name : str or None, default=None
+        predict_fn : str, default="predict_proba"
+            What the pyfunc flavour's ``predict`` calls (``"predict"`` for an
+            uplift model, whose ``predict`` is the uplift).
 
         Returns
         -------
@@ -420,22 +439,28 @@ class RunLogger:
         from churnlib.deployment._mlflow_format import requirements
 
         with self._guard("log the model"):
-            skeleton = sio.dumps(_skeleton(model))
-            trusted = sorted(sio.get_untrusted_types(data=skeleton))
+            blob = skops_bytes(model)
+            trusted = sorted(sio.get_untrusted_types(data=blob))
             example = _example_frame(X_example)
             # log_model infers the example's schema again: quiet it there too
             with _quiet_schema_hints():
-                signature = infer_signature(example, model.predict_proba(example))
-                info = mlflow.sklearn.log_model(
-                    model,
+                signature = infer_signature(
+                    example, getattr(model, predict_fn)(example)
+                )
+                info = mlflow.models.Model.log(
+                    artifact_path=None,
                     name=name,
+                    flavor=_PrebuiltSkopsFlavor(blob),
+                    flavor_name="mlflow.sklearn",
+                    sk_model=model,
                     signature=signature,
                     input_example=example,
                     pip_requirements=requirements(trusted),
                     serialization_format="skops",
                     skops_trusted_types=trusted,
-                    pyfunc_predict_fn="predict_proba",
+                    pyfunc_predict_fn=predict_fn,
                     registered_model_name=registered_model_name,
+                    validate_serving_input=False,
                 )
             version = info.registered_model_version
             return info.model_uri, None if version is None else int(version)
@@ -543,43 +568,78 @@ class RunLogger:
             )
 
 
-def _skeleton(model: Any) -> Any:
-    """Return a stand-in for ``model`` with the same types, cheap to serialise.
+def skops_bytes(model: Any) -> bytes:
+    """Serialise ``model`` in the skops format, once, with the fast JSON encoder.
 
-    Finding the types skops must trust means serialising the model; a
-    400-tree forest takes seconds. Homogeneous ensembles (clones of one
-    template ``estimator_``, as in forests and bagging) keep a single member
-    here: same types, 1/400 of the bytes. Pipelines and threshold wrappers are
-    walked; voting and stacking ensembles are kept whole. The original model
-    is never modified.
+    The bytes are exactly what :func:`skops.io.dumps` writes, except that its
+    ``schema.json`` is not indented: Python's JSON encoder falls back to its
+    pure-Python implementation when indenting, which for a forest made the
+    serialisation several times slower. Any skops release without the
+    internals used here gets plain :func:`skops.io.dumps`.
+
+    Examples
+    --------
+    >>> import skops.io as sio
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from churnlib.training._tracking import skops_bytes
+    >>> model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    >>> again = sio.loads(skops_bytes(model), trusted=[])
+    >>> again.coef_.tolist() == model.coef_.tolist()
+    True
     """
-    if isinstance(model, Pipeline):
-        clone_ = copy.copy(model)
-        clone_.steps = [(name, _skeleton(step)) for name, step in model.steps]
-        return clone_
-    members = getattr(model, "estimators_", None)
-    if (  # churnlib's calibrated blend: walk each member
-        isinstance(members, list)
-        and type(model).__name__ == "CalibratedChurnClassifier"
-    ):
-        clone_ = copy.copy(model)
-        clone_.estimators_ = [_skeleton(m) for m in members]
-        return clone_
-    if (  # homogeneous ensembles (forests, bagging) keep their template
-        isinstance(members, list)
-        and len(members) > 1
-        and hasattr(model, "estimator_")
-        and len({type(m) for m in members}) == 1
-    ):
-        clone_ = copy.copy(model)
-        clone_.estimators_ = members[:1]
-        return clone_
-    inner = getattr(model, "estimator_", None)
-    if inner is not None and inner is not model:
-        clone_ = copy.copy(model)
-        clone_.estimator_ = _skeleton(inner)
-        return clone_
-    return model
+    import skops
+    import skops.io as sio
+
+    try:
+        from skops.io._utils import SaveContext, get_state
+    except ImportError:  # pragma: no cover - a future skops layout
+        return sio.dumps(model)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        context = SaveContext(zip_file=archive)
+        state = get_state(model, context)
+        context.clear_memo()
+        state["protocol"] = context.protocol
+        state["_skops_version"] = skops.__version__
+        archive.writestr("schema.json", json.dumps(state))
+    return buffer.getvalue()
+
+
+#: Serialises the swap of ``mlflow.sklearn._save_model`` below.
+_SAVE_LOCK = threading.Lock()
+
+
+class _PrebuiltSkopsFlavor:
+    """``mlflow.sklearn`` as a flavour for ``Model.log``, with the bytes made.
+
+    ``save_model`` is MLflow's own (MLmodel file, both flavours, signature,
+    input example, requirements), except that the model file is written from
+    bytes already serialised instead of serialising and loading back again.
+    """
+
+    __name__ = "mlflow.sklearn"
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+
+    def save_model(self, path: str, **kwargs: Any) -> None:
+        import mlflow.sklearn as flavor
+
+        kwargs.pop("validate_serving_input", None)  # read by Model.log
+        blob = self.blob
+
+        def write(sk_model: Any, output_path: str, **_: Any) -> None:
+            Path(output_path).write_bytes(blob)
+
+        with _SAVE_LOCK:
+            original = getattr(flavor, "_save_model", None)
+            if original is not None:
+                flavor._save_model = write
+            try:
+                flavor.save_model(path=path, **kwargs)
+            finally:
+                if original is not None:
+                    flavor._save_model = original
 
 
 @contextlib.contextmanager
