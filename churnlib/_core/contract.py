@@ -25,6 +25,7 @@ from churnlib._core.cleaning import (
     describe_values,
     factorize_text,
     is_text,
+    number_text,
     python_scalar,
 )
 from churnlib._core.labels import LabelRule
@@ -50,6 +51,8 @@ EXCLUSION_REASONS = ("identifier", "leakage", "datetime", "constant", "dropped")
 
 _ROLES = ("numeric", "binary", "categorical")
 _MAX_CATEGORIES = 1000
+#: Key of ``X.attrs`` where the reader leaves its schema (see churnlib.data).
+_SCHEMA_ATTR = "churnlib.schema"
 #: Training rows remembered for overlap checks (a bottom-k sketch of row hashes).
 _MAX_ROW_HASHES = 20_000
 
@@ -517,6 +520,16 @@ def _prepare_numeric(
     return pd.Series(values, index=s.index)
 
 
+def _code_text(value: object) -> str:
+    """Fold a raw value to its code text (``"Yes"``: ``"yes"``, ``"2.0"``: ``"2"``)."""
+    text = str(value).strip().casefold()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number_text(number) if np.isfinite(number) else text
+
+
 def _prepare_binary(
     s: pd.Series, spec: FeatureSpec, na: frozenset[str], source: str
 ) -> pd.Series:
@@ -529,12 +542,12 @@ def _prepare_binary(
     false_words = own_false | (FALSE_WORDS - own_true)
     if is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
         codes, levels = factorize_text(s, na)
-        folded = np.array([str(v).casefold() for v in levels], dtype=object)
+        folded = np.array([_code_text(v) for v in levels], dtype=object)
     else:
         values = s.to_numpy(dtype=float, na_value=np.nan)
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         codes = np.asarray(codes, dtype=np.intp)
-        folded = np.array([f"{u:g}" for u in uniques], dtype=object)
+        folded = np.array([number_text(u) for u in uniques], dtype=object)
     truth = np.array([f in true_words for f in folded], dtype=bool)
     falsity = np.array([f in false_words for f in folded], dtype=bool)
     unknown = ~(truth | falsity)
@@ -554,6 +567,22 @@ def _prepare_binary(
     return pd.Series(np.where(present, t.astype(float), np.nan), index=s.index)
 
 
+def _as_known_codes(levels: np.ndarray, known: frozenset[str]) -> np.ndarray:
+    """Read number text as the training code it spells (``"408.0"`` -> ``"408"``).
+
+    Duplicates after the mapping are fine: the caller maps levels by text.
+    """
+    out = levels.copy()
+    for i, v in enumerate(levels):  # a loop over distinct values, not rows
+        text = str(v)
+        if text in known:
+            continue
+        code = _code_text(text)
+        if code in known:
+            out[i] = code
+    return out
+
+
 def _prepare_categorical(
     s: pd.Series, spec: FeatureSpec, na: frozenset[str]
 ) -> pd.Series:
@@ -565,10 +594,7 @@ def _prepare_categorical(
         # Number codes (area codes, tiers) read as the text the training table had.
         values = s.to_numpy(dtype=float, na_value=np.nan)
         text = np.array(
-            [
-                None if np.isnan(v) else (f"{v:.0f}" if v == round(v) else f"{v:g}")
-                for v in pd.unique(values)
-            ],
+            [None if np.isnan(v) else number_text(v) for v in pd.unique(values)],
             dtype=object,
         )
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -576,6 +602,8 @@ def _prepare_categorical(
         levels = np.array([mapping[u] for u in uniques], dtype=object)
     else:
         codes, levels = factorize_text(s, na)
+        if spec.categories and levels.size:
+            levels = _as_known_codes(levels, frozenset(spec.categories))
     codes = np.asarray(codes, dtype=np.intp)
     if spec.dtype == "category":
         known = list(spec.categories)
@@ -638,7 +666,19 @@ def feature_specs(
     roles : mapping of str to str, default=None
         Roles already decided (by the reader's schema); others are read from
         the dtypes.
+
+    Notes
+    -----
+    A frame from :func:`churnlib.data.read_churn_table` keeps the reader's
+    schema in ``X.attrs["churnlib.schema"]``: the raw codes of its binary
+    columns coded other than 0/1 or yes/no (such as 1/2) become the specs'
+    ``true_values`` / ``false_values``, so :meth:`ModelContract.prepare`
+    reads raw codes at scoring time as the reader did in training.
     """
+    # the reader's schema (kept in X.attrs) knows the raw binary codes (1/2)
+    schema = X.attrs.get(_SCHEMA_ATTR)
+    true_values = dict(getattr(schema, "true_values", None) or {})
+    false_values = dict(getattr(schema, "false_values", None) or {})
     specs = []
     for c in X.columns:
         s = X[c]
@@ -653,9 +693,15 @@ def feature_specs(
         dtype = "category" if isinstance(s.dtype, pd.CategoricalDtype) else str(s.dtype)
         if role == "categorical" and dtype != "category":
             dtype = "object"
+        binary = role == "binary"
         specs.append(
             FeatureSpec(
-                name=str(c), role=role, dtype=dtype, categories=tuple(categories)
+                name=str(c),
+                role=role,
+                dtype=dtype,
+                categories=tuple(categories),
+                true_values=true_values.get(str(c), ()) if binary else (),
+                false_values=false_values.get(str(c), ()) if binary else (),
             )
         )
     return tuple(specs)

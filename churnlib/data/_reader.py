@@ -18,13 +18,18 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from churnlib._core.cleaning import (
-    FALSE_WORDS as _FALSE,
-)
-from churnlib._core.cleaning import (
+    COUNT_WORDS,
     PLACEHOLDERS,
+    binary_code,
     describe_values,
     factorize_text,
+    is_integer_code,
     is_text,
+    name_words,
+    number_text,
+)
+from churnlib._core.cleaning import (
+    FALSE_WORDS as _FALSE,
 )
 from churnlib._core.cleaning import (
     TRUE_WORDS as _TRUE,
@@ -64,13 +69,11 @@ _MIN_CLASS_FOR_LEAKAGE = 20
 class _Column:
     kind: str  # "numeric", "binary", "categorical", "datetime"
     values: pd.Series  # cleaned values
+    code: tuple[str, str] | None = None  # binary: raw (true, false) code texts
+    coded: bool = False  # categorical read from whole-number codes
 
 
-def _tokens(name: object) -> list[str]:
-    """Split ``customerID``/``Customer_Id``/``row-number`` into lowercase words."""
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
-    return [t for t in re.split(r"[^A-Za-z0-9]+", text.lower()) if t]
+_tokens = name_words
 
 
 def _id_hint(name: object) -> bool:
@@ -183,11 +186,28 @@ def _analyze(s: pd.Series, na_values: frozenset[str] = frozenset()) -> _Column:
 
 
 def _numeric(s: pd.Series) -> _Column:
-    """Numeric column, or binary if it only holds 0 and 1 (and missing)."""
+    """Classify a column of numbers (rules in infer_schema).
+
+    Numeric; binary if it holds only 0/1 or a two-level code such as 1/2;
+    categorical if its whole numbers are codes (see ``is_integer_code``).
+    """
     v = s.to_numpy(dtype=float, na_value=np.nan)
     missing = np.isnan(v)
     if not missing.all() and bool(np.all((v == 0) | (v == 1) | missing)):
         return _Column("binary", _binary_values(v == 1, ~missing, s))
+    if missing.all():
+        return _Column("numeric", _series(v, s))
+    levels = np.unique(v[~missing])
+    code = binary_code(levels) if not set(name_words(s.name)) & COUNT_WORDS else None
+    if code is not None:
+        return _Column("binary", _binary_values(v == levels[1], ~missing, s), code=code)
+    if is_integer_code(s.name, v):
+        codes = np.searchsorted(levels, v[~missing])
+        cat_codes = np.full(len(v), -1, dtype=np.intp)
+        cat_codes[~missing] = codes
+        texts = [number_text(x) for x in levels]
+        categorical = pd.Categorical.from_codes(cat_codes, categories=texts)
+        return _Column("categorical", _series(categorical, s), coded=True)
     if s.dtype.kind in "iuf":
         return _Column("numeric", s)
     return _Column("numeric", _series(v, s))
@@ -291,7 +311,11 @@ def _infer(
         k: tuple(str(c) for c, col in columns.items() if col.kind == k)
         for k in ("numeric", "categorical", "binary", "datetime")
     }
+    codes = {str(c): col.code for c, col in columns.items() if col.code is not None}
     schema = ChurnSchema(
+        true_values={c: (code[0],) for c, code in codes.items()},
+        false_values={c: (code[1],) for c, code in codes.items()},
+        coded_categories=tuple(str(c) for c, col in columns.items() if col.coded),
         numeric=kinds["numeric"],
         categorical=kinds["categorical"],
         binary=kinds["binary"],

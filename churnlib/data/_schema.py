@@ -41,6 +41,13 @@ class ChurnSchema:
         Extra strings read as missing, on top of the standard placeholders.
     key : str or None
         The identifier the table was indexed by, if any.
+    true_values, false_values : mapping of str to tuple of str
+        Binary columns coded other than 0/1, yes/no or true/false (such as
+        1/2): column -> the raw codes read as True / False. The model's
+        contract carries them, so scoring reads raw codes the same way.
+    coded_categories : tuple of str
+        Categorical columns read from whole-number codes (area codes, tiers,
+        region codes); their categories are the codes' text (``"408"``).
 
     Examples
     --------
@@ -64,6 +71,9 @@ class ChurnSchema:
     leakage: Mapping[str, float] = field(default_factory=dict)
     na_values: tuple[str, ...] = ()
     key: str | None = None
+    true_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    false_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    coded_categories: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -74,6 +84,7 @@ class ChurnSchema:
             "datetime",
             "constant",
             "na_values",
+            "coded_categories",
         ):
             object.__setattr__(self, name, tuple(str(c) for c in getattr(self, name)))
         object.__setattr__(self, "neg_labels", tuple(self.neg_labels))
@@ -82,6 +93,15 @@ class ChurnSchema:
             "leakage",
             {str(k): float(v) for k, v in self.leakage.items()},
         )
+        for name in ("true_values", "false_values"):
+            object.__setattr__(
+                self,
+                name,
+                {
+                    str(k): tuple(str(v) for v in vs)
+                    for k, vs in getattr(self, name).items()
+                },
+            )
 
     def __hash__(self) -> int:
         return hash(self.to_json())
@@ -111,6 +131,8 @@ class ChurnSchema:
             if isinstance(v, tuple):
                 d[k] = list(v)
         d["leakage"] = dict(self.leakage)
+        for name in ("true_values", "false_values"):
+            d[name] = {k: list(v) for k, v in getattr(self, name).items()}
         if hasattr(self.positive, "item"):  # numpy scalar -> Python scalar
             d["positive"] = self.positive.item()
         d["neg_labels"] = [

@@ -8,9 +8,10 @@ Large tables: roles are a property of a column's type, not of every row, so
 above :data:`ROLE_SAMPLE_ROWS` rows ``infer_schema`` sees that many evenly
 spaced rows. The columns whose role could depend on the sample are then
 re-inferred on the full column: numbers stored as text (garbage may hide
-outside the sample), 0/1 codes (other values may), and integer columns that
-are unique in the sample (a shuffled row-number column is only a run of
-consecutive integers as a whole).
+outside the sample), 0/1 codes (other values may), whole-number codes read
+as categories (more levels may), and integer columns that are unique in the
+sample (a shuffled row-number column is only a run of consecutive integers as
+a whole).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def _role_of(schema: ChurnSchema, column: str) -> str | None:
     return None
 
 
-def _needs_full_look(df: pd.DataFrame, sample: pd.DataFrame, c: str, role: str) -> bool:
+def _needs_full_look(
+    df: pd.DataFrame, sample: pd.DataFrame, c: str, role: str, schema: ChurnSchema
+) -> bool:
     s = df[c]
     numeric_dtype = pd.api.types.is_numeric_dtype(s.dtype) and not (
         pd.api.types.is_bool_dtype(s.dtype)
@@ -50,7 +53,8 @@ def _needs_full_look(df: pd.DataFrame, sample: pd.DataFrame, c: str, role: str) 
     if role == "binary" and numeric_dtype:
         v = s.to_numpy(dtype="float64", na_value=np.nan)
         return not bool(np.all((v == 0) | (v == 1) | np.isnan(v)))
-    return False
+    # whole-number codes read as categories: more levels may hide outside
+    return role == "categorical" and c in schema.coded_categories
 
 
 def _infer(df: pd.DataFrame) -> ChurnSchema:
@@ -61,17 +65,26 @@ def _infer(df: pd.DataFrame) -> ChurnSchema:
     sample = df.iloc[rows]
     schema = infer_schema(sample)
     moved: dict[str, str] = {}
+    codes: dict[str, ChurnSchema] = {}  # the full look of each moved column
     for c in df.columns:
         role = _role_of(schema, c)
-        if role is not None and _needs_full_look(df, sample, c, role):
-            full = _role_of(infer_schema(df[[c]]), c)
+        if role is not None and _needs_full_look(df, sample, c, role, schema):
+            whole = infer_schema(df[[c]])
+            full = _role_of(whole, c)
             if full is not None and full != role:
                 moved[c] = full
+                codes[c] = whole
     if not moved:
         return schema
 
     def columns(role: str) -> tuple[str, ...]:
         return tuple(c for c in df.columns if moved.get(c, _role_of(schema, c)) == role)
+
+    def coded(name: str) -> dict[str, tuple[str, ...]]:
+        out = {c: v for c, v in getattr(schema, name).items() if c not in moved}
+        for whole in codes.values():
+            out.update(getattr(whole, name))
+        return out
 
     return dataclasses.replace(
         schema,
@@ -80,6 +93,14 @@ def _infer(df: pd.DataFrame) -> ChurnSchema:
         binary=columns("binary"),
         id_columns=columns("id_columns"),
         datetime=columns("datetime"),
+        true_values=coded("true_values"),
+        false_values=coded("false_values"),
+        coded_categories=tuple(
+            c
+            for c in columns("categorical")
+            if (c in codes and c in codes[c].coded_categories)
+            or (c not in moved and c in schema.coded_categories)
+        ),
     )
 
 

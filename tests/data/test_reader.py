@@ -625,3 +625,169 @@ def test_excel_table_with_a_sheet(tmp_path):
     assert len(X) == 60
     assert X.index.name == "account"
     assert schema.positive == "yes"
+
+
+# --- issue 12: binary columns coded other than 0/1, whole-number codes ---------------
+
+
+@pytest.mark.parametrize(
+    ("values", "true_code", "false_code"),
+    [
+        ([1, 2, 2, 1, 2, 1], "2", "1"),
+        ([-1, 1, 1, -1, 1, 1], "1", "-1"),
+        ([1.0, 2.0, 2.0, 1.0, 2.0, 2.0], "2", "1"),
+        (["1", "2", "2", " 1", "2", "1"], "2", "1"),
+    ],
+)
+def test_two_level_number_codes_read_as_booleans(values, true_code, false_code):
+    df = pd.DataFrame({"gender": values, "tenure": [1.5, 2, 3, 4, 5, 6]})
+    schema = infer_schema(df)
+    assert schema.binary == ("gender",)
+    assert schema.true_values == {"gender": (true_code,)}
+    assert schema.false_values == {"gender": (false_code,)}
+
+
+def test_two_level_codes_clean_to_bool_with_the_larger_code_true(tmp_path):
+    path = tmp_path / "coded.csv"
+    pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "sex": [1, 2, 2, 1, 2],
+            "has_card": [2, None, 1, 1, 2],
+            "flag": ["Y", "n", "N", "y", "Y"],
+            "paid": ["t", "F", "f", "T", "t"],
+            "churn": ["Yes", "No", "No", "Yes", "No"],
+        }
+    ).to_csv(path, index=False)
+    X, _y, schema = read_churn_table(path, target="churn", id_columns=["id"])
+    assert set(schema.binary) == {"sex", "has_card", "flag", "paid"}
+    assert X["sex"].tolist() == [False, True, True, False, True]
+    assert X["sex"].dtype == bool
+    # a missing value keeps the float 0/1 form, as for 0/1 columns
+    np.testing.assert_array_equal(X["has_card"], [1.0, np.nan, 0.0, 0.0, 1.0])
+    assert X["flag"].tolist() == [True, False, False, True, True]
+    assert X["paid"].tolist() == [True, False, False, True, True]
+    # only the number codes need recording: the words are read the same everywhere
+    assert schema.true_values == {"sex": ("2",), "has_card": ("2",)}
+    assert schema.false_values == {"sex": ("1",), "has_card": ("1",)}
+
+
+@pytest.mark.parametrize("name", ["NumLines", "n_products", "support_calls", "age"])
+def test_two_level_counts_stay_numbers(name):
+    df = pd.DataFrame({name: [1, 2, 2, 1, 2, 1]})
+    assert infer_schema(df).numeric == (name,)
+
+
+def _codes(values, n=60):
+    return list(values) * (n // len(values))
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "role"),
+    [
+        ("area code", _codes([408, 415, 510]), "categorical"),  # named and code-like
+        ("AreaCode", _codes(["408", "415", "510"]), "categorical"),  # number text
+        ("x7", _codes([408, 415, 510]), "categorical"),  # unnamed but code-like
+        ("region", _codes([1, 2, 3, 4, 5, 6]), "categorical"),  # named: contiguous ok
+        ("plan_tier", _codes([1, 2, 3]), "categorical"),
+        ("customer_type", _codes([10, 20, 30, 40]), "categorical"),
+        # counts and amounts stay numeric, whatever their values look like
+        ("number customer service calls", _codes([0, 1, 2, 3, 4, 5]), "numeric"),
+        ("NumOfProducts", _codes([1, 2, 3, 4]), "numeric"),
+        ("Total_Relationship_Count", _codes([1, 2, 3, 4, 5, 6]), "numeric"),
+        ("region_charge", _codes([408, 415, 510]), "numeric"),  # amount word wins
+        ("monthly_fee", _codes([100, 250, 700]), "numeric"),
+        # no name hint: small, adjacent, evenly spaced or few rows stay numeric
+        ("x7", _codes([1, 2, 3, 4, 5]), "numeric"),
+        ("x7", _codes([100, 200, 300]), "numeric"),  # evenly spaced: a scale
+        ("x7", _codes([408, 409, 510]), "numeric"),  # adjacent values
+        ("x7", _codes(range(400, 800, 29)), "numeric"),  # 14 values: too many
+        ("x7", _codes([408, 415, 510], n=21), "numeric"),  # 7 rows a value
+        ("region", _codes([1.5, 2.5, 3.5]), "numeric"),  # fractions are amounts
+        ("region", _codes(range(40)), "numeric"),  # 40 levels: too many
+    ],
+)
+def test_whole_number_codes_become_categories_on_strong_evidence(name, values, role):
+    schema = infer_schema(pd.DataFrame({name: values}))
+    assert getattr(schema, role) == (name,)
+    assert schema.coded_categories == ((name,) if role == "categorical" else ())
+
+
+def test_coded_categories_read_as_code_text(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 90
+    path = tmp_path / "phone.csv"
+    area = rng.choice([408, 415, 510], n).astype(float)
+    area[[3, 7]] = np.nan
+    pd.DataFrame(
+        {
+            "area code": area,
+            "customer service calls": rng.integers(0, 10, n),
+            "churn": rng.choice(["True.", "False."], n),
+        }
+    ).to_csv(path, index=False)
+    X, _y, schema = read_churn_table(path, target="churn", pos_label="True.")
+    assert schema.categorical == ("area code",)
+    assert schema.coded_categories == ("area code",)
+    assert schema.numeric == ("customer service calls",)
+    assert isinstance(X["area code"].dtype, pd.CategoricalDtype)
+    assert list(X["area code"].cat.categories) == ["408", "415", "510"]
+    assert X["area code"].isna().sum() == 2
+    expected = ["" if np.isnan(v) else f"{v:.0f}" for v in area]
+    assert ["" if pd.isna(v) else v for v in X["area code"]] == expected
+
+
+def test_coded_columns_are_decided_on_the_whole_of_a_large_table():
+    # roles of a large table come from a sample (features._roles): a code column
+    # with more levels outside the sample is looked at as a whole
+    from churnlib.features._roles import ROLE_SAMPLE_ROWS, resolve_schema
+
+    n = ROLE_SAMPLE_ROWS + 5_000
+    values = np.tile([408, 415, 510], n // 3 + 1)[:n]
+    rng = np.random.default_rng(1)
+    extra = rng.choice(np.arange(1, n, 1), 40, replace=False)
+    many = values.copy()
+    many[extra] = 600 + np.arange(40) * 7  # 43 levels in all: not a code any more
+    df = pd.DataFrame({"area_code": many, "site": values})
+    schema = resolve_schema(df, None, caller="test")
+    assert schema.categorical == ("site",)
+    assert schema.coded_categories == ("site",)
+    assert schema.numeric == ("area_code",)
+
+
+CODE_NAMES = st.sampled_from(["gender", "has_card", "flag_x", "opt_in", "vip"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=CODE_NAMES,
+    pair=st.sampled_from([(1, 2), (-1, 1)]),
+    picks=st.lists(st.booleans(), min_size=3, max_size=30).filter(
+        lambda p: len(set(p)) == 2
+    ),
+    missing=st.lists(st.booleans(), min_size=30, max_size=30),
+)
+def test_property_two_level_codes_keep_their_order(name, pair, picks, missing):
+    low, high = pair
+    values = np.where(picks, high, low).astype(float)
+    holes = np.asarray(missing[: len(values)])
+    if (~holes).sum() >= 2 and len(set(values[~holes])) == 2:
+        values[holes] = np.nan
+    df = pd.DataFrame({name: values})
+    schema = infer_schema(df)
+    assert schema.binary == (name,)
+    assert schema.true_values == {name: (str(high),)}
+    assert schema.false_values == {name: (str(low),)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    word=st.sampled_from(["calls", "num", "count", "age", "balance", "months"]),
+    levels=st.lists(st.integers(-1000, 1000), min_size=1, max_size=8, unique=True),
+)
+def test_property_counts_are_never_codes(word, levels):
+    df = pd.DataFrame({f"{word}_x": _codes(levels, n=80)})
+    schema = infer_schema(df)
+    assert schema.categorical == ()
+    assert schema.true_values == {}
+    assert f"{word}_x" in schema.numeric + schema.binary

@@ -45,8 +45,13 @@ def test_codes_beyond_zero_one_outside_the_sample(small_sample):
     X = big_table()
     X.loc[1, "code"] = 7
     schema = _roles.resolve_schema(X, None, caller="t")
-    assert "code" in schema.numeric
+    # not binary any more; three whole numbers in a column named "code" are codes
+    assert "code" in schema.categorical
+    assert schema.coded_categories == ("code",)
     assert schema == infer_schema(X)
+    X["code"] = X["code"].astype(float)
+    X.loc[1, "code"] = 7.5  # a fraction: an amount, never a code
+    assert "code" in _roles.resolve_schema(X, None, caller="t").numeric
 
 
 def test_preprocessor_on_a_large_table(small_sample):

@@ -294,13 +294,14 @@ def test_numpy_input_positional():
 
 
 def test_object_numpy_input():
-    X = np.array([["a", "1"], ["b", " 2"], ["a", ""]], dtype=object)
+    # (1 and 2 alone would be a two-level code, read as binary)
+    X = np.array([["a", "1"], ["b", " 2.5"], ["a", ""]], dtype=object)
     v = SchemaValidator().fit(X)
     assert v.kinds_ == {"x0": "categorical", "x1": "numeric"}
     out = v.transform(X)
     assert out.shape == (3, 2)
     assert list(out[:, 0]) == ["a", "b", "a"]
-    np.testing.assert_array_equal(out[:, 1].astype(float), [1.0, 2.0, np.nan])
+    np.testing.assert_array_equal(out[:, 1].astype(float), [1.0, 2.5, np.nan])
 
 
 def test_array_after_frame_fit_is_matched_by_position(train):
