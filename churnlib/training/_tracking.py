@@ -593,7 +593,8 @@ def skops_bytes(model: Any) -> bytes:
     try:
         from skops.io._utils import SaveContext, get_state
     except ImportError:  # pragma: no cover - a future skops layout
-        return sio.dumps(model)
+        plain: bytes = sio.dumps(model)
+        return plain
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         context = SaveContext(zip_file=archive)
@@ -634,7 +635,7 @@ class _PrebuiltSkopsFlavor:
         with _SAVE_LOCK:
             original = getattr(flavor, "_save_model", None)
             if original is not None:
-                flavor._save_model = write
+                flavor._save_model = write  # type: ignore[assignment]
             try:
                 flavor.save_model(path=path, **kwargs)
             finally:
