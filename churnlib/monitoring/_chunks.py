@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from churnlib.exceptions import DataQualityWarning, DataValidationError
-from churnlib.monitoring._log import TIMESTAMP_COLUMN
+from churnlib.monitoring._log import TIMESTAMP_COLUMN, MonitorStoreError
 from churnlib.monitoring._outcomes import NO_SCORED_AT, Attribution, KeyIndex, attribute
 from churnlib.monitoring._performance import (
     HIGHER_IS_BETTER,
@@ -64,6 +64,8 @@ class Damaged:
     parts: list[str] = field(default_factory=list)
 
     def handle(self, kind: str, part: str, err: BaseException) -> None:
+        if isinstance(err, MonitorStoreError):  # the store failed, not the file
+            raise err
         name = self.where(kind, part)
         message = (
             f"Monitor log file {name} cannot be read ({type(err).__name__}: "

@@ -17,6 +17,11 @@ stores (S3, GCS, Azure, memory) a single ``pipe_file`` PUT is atomic. Readers
 list only ``part-*.parquet``, so they never see a half-written batch. A write
 that fails (disk full, permission, network) raises :class:`MonitorStoreError`
 and leaves no temporary file behind.
+
+Every storage request is bounded in time (:mod:`churnlib._core.timeouts`, the
+model store's setting): against an endpoint that accepts connections and
+never answers, each call fails after ``timeout`` seconds (60 by default,
+``CHURNLIB_STORAGE_TIMEOUT``) with a :class:`MonitorStoreError`.
 """
 
 from __future__ import annotations
@@ -32,6 +37,13 @@ from typing import Any
 
 import pandas as pd
 
+from churnlib._core.timeouts import (
+    BoundedFileSystem,
+    StorageTimeoutError,
+    bounded_storage_options,
+    resolve_timeout,
+    timeout_message,
+)
 from churnlib._urls import redact_url
 from churnlib.exceptions import ChurnlibError
 
@@ -49,6 +61,9 @@ KINDS = ("predictions", "outcomes", "events", "alerts")
 
 class MonitorStoreError(ChurnlibError, OSError):
     """A monitor store could not be written or read (disk full, permissions...).
+
+    Also raised when the storage does not answer within the bound
+    (``ChurnMonitor(..., timeout=seconds)``).
 
     Parameters
     ----------
@@ -139,17 +154,30 @@ class MemoryLog:
 
 
 class ParquetLog:
-    """Batches as Parquet files under an fsspec URL."""
+    """Batches as Parquet files under an fsspec URL, every request bounded."""
 
-    def __init__(self, url: str, storage_options: Mapping[str, Any] | None) -> None:
+    def __init__(
+        self,
+        url: str,
+        storage_options: Mapping[str, Any] | None,
+        timeout: float | None = None,
+    ) -> None:
         import fsspec
 
         self.url = url
-        self.fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
+        self.timeout = resolve_timeout(timeout)
+        protocol = fsspec.core.split_protocol(url)[0] or "file"
+        options = bounded_storage_options(
+            protocol, storage_options or {}, timeout=self.timeout
+        )
+        fs, root = fsspec.core.url_to_fs(url, **options)
+        self.fs = BoundedFileSystem(fs, self.timeout)
         self.root = root.rstrip("/")
         try:
             for kind in KINDS:
                 self.fs.makedirs(f"{self.root}/{kind}", exist_ok=True)
+        except StorageTimeoutError:
+            raise self._timeout("create the monitor store", None) from None
         except OSError as err:
             raise MonitorStoreError(
                 f"Cannot create the monitor store {redact_url(url)}: "
@@ -157,6 +185,23 @@ class ParquetLog:
                 "the credentials and that the location is writable.",
                 url=redact_url(url),
             ) from None
+
+    def _timeout(self, action: str, what: str | None) -> MonitorStoreError:
+        where = redact_url(self.url.rstrip("/") + (f"/{what}" if what else ""))
+        return MonitorStoreError(
+            timeout_message(
+                action, repr(where), self.timeout, "ChurnMonitor(..., timeout=seconds)"
+            ),
+            url=redact_url(self.url),
+        )
+
+    @contextlib.contextmanager
+    def _bounded(self, action: str, what: str | None = None) -> Iterator[None]:
+        """Turn a request that did not answer in time into a MonitorStoreError."""
+        try:
+            yield
+        except StorageTimeoutError:
+            raise self._timeout(action, what) from None
 
     def _dir(self, kind: str) -> str:
         return f"{self.root}/{kind}"
@@ -169,7 +214,8 @@ class ParquetLog:
 
         path = f"{self.root}/monitor.json"
         try:
-            raw = self.fs.cat_file(path)
+            with self._bounded("read", "monitor.json"):
+                raw = self.fs.cat_file(path)
         except FileNotFoundError:
             return None
         try:
@@ -209,6 +255,8 @@ class ParquetLog:
             self.fs.rm_file(f"{self._dir('alerts')}/claims/{key}")
 
     def _write_error(self, what: str, err: BaseException) -> MonitorStoreError:
+        if isinstance(err, StorageTimeoutError):
+            return self._timeout("write", what)
         where = redact_url(f"{self.url.rstrip('/')}/{what}")
         return MonitorStoreError(
             f"Could not write {where}: {type(err).__name__}: "
@@ -255,7 +303,8 @@ class ParquetLog:
         folder = self._dir(kind)
         self.fs.invalidate_cache(folder)
         try:
-            paths = self.fs.ls(folder, detail=False)
+            with self._bounded("list", kind):
+                paths = self.fs.ls(folder, detail=False)
         except FileNotFoundError:
             return []
         names = [p.rstrip("/").rsplit("/", 1)[-1] for p in paths]
@@ -266,7 +315,10 @@ class ParquetLog:
     def n_rows(self, kind: str, part: str) -> int:
         import pyarrow.parquet as pq
 
-        with self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f:
+        with (
+            self._bounded("read", f"{kind}/{part}"),
+            self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f,
+        ):
             return int(pq.ParquetFile(f).metadata.num_rows)
 
     def read(
@@ -274,7 +326,10 @@ class ParquetLog:
     ) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
-        with self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f:
+        with (
+            self._bounded("read", f"{kind}/{part}"),
+            self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f,
+        ):
             pf = pq.ParquetFile(f)
             if columns is not None:
                 names = set(pf.schema_arrow.names)
@@ -288,7 +343,10 @@ class ParquetLog:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        with self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f:
+        with (
+            self._bounded("read", f"{kind}/{part}"),
+            self.fs.open(f"{self._dir(kind)}/{part}", "rb") as f,
+        ):
             pf = pq.ParquetFile(f)
             if columns is not None:
                 names = set(pf.schema_arrow.names)
@@ -310,9 +368,15 @@ def _to_frame(table: Any) -> pd.DataFrame:
 
 
 def open_log(
-    store: str | os.PathLike[str] | None, storage_options: Mapping[str, Any] | None
+    store: str | os.PathLike[str] | None,
+    storage_options: Mapping[str, Any] | None,
+    timeout: float | None = None,
 ) -> MemoryLog | ParquetLog:
-    """``MemoryLog`` for None, else a ``ParquetLog`` on the URL or path."""
+    """``MemoryLog`` for None, else a ``ParquetLog`` on the URL or path.
+
+    ``timeout`` bounds every storage request (see :mod:`churnlib._core.timeouts`).
+    """
     if store is None:
+        resolve_timeout(timeout)  # a bad value is refused either way
         return MemoryLog()
-    return ParquetLog(os.fspath(store), storage_options)
+    return ParquetLog(os.fspath(store), storage_options, timeout)

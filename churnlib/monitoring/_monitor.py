@@ -140,6 +140,10 @@ class ChurnMonitor:
         and ``monitor.json``).
     storage_options : dict or None, default=None
         Passed to fsspec with ``store``.
+    timeout : float or None, default=None
+        Seconds one request to ``store`` may take before the call fails with
+        :class:`MonitorStoreError` (the model store's bound: None uses
+        ``CHURNLIB_STORAGE_TIMEOUT``, else 60).
     rules : sequence of AlertRule or None, default=None
         Alert rules; None uses :data:`DEFAULT_RULES`; ``()`` disables alerts.
     sinks : sequence of callables or None, default=None
@@ -228,6 +232,7 @@ class ChurnMonitor:
         segments: Sequence[str] | None = None,
         max_segment_values: int = 20,
         allow_training_overlap: bool = False,
+        timeout: float | None = None,
     ) -> None:
         if threshold is not None and not (
             isinstance(threshold, int | float)
@@ -292,7 +297,7 @@ class ChurnMonitor:
         self.calibrator_ = ref.calibrator
         self.contract_ = ref.contract
         self.training_overlap_ = ref.training_overlap
-        self._log = open_log(store, storage_options)
+        self._log = open_log(store, storage_options, timeout)
         meta = self._log.read_meta() or {}
         stored = meta.get("horizon")
         if stored is not None:
