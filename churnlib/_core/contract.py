@@ -554,13 +554,14 @@ def _prepare_binary(
     present = codes >= 0
     if unknown.any():
         mask = present & unknown[np.maximum(codes, 0)]
-        expected = sorted(set(spec.true_values) | set(spec.false_values)) or [
-            "yes",
-            "no",
-        ]
-        raise _bad_values(
-            s, mask, spec, source, f"a two-level value ({', '.join(expected)})"
-        )
+        if spec.true_values or spec.false_values:
+            expected = (
+                f"{' or '.join(spec.true_values)} for True, "
+                f"{' or '.join(spec.false_values)} for False"
+            )
+        else:
+            expected = "yes/no, true/false, y/n, t/f or 1/0"
+        raise _bad_values(s, mask, spec, source, f"a two-level value ({expected})")
     t = truth[np.maximum(codes, 0)] if truth.size else np.zeros(len(s), dtype=bool)
     if present.all():
         return pd.Series(t.astype(bool), index=s.index)

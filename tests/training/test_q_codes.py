@@ -1,0 +1,106 @@
+"""A model trained on coded columns (1/2 binaries, area codes) scores raw codes."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnlib import get_contract
+from churnlib.data import read_churn_table
+from churnlib.exceptions import DataValidationError
+from churnlib.training import ChurnTrainer
+
+
+def _coded_table(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    sex = rng.choice([1, 2], n)
+    card = rng.choice([1, 2], n).astype(float)
+    card[rng.random(n) < 0.05] = np.nan
+    area = rng.choice([408, 415, 510], n)
+    tenure = rng.integers(1, 72, n)
+    logit = -1.0 + 0.8 * (sex == 2) + 1.2 * (area == 510) - 0.03 * tenure
+    churn = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "sex": sex,
+            "has_card": card,
+            "area code": area,
+            "tenure": tenure,
+            "churn": np.where(churn, "Yes", "No"),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def coded_fit(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("coded")
+    path = folder / "coded.csv"
+    _coded_table().to_csv(path, index=False)
+    X, y, schema = read_churn_table(path, target="churn")
+    trainer = ChurnTrainer(
+        tracking_uri=f"sqlite:///{folder}/mlflow.db",
+        log_model=False,
+        log_report=False,
+        random_state=0,
+        time_budget=20,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = trainer.fit(X, y)
+    return path, X, schema, result
+
+
+def test_the_reader_decides_the_codes_once(coded_fit):
+    _path, X, schema, result = coded_fit
+    assert set(schema.binary) == {"sex", "has_card"}
+    assert schema.coded_categories == ("area code",)
+    contract = get_contract(result.model)
+    assert contract is not None
+    sex = contract.feature("sex")
+    assert (sex.role, sex.true_values, sex.false_values) == ("binary", ("2",), ("1",))
+    card = contract.feature("has_card")
+    assert (card.true_values, card.false_values) == (("2",), ("1",))
+    area = contract.feature("area code")
+    assert (area.role, area.categories) == ("categorical", ("408", "415", "510"))
+    assert contract.feature("tenure").role == "numeric"
+    # the codes survive the contract's JSON (store manifest, MLflow run)
+    assert type(contract).from_json(contract.to_json()).feature("sex") == sex
+    assert X["sex"].dtype == bool
+
+
+def test_raw_codes_score_exactly_as_the_training_frame(coded_fit):
+    path, X, _schema, result = coded_fit
+    contract = get_contract(result.model)
+    raw = pd.read_csv(path)  # 1/2 integers, 1.0/2.0 floats with NaN, 408/415/510
+    prepared = contract.prepare(raw)
+    pd.testing.assert_frame_equal(prepared, X[list(contract.feature_names)])
+    expected = result.model.predict_proba(X)[:, 1]
+    # the same frame, so the same scores (to float rounding of the BLAS layout)
+    np.testing.assert_allclose(
+        result.model.predict_proba(prepared)[:, 1], expected, rtol=1e-12, atol=0
+    )
+    # the same codes written as text ("2.0", " 1", "408.0") read the same way
+    text = raw.astype(str).replace({"nan": ""})
+    text["sex"] = text["sex"].map({"1": " 1", "2": "2.0"})
+    text["area code"] = text["area code"] + ".0"
+    again = contract.prepare(text)
+    np.testing.assert_allclose(
+        result.model.predict_proba(again)[:, 1], expected, rtol=1e-12, atol=0
+    )
+
+
+def test_an_unknown_code_is_refused_with_the_column(coded_fit):
+    path, _X, _schema, result = coded_fit
+    contract = get_contract(result.model)
+    raw = pd.read_csv(path).head(5)
+    raw.loc[raw.index[0], "sex"] = 3
+    with pytest.raises(
+        DataValidationError,
+        match=r"Column 'sex' of the batch holds '3'.*\(2 for True, 1 for False\)",
+    ) as err:
+        contract.prepare(raw, source="the batch")
+    assert list(err.value.columns) == ["sex"]
