@@ -87,14 +87,18 @@ def _monitor_factory(
                 f"ChurnMonitor or None. Got {type(monitor).__name__} instead."
             )
         return lambda model, contract, proba: monitor
-    if reference is None:
-        raise InvalidParameterError(
-            "Logging to a monitor store needs reference data (the held-out rows "
-            "the model was validated on, with their labels): pass reference= "
-            "(a DataFrame or a table URL), or --reference on the command line."
-        )
-    raw_reference = _read_reference(reference, storage_options)
     url = os.fspath(monitor)
+    if reference is None:
+        # The contract says what to log; reports need the reference later.
+        def log_only(
+            model: Any, contract: Any, proba: Callable[..., np.ndarray]
+        ) -> Any:
+            from churnlib.serve._logonly import LogOnlyMonitor
+
+            return LogOnlyMonitor(model, store=url, storage_options=storage_options)
+
+        return log_only
+    raw_reference = _read_reference(reference, storage_options)
 
     def make(model: Any, contract: Any, proba: Callable[..., np.ndarray]) -> Any:
         from churnlib.monitoring import ChurnMonitor
@@ -173,7 +177,10 @@ def create_app(
         from ``reference``), a monitor of your own, or None (no logging).
     reference : DataFrame, str or None, default=None
         Reference data for the monitor (a table or its URL): the held-out,
-        labelled rows the model was validated on. Needed with a monitor URL.
+        labelled rows the model was validated on. Optional with a monitor
+        URL: without it the model's contract says what to log (the model
+        must carry one), and reports are made later by
+        ``ChurnMonitor(reference, model=model, store=monitor).report()``.
     storage_options : mapping, default=None
         fsspec options for the model store, the monitor store and the
         reference table (never logged or shown).

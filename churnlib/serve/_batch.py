@@ -17,6 +17,7 @@ answered by the same model version.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -32,7 +33,7 @@ from churnlib.serve._model import ServedModel
 from churnlib.serve._parse import Records, RequestError, records_frame
 from churnlib.serve._writer import LogWriter
 
-__all__ = ["Batcher", "Clock", "Scored"]
+__all__ = ["Batcher", "Clock", "Scored", "answer_rows", "json_strings"]
 
 logger = logging.getLogger("churnlib.serve")
 
@@ -220,40 +221,109 @@ class Batcher:
         ).astype(object)
         found = served.contract.ids(raw)
         id_name = served.contract.id_column
-        out = pd.DataFrame({"prediction_id": pids})
         if found is not None and id_name is not None:
             ids = found.to_numpy(dtype=object)
             missing = pd.isna(ids)
             ids = np.where(missing, None, ids.astype(str))
-            out[id_name] = ids
             logged = np.where(missing, pids, ids)
         else:
-            if id_name is not None:  # the key is always there: null when not sent
-                out[id_name] = np.full(n, None, dtype=object)
+            # the key is always there when the model has one: null when not sent
+            ids = np.full(n, None, dtype=object) if id_name is not None else None
             logged = pids
-        out["churn_probability"] = proba
-        out["churn"] = proba >= served.threshold
-        out["scored_at"] = np.char.add(
-            np.datetime_as_string(micros.astype("datetime64[us]"), unit="us"), "Z"
-        )
-        out["model_version"] = served.version
         if served.monitor is not None:
             self._writer.submit_predictions(
                 served.monitor, served.version, X, proba, logged, micros
             )
-        lines = (
-            out.to_json(orient="records", lines=True, double_precision=15)
-            .rstrip("\n")
-            .split("\n")
+        rows = answer_rows(
+            pids,
+            id_name if ids is not None else None,
+            ids,
+            proba,
+            proba >= served.threshold,
+            micros,
+            served.version,
         )
         return [
             Scored(
                 served,
                 size,
-                "[" + ",".join(lines[offsets[i] : offsets[i + 1]]) + "]",
+                "[" + ",".join(rows[offsets[i] : offsets[i + 1]]) + "]",
             )
             for i, size in enumerate(sizes)
         ]
+
+
+def json_strings(values: np.ndarray) -> np.ndarray:
+    """JSON text of each value: a quoted, escaped string, or null for missing.
+
+    Vectorized: only values holding a quote, a backslash, a control
+    character or a lone surrogate go through :func:`json.dumps` one by one
+    (rare in ids).
+    """
+    missing = np.asarray(pd.isna(values), dtype=bool)
+    text = np.where(missing, "", values).astype(str)
+    n = len(text)
+    width = text.dtype.itemsize // 4  # numpy str is UCS-4
+    if n and width:
+        codes = text.view(np.uint32).reshape(n, width)
+        used = np.arange(width) < np.char.str_len(text)[:, None]
+        escape = (
+            ((codes < 0x20) & used)
+            | (codes == 0x22)  # "
+            | (codes == 0x5C)  # \\
+            | ((codes >= 0xD800) & (codes < 0xE000))  # lone surrogates
+        )
+        needs = escape.any(axis=1)
+    else:
+        needs = np.zeros(n, dtype=bool)
+    plain = text.astype(object)
+    # numpy drops trailing NUL characters: such values are escaped too
+    needs |= ~missing & (plain != np.asarray(values, dtype=object))
+    out: np.ndarray = ('"' + plain) + '"'
+    if needs.any():
+        out[needs] = [json.dumps(str(v)) for v in np.asarray(values)[needs]]
+    out[missing] = "null"
+    return out
+
+
+def answer_rows(
+    prediction_ids: np.ndarray,
+    id_name: str | None,
+    ids: np.ndarray | None,
+    proba: np.ndarray,
+    churn: np.ndarray,
+    micros: np.ndarray,
+    version: str,
+) -> np.ndarray:
+    """Return the JSON object of every answer row (an object array of str).
+
+    Keys in order: ``prediction_id``, the id column (when the model has
+    one), ``churn_probability`` (shortest text that reads back as the same
+    float64), ``churn``, ``scored_at`` (ISO 8601, µs, UTC) and
+    ``model_version``. Built column by column: no DataFrame, no per-row
+    Python code (a table costs about 0.1 ms instead of several).
+    """
+    if len(proba) == 0:
+        return np.zeros(0, dtype=object)
+    # C-speed float repr (shortest text that reads back as the same float64)
+    probs = np.array(
+        json.dumps(proba.tolist(), separators=(",", ":"))[1:-1].split(","),
+        dtype=object,
+    )
+    stamps = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")
+    head = '{"prediction_id":"' + prediction_ids.astype(object)
+    if id_name is not None and ids is not None:
+        head = head + f'",{json.dumps(id_name)}:' + json_strings(ids)
+    else:
+        head = head + '"'
+    decision = np.where(
+        churn, ',"churn":true,"scored_at":"', ',"churn":false,"scored_at":"'
+    ).astype(object)
+    tail = f'Z","model_version":{json.dumps(version)}}}'
+    rows: np.ndarray = (
+        head + ',"churn_probability":' + probs + decision + stamps.astype(object) + tail
+    )
+    return rows
 
 
 def _done(job: _Job, result: Scored) -> None:

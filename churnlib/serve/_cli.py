@@ -35,7 +35,10 @@ revoke a key). With neither, a key is generated and printed once. Clients send
 'Authorization: Bearer KEY' or 'X-API-Key: KEY'. --no-auth serves openly.
 
 With --monitor STORE every served prediction is logged there (a ChurnMonitor
-store) by a background writer; SIGTERM or Ctrl-C writes what is queued.
+store) by a background writer; SIGTERM or Ctrl-C writes what is queued. The
+model's contract says what to log, so --reference is optional: reports (drift,
+performance) need it and are made later with ChurnMonitor(reference,
+model=..., store=STORE).report().
 """
 
 
@@ -81,8 +84,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference",
         metavar="TABLE",
-        help="reference table for the monitor (held-out labelled rows; needed "
-        "with --monitor)",
+        help="reference table for the monitor (held-out labelled rows); "
+        "optional: without it the service only logs, and reports are made later "
+        "by a ChurnMonitor built with the reference over the same store",
     )
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
@@ -222,11 +226,6 @@ def run(args: argparse.Namespace) -> int:
     """Run the service until SIGTERM/SIGINT; return the exit status."""
     if args.no_auth and args.token_file:
         raise _usage("--no-auth and --token-file exclude each other")
-    if args.monitor and not args.reference:
-        raise _usage(
-            "--monitor needs --reference TABLE: the held-out labelled rows the "
-            "model was validated on (the monitor's baseline)"
-        )
     import uvicorn
 
     from churnlib.serve._app import create_app
@@ -259,7 +258,8 @@ def run(args: argparse.Namespace) -> int:
         max_backlog=args.max_backlog,
         announce_token=announce,
     )
-    # Load the model now: a wrong reference fails here, in one line.
+    # Load the model now: a wrong reference (or a model without a contract
+    # logged without one) fails here, in one line.
     app.state.follower.check()
     if args.no_auth:
         sys.stderr.write(

@@ -272,9 +272,6 @@ def test_wrong_model_reference_fails_in_one_line(published):
 
 
 def test_usage_errors_exit_2(published):
-    no_ref = _run_cli(published.ref, "--monitor", "memory://m")
-    assert no_ref.returncode == 2
-    assert "--monitor needs --reference" in no_ref.stderr
     both = _run_cli(published.ref, "--no-auth", "--token-file", "x")
     assert both.returncode == 2
     assert "exclude each other" in both.stderr

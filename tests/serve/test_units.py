@@ -165,3 +165,61 @@ def test_error_texts_are_scrubbed_of_urls_credentials_and_storage_secrets():
         assert "pa55word" not in clean
         assert "sup3r-secret-value-xyz" not in clean
         assert "host/bucket" in clean
+
+
+def test_answer_rows_are_exact_json():
+    """The hand-built answer rows parse back to the very values (floats exact)."""
+    from churnlib.serve._batch import answer_rows, json_strings
+
+    ids = np.array(
+        ["C1", None, 'a"b', "x\\y", "ü", "tab\t", "", "\u2028", "\ud800x", "é\x00"],
+        dtype=object,
+    )
+    assert [json.loads(text) for text in json_strings(ids)] == list(ids)
+    assert json_strings(np.array([], dtype=object)).shape == (0,)
+
+    rng = np.random.default_rng(0)
+    proba = np.concatenate([rng.random(len(ids) - 3), [0.0, 1.0, 1e-300]])
+    rows = answer_rows(
+        np.array([f"p-{i}" for i in range(len(ids))], dtype=object),
+        "customer_id",
+        ids,
+        proba,
+        proba >= 0.5,
+        np.arange(len(ids), dtype=np.int64) + 1_767_225_600_000_000,
+        'v"1',
+    )
+    parsed = [json.loads(text) for text in rows]
+    assert [list(p) for p in parsed] == [
+        [
+            "prediction_id",
+            "customer_id",
+            "churn_probability",
+            "churn",
+            "scored_at",
+            "model_version",
+        ]
+    ] * len(ids)
+    assert [p["customer_id"] for p in parsed] == list(ids)
+    got = np.array([p["churn_probability"] for p in parsed])
+    assert np.array_equal(got, proba)  # bit for bit, not to 15 digits
+    assert [p["churn"] for p in parsed] == list(proba >= 0.5)
+    assert parsed[0]["scored_at"] == "2026-01-01T00:00:00.000000Z"
+    assert parsed[1]["scored_at"] == "2026-01-01T00:00:00.000001Z"
+    assert {p["model_version"] for p in parsed} == {'v"1'}
+    no_id = answer_rows(
+        np.array(["p"], dtype=object),
+        None,
+        None,
+        np.array([0.25]),
+        [False],
+        np.array([0]),
+        "v",
+    )
+    assert json.loads(no_id[0]) == {
+        "prediction_id": "p",
+        "churn_probability": 0.25,
+        "churn": False,
+        "scored_at": "1970-01-01T00:00:00.000000Z",
+        "model_version": "v",
+    }
