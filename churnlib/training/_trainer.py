@@ -582,6 +582,29 @@ class ChurnTrainer:
         extra["cv_folds"] = float(n_splits)
         return model, {**metrics, **extra}
 
+    def _validation_plan(
+        self, X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame | None
+    ) -> str:
+        """Say how the metrics will be measured (a run param and a result field)."""
+        if X_valid is not None:
+            return f"holdout: X_valid ({len(X_valid)} rows)"
+        if self.estimator is None:
+            folds = self.cv if isinstance(self.cv, numbers.Integral) else 5
+            return (
+                f"out-of-fold: the selection's {int(folds)}-fold predictions "
+                "(no extra fit)"
+            )
+        if self.cv is None:
+            return "none: cv=None and no X_valid"
+        try:
+            n_splits = int(self._splitter(self.cv).get_n_splits(X, y))
+        except (TypeError, ValueError):  # a splitter that needs groups
+            return f"out-of-fold: cross-validation by {self.cv!r}"
+        return (
+            f"out-of-fold: {n_splits}-fold cross-validation ({n_splits} extra fits "
+            "before the final one; pass X_valid/y_valid or cv=None to skip them)"
+        )
+
     def _log_report(
         self,
         tracker: RunLogger,
@@ -862,6 +885,7 @@ class ChurnTrainer:
         )
         pipeline = self._pipeline(decision)
         params = {**self._run_params(pipeline), **contract_params(decision)}
+        params["validation"] = self._validation_plan(X, y, X_valid)
         base_tags = self._base_tags(X, y, tags)
         tracker = self._connect()
         selection: ModelSelection | None = None

@@ -68,6 +68,9 @@ def test_selection_is_recorded_in_the_result(default_fit):
 def test_validation_metrics_reuse_the_selection_folds(default_fit):
     m = default_fit.metrics
     assert m["cv_folds"] == 5.0
+    assert default_fit.params["validation"] == (
+        "out-of-fold: the selection's 5-fold predictions (no extra fit)"
+    )
     assert 0.0 <= m["ece"] <= 0.2
     assert 0.0 < m["brier"] < 0.25
     assert m["roc_auc"] > 0.7

@@ -229,6 +229,31 @@ def test_cross_validated_metrics_without_validation_data(make_trainer, split_dat
     assert len(result.model[-1].estimators_) == 15
 
 
+def test_the_validation_plan_is_a_param_of_the_result_and_the_run(
+    make_trainer, split_data, mlflow_tracking_uri, caplog
+):
+    import logging
+
+    X_train, X_valid, y_train, y_valid = split_data
+    with caplog.at_level(logging.INFO, logger="churnlib"):
+        by_cv = make_trainer(cv=4, log_model=False).fit(X_train, y_train)
+    plan = (
+        "out-of-fold: 4-fold cross-validation (4 extra fits before the final one; "
+        "pass X_valid/y_valid or cv=None to skip them)"
+    )
+    assert by_cv.params["validation"] == plan
+    run = _client(mlflow_tracking_uri).get_run(by_cv.run_id)
+    assert run.data.params["validation"] == plan
+    assert "4 more fits" in caplog.text  # said before the fits start
+    held_out = make_trainer(log_model=False).fit(
+        X_train, y_train, X_valid=X_valid, y_valid=y_valid
+    )
+    assert held_out.params["validation"] == f"holdout: X_valid ({len(X_valid)} rows)"
+    skipped = make_trainer(cv=None, log_model=False).fit(X_train, y_train)
+    assert skipped.params["validation"] == "none: cv=None and no X_valid"
+    assert "cv_folds" not in skipped.metrics
+
+
 def test_cv_splitter_and_too_few_churners(make_trainer, split_data):
     X_train, _, y_train, _ = split_data
     result = make_trainer(cv=KFold(3), log_model=False).fit(X_train, y_train)
