@@ -159,6 +159,10 @@ class ModelContract:
         Training rows.
     reference : mapping or None
         Reference statistics for monitoring, when recorded.
+    task : {"churn", "uplift"}
+        What the model predicts: ``"churn"`` (``predict_proba`` gives the churn
+        probability) or ``"uplift"`` (an uplift model fitted on a campaign:
+        ``predict_uplift`` gives the churn probability the offer removes).
     schema_version : int
         Version of this layout.
     churnlib_version : str
@@ -200,6 +204,7 @@ class ModelContract:
     row_hashes: str | None = None
     n_train: int = 0
     reference: Mapping[str, Any] | None = None
+    task: str = "churn"
     schema_version: int = 1
     churnlib_version: str = __version__
 
@@ -213,6 +218,11 @@ class ModelContract:
         )
         if self.reference is not None:
             object.__setattr__(self, "reference", _frozen(self.reference))
+        if self.task not in ("churn", "uplift"):
+            raise InvalidParameterError(
+                "The 'task' of a ModelContract must be 'churn' or 'uplift'. "
+                f"Got {self.task!r} instead."
+            )
         threshold = self.threshold
         if (
             isinstance(threshold, bool)
@@ -420,6 +430,8 @@ class ModelContract:
             "row_hashes": self.row_hashes,
             "n_train": self.n_train,
             "reference": None if self.reference is None else _plain(self.reference),
+            # only uplift models say so: churn contracts keep their JSON as before
+            **({"task": self.task} if self.task != "churn" else {}),
         }
 
     @classmethod
