@@ -51,6 +51,11 @@ class TrainingResult:
     report : concurrent.futures.Future or None, default=None
         The report card being logged in the background; ``report.result()``
         waits for it (the run's ``churnlib.report`` tag says how it ended).
+    task : {"churn", "uplift"}, default="churn"
+        What the model predicts, as its contract says: ``"uplift"`` for an
+        uplift model fitted with ``treatment=`` (``model.predict`` is then the
+        uplift and ``metrics`` hold ``qini_coefficient``, ``auuc``,
+        ``uplift_at_30``...).
 
     Examples
     --------
@@ -82,6 +87,7 @@ class TrainingResult:
     contract: Any = None
     selection: Any = None
     report: Any = field(default=None, compare=False)
+    task: str = "churn"
 
     @property
     def registered_model_uri(self) -> str | None:
@@ -96,10 +102,12 @@ class TrainingResult:
         parts = [f"run_id={self.run_id!r}"]
         parts.extend(
             f"{key}={round(float(self.metrics[key]), 4)!r}"
-            for key in ("roc_auc", "average_precision", "f1")
+            for key in ("qini_coefficient", "auuc", "roc_auc", "average_precision")
+            + (("f1",) if self.task == "churn" else ())
             if key in self.metrics
         )
-        parts.append(f"threshold={round(float(self.threshold), 4)!r}")
+        if self.task == "churn":
+            parts.append(f"threshold={round(float(self.threshold), 4)!r}")
         if self.registered_version is not None:
             parts.append(
                 f"registered={self.registered_model_name!r} "

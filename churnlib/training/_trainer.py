@@ -27,6 +27,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from churnlib._core.contract import attach_contract
+from churnlib._core.model_facts import final_estimator
 from churnlib._urls import redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
 from churnlib.exceptions import DataValidationError, InvalidParameterError
@@ -45,7 +46,7 @@ from churnlib.training._contract import (
     decode_valid_labels,
 )
 from churnlib.training._estimators import CalibratedChurnClassifier
-from churnlib.training._metrics import churn_metrics
+from churnlib.training._metrics import churn_metrics, uplift_metrics
 from churnlib.training._result import TrainingResult
 from churnlib.training._selection import ModelSelection, select_default_model
 from churnlib.training._tracking import (
@@ -385,13 +386,28 @@ class ChurnTrainer:
                 "ChurnTrainer got registered_model_name with log_model=False; "
                 "registering needs the logged model. Set log_model=True."
             )
+        uplift = is_uplift_model(self.estimator)
         if self.estimator is not None and not (
-            is_classifier(self.estimator) and hasattr(self.estimator, "predict_proba")
+            uplift
+            or (
+                is_classifier(self.estimator)
+                and hasattr(self.estimator, "predict_proba")
+            )
         ):
             raise InvalidParameterError(
                 "The 'estimator' parameter of ChurnTrainer must be a scikit-learn "
-                "classifier with predict_proba (or None for the default random "
-                f"forest). Got {self.estimator!r} instead."
+                "classifier with predict_proba, an uplift model with "
+                "predict_uplift (churnlib.uplift.TwoModelUplift, ...) or a Pipeline "
+                "ending in one, or None for the default model chosen by "
+                f"cross-validation. Got {self.estimator!r} instead."
+            )
+        if uplift and self.threshold is not None:
+            raise InvalidParameterError(
+                f"ChurnTrainer got threshold={self.threshold!r} with the uplift model "
+                f"{type(final_estimator(self.estimator)).__name__}; a threshold "
+                "decides on churn probabilities, while an uplift model ranks "
+                "customers by the churn it expects the offer to prevent. Leave "
+                "threshold=None (choose the budget when targeting instead)."
             )
         if self.preprocessor is not None and not hasattr(self.preprocessor, "fit"):
             raise InvalidParameterError(
@@ -706,6 +722,7 @@ class ChurnTrainer:
             contract=contract,
             selection=selection,
             report=report,
+            task="churn" if contract is None else contract.task,
         )
 
     # --- public API ---------------------------------------------------------
@@ -816,6 +833,159 @@ class ChurnTrainer:
             extra["cv_folds"] = float(selection.cv_folds)
         return model, {**metrics, **extra}, selection
 
+    # --- uplift models ----------------------------------------------------------
+
+    def _fit_uplift(
+        self,
+        pipeline: Pipeline,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        t: np.ndarray,
+        X_valid: pd.DataFrame | None,
+        y_valid: np.ndarray | None,
+        t_valid: np.ndarray | None,
+    ) -> tuple[Pipeline, dict[str, float]]:
+        """Fit an uplift pipeline on all rows; measure it held out or out-of-fold."""
+        route = _treatment_param(pipeline[-1])
+        extra: dict[str, float] = {"n_train": float(len(X))}
+        t0 = time.perf_counter()
+        model = clone(pipeline).fit(X, y, **{route: t})
+        extra["fit_seconds"] = time.perf_counter() - t0
+        if X_valid is not None and y_valid is not None and t_valid is not None:
+            held_out, arms = _uplift_outputs(model, X_valid)
+            metrics = uplift_metrics(y_valid, t_valid, held_out, outcomes=arms)
+            extra["n_valid"] = float(len(X_valid))
+            return model, {**metrics, **extra}
+        if self.cv is None:
+            return model, extra
+        splitter = self._splitter(self.cv)
+        n_splits = splitter.get_n_splits(X, y)
+        logger.info(
+            "ChurnTrainer: no validation data, so the uplift model %s is measured "
+            "by %d-fold cross-validation (folds stratified by churn and offer): %d "
+            "more fits on %d rows. Pass X_valid/y_valid/treatment_valid or "
+            "cv=None to skip them.",
+            type(final_estimator(pipeline)).__name__,
+            n_splits,
+            n_splits,
+            len(X),
+        )
+        strata = y.astype(int) * 2 + t.astype(int)  # churn x offer, four groups
+        uplift = np.empty(len(X), dtype=float)
+        outcomes: np.ndarray | None = np.empty((len(X), 2), dtype=float)
+        for train_idx, test_idx in splitter.split(X, strata):  # a loop over folds
+            fold = clone(pipeline).fit(
+                X.iloc[train_idx], y[train_idx], **{route: t[train_idx]}
+            )
+            u, o = _uplift_outputs(fold, X.iloc[test_idx])
+            uplift[test_idx] = u
+            if o is None or outcomes is None:
+                outcomes = None
+            else:
+                outcomes[test_idx] = o
+        metrics = uplift_metrics(y, t, uplift, outcomes=outcomes)
+        extra["cv_folds"] = float(n_splits)
+        return model, {**metrics, **extra}
+
+    def _fit_uplift_run(
+        self,
+        decision: ContractDecision,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        X_valid: pd.DataFrame | None,
+        y_valid: np.ndarray | None,
+        treatment: Any,
+        treatment_valid: Any,
+        tags: Mapping[str, Any] | None,
+    ) -> TrainingResult:
+        """``fit`` for an uplift model: one run with uplift metrics, no report card."""
+        from churnlib.uplift._base import check_treatment
+
+        t = check_treatment(treatment, len(X), caller="ChurnTrainer")
+        t_valid = None
+        if X_valid is not None:
+            t_valid = check_treatment(
+                treatment_valid, len(X_valid), caller="ChurnTrainer (treatment_valid)"
+            )
+        column = _treatment_column(X, treatment)
+        pipeline = Pipeline(
+            [
+                ("preprocess", self._preprocessor(decision)),
+                ("uplift", clone(self.estimator)),
+            ]
+        )
+        params = {**self._run_params(pipeline), **contract_params(decision)}
+        params.pop("threshold", None)  # uplift models rank; they do not threshold
+        params["task"] = "uplift"
+        params["treatment"] = column
+        params["validation"] = self._validation_plan(X, y, X_valid).replace(
+            "cross-validation", "cross-validation stratified by churn and offer"
+        )
+        # the offer is part of the data: it changes the fingerprint and the dataset
+        base_tags = self._base_tags(X.assign(**{column: t}), y, tags)
+        run_tags = {
+            **base_tags,
+            **contract_tags(decision),
+            "churnlib.task": "uplift",
+            "churnlib.treatment_share": f"{float(np.mean(t)):.4f}",
+        }
+        tracker = self._connect()
+        target = _target_name(X.assign(**{column: t}))
+        with tracker.run(run_name=self.run_name, tags=run_tags) as run_id:
+            tracker.log_params(params)
+            tracker.log_dataset(
+                X.assign(**{column: t}),
+                y,
+                name="train",
+                context="training",
+                target=target,
+            )
+            if X_valid is not None:
+                tracker.log_dataset(
+                    X_valid.assign(**{column: t_valid}),
+                    y_valid,
+                    name="valid",
+                    context="validation",
+                    target=target,
+                )
+            model, metrics = self._fit_uplift(
+                pipeline, X, y, t, X_valid, y_valid, t_valid
+            )
+            contract = decision.contract(
+                threshold=0.5, fingerprint=base_tags["churnlib.data_fingerprint"]
+            ).with_updates(task="uplift")
+            attach_contract(model, contract)
+            tracker.log_results(run_id, metrics, {})
+            tracker.log_contract(contract)
+            model_uri, version = None, None
+            if self.log_model:
+                model_uri, version = tracker.log_sklearn_model(
+                    model,
+                    X,
+                    registered_model_name=self.registered_model_name,
+                    predict_fn="predict",  # an uplift pipeline predicts the uplift
+                )
+                name = self.registered_model_name
+                if self.alias is not None and name is not None and version is not None:
+                    tracker.set_alias(name, self.alias, version)
+            if self.log_report and X_valid is not None:
+                tracker.set_tags(
+                    {
+                        "churnlib.report": "skipped: uplift model (its Qini, AUUC "
+                        "and uplift@30% are the run's metrics)"
+                    }
+                )
+        return self._result(
+            tracker,
+            model=model,
+            run_id=run_id,
+            model_uri=model_uri,
+            metrics=metrics,
+            params=params,
+            version=version,
+            contract=contract,
+        )
+
     def fit(
         self,
         X: Any,
@@ -827,6 +997,8 @@ class ChurnTrainer:
         schema: Any = None,
         allow_leakage: bool = False,
         drop: Iterable[str] | None = None,
+        treatment: Any = None,
+        treatment_valid: Any = None,
     ) -> TrainingResult:
         """Decide the contract, fit the pipeline, validate it, record one MLflow run.
 
@@ -856,6 +1028,17 @@ class ChurnTrainer:
             contract.
         drop : list of str, default=None
             Columns to leave out of the features.
+        treatment : array-like of shape (n_samples,), str or None, default=None
+            For an uplift ``estimator`` (required then, refused otherwise):
+            whether each customer of ``X`` was offered the incentive (bool or
+            0/1), or the name of that column of ``X`` (then not a feature).
+        treatment_valid : array-like, str or None, default=None
+            The same for ``X_valid`` (required with ``X_valid`` for an uplift
+            model).
+
+            .. versionadded:: 0.4
+               ``treatment`` and ``treatment_valid``: training and tracking
+               uplift models.
 
         Returns
         -------
@@ -868,12 +1051,19 @@ class ChurnTrainer:
         ------
         DataValidationError
             Bad input (single class, missing or unknown labels, length
-            mismatch, no usable feature, ``drop`` naming an absent column),
-            before any run is created.
+            mismatch, no usable feature, ``drop`` naming an absent column, a
+            treatment that is not 0/1 or holds one arm only), before any run
+            is created.
+        InvalidParameterError
+            ``treatment=`` for a churn classifier, or an uplift model without
+            it.
         TrackingError
             The tracking store cannot be reached or written to.
         """
         self._validate()
+        X, treatment, X_valid, treatment_valid = _check_uplift_inputs(
+            self, X, treatment, X_valid, treatment_valid
+        )
         decision, X, y, X_valid, y_valid = self._decide(
             X,
             y,
@@ -883,6 +1073,10 @@ class ChurnTrainer:
             allow_leakage=allow_leakage,
             drop=drop,
         )
+        if treatment is not None:
+            return self._fit_uplift_run(
+                decision, X, y, X_valid, y_valid, treatment, treatment_valid, tags
+            )
         pipeline = self._pipeline(decision)
         params = {**self._run_params(pipeline), **contract_params(decision)}
         params["validation"] = self._validation_plan(X, y, X_valid)
@@ -1008,6 +1202,13 @@ class ChurnTrainer:
             },
             "ChurnTrainer.tune",
         )
+        if is_uplift_model(self.estimator):
+            raise InvalidParameterError(
+                "ChurnTrainer.tune searches churn classifiers; "
+                f"{type(final_estimator(self.estimator)).__name__} is an uplift model. "
+                "Fit each setting with trainer.fit(X, y, treatment=...) (one run "
+                "each) and compare their qini_coefficient."
+            )
         if cv is not None:
             trainer = ChurnTrainer(**{**self.get_params(), "cv": cv})
             trainer._validate()
@@ -1265,3 +1466,110 @@ def _prefixed_candidates(
     ):  # a finite grid: never sample more candidates than it holds
         n_iter = min(n_iter, len(ParameterGrid(fixed)))
     return list(ParameterSampler(fixed, n_iter=n_iter, random_state=random_state))
+
+
+def is_uplift_model(estimator: Any) -> bool:
+    """Tell an uplift model (``predict_uplift``), or a Pipeline ending in one."""
+    return estimator is not None and callable(
+        getattr(final_estimator(estimator), "predict_uplift", None)
+    )
+
+
+def _treatment_param(estimator: Any, prefix: str = "uplift") -> str:
+    """Name the fit parameter routing ``treatment`` to a pipeline's uplift model."""
+    name = f"{prefix}__treatment"
+    while isinstance(estimator, Pipeline):
+        last, estimator = estimator.steps[-1]
+        name = name.removesuffix("treatment") + f"{last}__treatment"
+    return name
+
+
+def _uplift_outputs(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Uplift of each row and, when the model has them, P(churn) per arm."""
+    final, Xt = model, X
+    while isinstance(final, Pipeline):
+        if len(final.steps) > 1:
+            Xt = final[:-1].transform(Xt)
+        final = final[-1]
+    uplift = np.asarray(final.predict_uplift(Xt), dtype=float)
+    outcomes = None
+    if callable(getattr(final, "predict_outcomes", None)):
+        outcomes = np.asarray(final.predict_outcomes(Xt), dtype=float)
+    return uplift, outcomes
+
+
+def _check_uplift_inputs(
+    trainer: ChurnTrainer,
+    X: Any,
+    treatment: Any,
+    X_valid: Any,
+    treatment_valid: Any,
+) -> tuple[Any, Any, Any, Any]:
+    """Refuse treatment for churn models and its absence for uplift models.
+
+    A column name as ``treatment`` (``treatment_valid``) takes that column out
+    of ``X`` (``X_valid``), so the offer never becomes a feature.
+    """
+    uplift = is_uplift_model(trainer.estimator)
+    if not uplift:
+        if treatment is not None or treatment_valid is not None:
+            what = (
+                "estimator=None (the default churn model)"
+                if trainer.estimator is None
+                else f"the churn classifier {type(trainer.estimator).__name__}"
+            )
+            raise InvalidParameterError(
+                f"ChurnTrainer.fit got treatment=, but {what} does not use it: "
+                "only an uplift model learns the effect of an offer. Pass "
+                "estimator=TwoModelUplift() (or XLearnerUplift(), "
+                "ClassTransformationUplift(), from churnlib.uplift, or a Pipeline "
+                "ending in one), or leave treatment out to train a churn model."
+            )
+        return X, treatment, X_valid, treatment_valid
+    name = type(final_estimator(trainer.estimator)).__name__
+    if treatment is None:
+        raise InvalidParameterError(
+            f"ChurnTrainer.fit: {name} is an uplift model and needs treatment=: "
+            "one 0/1 or bool value per row of X saying whether the customer was "
+            "offered the incentive (or the name of that column of X). Call "
+            "trainer.fit(X, y, treatment=offer)."
+        )
+    if X_valid is not None and treatment_valid is None:
+        raise InvalidParameterError(
+            f"ChurnTrainer.fit got X_valid for the uplift model {name} without "
+            "treatment_valid=; uplift is measured by comparing offered and "
+            "not-offered customers. Pass treatment_valid= (one value per row of "
+            "X_valid) or leave X_valid out to measure by cross-validation."
+        )
+    if treatment_valid is not None and X_valid is None:
+        raise InvalidParameterError(
+            "ChurnTrainer.fit got treatment_valid= without X_valid/y_valid; pass "
+            "all three or none."
+        )
+    if isinstance(treatment, str):
+        X, treatment = _pop_column(X, treatment, "X", "treatment")
+    if isinstance(treatment_valid, str):
+        X_valid, treatment_valid = _pop_column(
+            X_valid, treatment_valid, "X_valid", "treatment_valid"
+        )
+    return X, treatment, X_valid, treatment_valid
+
+
+def _pop_column(X: Any, column: str, name: str, param: str) -> tuple[Any, Any]:
+    frame = _as_frame(X, name)
+    if column not in frame.columns:
+        raise DataValidationError(
+            f"ChurnTrainer.fit got {param}={column!r}, which {name} does not have "
+            f"({name} has {[str(c) for c in frame.columns][:20]}). Pass the offer "
+            "column's name or the values themselves.",
+            columns=[column],
+        )
+    return frame.drop(columns=column), frame[column]
+
+
+def _treatment_column(X: pd.DataFrame, treatment: Any) -> str:
+    """Name the offer column in logged datasets (not clashing with X)."""
+    name = str(getattr(treatment, "name", None) or "treatment")
+    while name in X.columns:
+        name = f"_{name}"
+    return name
