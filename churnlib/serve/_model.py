@@ -78,14 +78,16 @@ def _contract_of(model: Any) -> Any:
     return _ColumnsContract(model) if contract is None else contract
 
 
-def _churn_proba(model: Any) -> Callable[[pd.DataFrame], np.ndarray]:
-    """``X -> P(churn)``, with the positive column decided once per model."""
+def _churn_proba(model: Any) -> tuple[Callable[[pd.DataFrame], np.ndarray], Any]:
+    """``X -> P(churn)`` (positive column decided once per model), and its route."""
     from sklearn import config_context
 
     from churnlib._core.model_facts import positive_index
+    from churnlib.serve._plan import CheckedProba
 
     col = positive_index(model)
-    predict_proba = model.predict_proba
+    # the model's own predict_proba until a direct route proved bit-equal
+    predict_proba = CheckedProba(model)
 
     def proba(X: pd.DataFrame) -> np.ndarray:
         # features() refused infinite values (and NaN where not accepted)
@@ -93,7 +95,7 @@ def _churn_proba(model: Any) -> Callable[[pd.DataFrame], np.ndarray]:
             out = np.asarray(predict_proba(X), dtype=np.float64)
         return np.ascontiguousarray(out[:, col])
 
-    return proba
+    return proba, predict_proba
 
 
 def _allows_missing(model: Any) -> bool:
@@ -123,6 +125,9 @@ class ServedModel:
         Whether the model accepts missing feature values.
     monitor : ChurnMonitor or None
         The monitor its predictions are logged with.
+    route : CheckedProba or None
+        How ``proba`` reaches the model: its ``state`` is ``"unchecked"``,
+        ``"direct"`` (the shortcut proved bit-equal) or ``"own"``.
     """
 
     version: str
@@ -132,6 +137,7 @@ class ServedModel:
     allow_missing: bool
     proba: Callable[[pd.DataFrame], np.ndarray]
     monitor: Any = None
+    route: Any = None
 
     categorical: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = ()
 
@@ -214,7 +220,7 @@ def load_served(
     threshold = float(getattr(contract, "threshold", 0.5))
     if not math.isfinite(threshold):  # pragma: no cover - contracts validate it
         threshold = 0.5
-    proba = _churn_proba(model)
+    proba, route = _churn_proba(model)
     monitor = None if make_monitor is None else make_monitor(model, contract, proba)
     return ServedModel(
         version=version,
@@ -223,6 +229,7 @@ def load_served(
         threshold=threshold,
         allow_missing=_allows_missing(model),
         proba=proba,
+        route=route,
         monitor=monitor,
         categorical=_categorical_plan(contract),
     )

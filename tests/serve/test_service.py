@@ -444,3 +444,20 @@ def test_concurrent_requests_batched_keep_their_own_answers(logged, published):
     # three waves of the same ids: each good row logged three times, bad never
     assert logged_rows["__id__"].value_counts().eq(3).all()
     assert set(logged_rows["__id__"]) == good_ids
+
+
+def test_direct_route_serves_the_models_exact_probabilities(logged, published):
+    """Once the shortcut through the pipeline is trusted, answers stay bit-equal."""
+    server, _, _ = logged
+    with server.client() as c:
+        for i in range(4):  # the first batches are checked against the model
+            assert (
+                c.post("/v1/predict", json=published.records[i : i + 2]).status_code
+                == 200
+            )
+        assert c.get("/readyz").json()["predict_route"] == "direct"
+        for rows in (published.records[:1], published.records[20:120]):
+            r = c.post("/v1/predict", json=rows)
+            assert r.status_code == 200, r.text
+            got = [p["churn_probability"] for p in r.json()["predictions"]]
+            np.testing.assert_array_equal(got, _expected(published, published.v1, rows))

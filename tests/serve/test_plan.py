@@ -1,0 +1,185 @@
+"""The direct route through a pipeline answers exactly as predict_proba does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnlib.serve._plan import CheckedProba, direct_proba
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, Any]:
+    from churnlib._core.contract import infer_contract
+    from churnlib.data import generate_customers
+
+    df = generate_customers(1500, random_state=0)
+    y = df.pop("churned")
+    X = df.drop(columns="customer_id")
+    contract = infer_contract(X, y, id_columns=["customer_id"])
+    served = contract.prepare(generate_customers(120, random_state=3))
+    return contract.prepare(df), y, served, contract
+
+
+def _models(X: pd.DataFrame) -> dict[str, Any]:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from churnlib.features import ChurnPreprocessor
+
+    cats = list(X.select_dtypes("category").columns)
+    nums = [c for c in X.columns if c not in cats]
+    lr = LogisticRegression(max_iter=2000)
+    return {
+        "column transformer": Pipeline(
+            [
+                (
+                    "prep",
+                    ColumnTransformer(
+                        [
+                            ("cat", OneHotEncoder(handle_unknown="ignore"), cats),
+                            ("num", StandardScaler(), nums),
+                        ]
+                    ),
+                ),
+                ("clf", lr),
+            ]
+        ),
+        "sparse output, estimator remainder": Pipeline(
+            [
+                (
+                    "prep",
+                    ColumnTransformer(
+                        [("cat", OneHotEncoder(handle_unknown="ignore"), cats)],
+                        remainder=StandardScaler(),
+                        sparse_threshold=1.0,
+                    ),
+                ),
+                ("clf", lr),
+            ]
+        ),
+        "passthrough remainder, then a scaler": Pipeline(
+            [
+                (
+                    "prep",
+                    ColumnTransformer(
+                        [
+                            (
+                                "cat",
+                                OneHotEncoder(
+                                    handle_unknown="ignore", sparse_output=False
+                                ),
+                                cats,
+                            )
+                        ],
+                        remainder="passthrough",
+                    ),
+                ),
+                ("scale", StandardScaler()),
+                ("clf", lr),
+            ]
+        ),
+        "ChurnPreprocessor and a forest": Pipeline(
+            [
+                ("prep", ChurnPreprocessor()),
+                (
+                    "clf",
+                    RandomForestClassifier(
+                        n_estimators=30, min_samples_leaf=5, random_state=0, n_jobs=1
+                    ),
+                ),
+            ]
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "column transformer",
+        "sparse output, estimator remainder",
+        "passthrough remainder, then a scaler",
+        "ChurnPreprocessor and a forest",
+    ],
+)
+def test_direct_route_is_bit_equal(data, name):
+    X, y, served, _ = data
+    model = _models(X)[name].fit(X, y)
+    direct = direct_proba(model)
+    assert direct is not None
+    for rows in (slice(0, 1), slice(3, 10), slice(0, 120)):
+        np.testing.assert_array_equal(
+            direct(served.iloc[rows]), model.predict_proba(served.iloc[rows])
+        )
+    checked = CheckedProba(model, checks=2)
+    assert checked.state == "unchecked"
+    for i in range(4):
+        np.testing.assert_array_equal(
+            checked(served.iloc[i : i + 5]), model.predict_proba(served.iloc[i : i + 5])
+        )
+    assert checked.state == "direct"
+
+
+def test_other_shapes_keep_their_own_predict_proba(data):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y, served, _ = data
+    nums = list(X.select_dtypes("number").columns)
+    plain = LogisticRegression(max_iter=2000).fit(X[nums], y)
+    assert direct_proba(plain) is None
+    assert CheckedProba(plain).state == "own"
+    cats = list(X.select_dtypes("category").columns)
+    pandas_out = Pipeline(
+        [
+            (
+                "prep",
+                ColumnTransformer(
+                    [("cat", OneHotEncoder(sparse_output=False), cats)]
+                ).set_output(transform="pandas"),
+            ),
+            ("clf", LogisticRegression(max_iter=2000)),
+        ]
+    ).fit(X, y)
+    assert direct_proba(pandas_out) is None
+    np.testing.assert_array_equal(
+        CheckedProba(pandas_out)(served), pandas_out.predict_proba(served)
+    )
+
+
+def test_a_route_that_differs_is_dropped_for_good(data):
+    X, y, served, _ = data
+    model = _models(X)["column transformer"].fit(X, y)
+    checked = CheckedProba(model, checks=3)
+    calls = []
+    honest = checked._direct
+
+    def off_by_a_bit(frame: pd.DataFrame) -> np.ndarray:
+        calls.append(len(frame))
+        out = honest(frame)
+        return np.nextafter(out, 2.0) if len(calls) == 2 else out
+
+    checked._direct = off_by_a_bit
+    for i in range(5):
+        np.testing.assert_array_equal(
+            checked(served.iloc[i : i + 3]), model.predict_proba(served.iloc[i : i + 3])
+        )
+    assert checked.state == "own"
+    assert calls == [3, 3]  # never asked again after the difference
+
+    broken = CheckedProba(model)
+
+    def raises(frame: pd.DataFrame) -> np.ndarray:
+        raise ValueError("no")
+
+    broken._direct = raises
+    np.testing.assert_array_equal(broken(served), model.predict_proba(served))
+    assert broken.state == "own"
