@@ -229,7 +229,7 @@ def test_class_transformation_has_uplift_metrics_only(campaign, mlflow_tracking_
 def test_treatment_and_model_kind_must_agree(
     campaign, mlflow_tracking_uri, estimator, kwargs, match
 ):
-    (X, y, t), (Xv, yv, tv) = campaign
+    (X, y, t), (Xv, yv, _) = campaign
     values = {"t": t, "v": Xv}
     fit_kwargs = {k: values[v] for k, v in kwargs.items()}
     if "X_valid" in fit_kwargs:
