@@ -6,6 +6,8 @@ calibrating the model by cross-validation), measures it on validation data or
 out-of-fold predictions, and records parameters, metrics, tags, the dataset,
 the contract, the selection and the model in an MLflow run (optionally
 registered with an alias). MLflow is imported only when a run is written.
+An uplift model (:mod:`churnlib.uplift`) fitted with ``treatment=`` is tracked
+the same way, with its Qini coefficient, AUUC and uplift@30 % as metrics.
 """
 
 from churnlib.training._estimators import CalibratedChurnClassifier
