@@ -160,3 +160,24 @@ def test_server_logs_without_a_reference(serve, published, tmp_path):
     )
     assert int(report.chunks["n"].sum()) == 60
     assert int(report.chunks["n_labeled"].sum()) == 60
+
+
+@pytest.mark.slow
+def test_a_model_without_contract_needs_the_reference_to_log(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from churnlib.deployment import ModelStore
+    from tests.serve.test_lifecycle import _run_cli
+
+    X = pd.DataFrame({"tenure_months": [1.0, 2.0, 30.0, 40.0]})
+    model = LogisticRegression().fit(X, [True, True, False, False])
+    store = (tmp_path / "models").as_uri()
+    ModelStore(store).publish(model, alias="production")
+    monitor = tmp_path / "monitor"
+    done = _run_cli(f"{store}@production", "--monitor", monitor.as_uri(), "--port", "0")
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("churnlib serve: error: Logging to a monitor store")
+    assert "--reference TABLE" in last
+    assert "Traceback" not in done.stderr
+    assert not (monitor / "predictions").exists()
