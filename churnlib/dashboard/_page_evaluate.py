@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -83,78 +84,110 @@ def report() -> tuple[Any, str] | None:
     return result, where
 
 
-def _curves(rep: Any) -> None:
+def _roc(rep: Any) -> None:
+    """Draw the ROC curve of the report."""
     y, s = rep.y_true, rep.y_score
-    tabs = st.tabs(
-        ["ROC", "Precision-recall", "Calibration", "Lift & gain", "Importance"]
+    roc = thin(roc_frame(y, s))
+    fig = px.line(
+        roc,
+        x="fpr",
+        y="tpr",
+        hover_data=["threshold"],
+        title=f"ROC curve (AUC {rep.metrics['roc_auc']:.3f})",
+        labels={"fpr": "false positive rate", "tpr": "true positive rate"},
     )
-    with tabs[0]:
-        roc = thin(roc_frame(y, s))
-        fig = px.line(
-            roc,
-            x="fpr",
-            y="tpr",
-            hover_data=["threshold"],
-            title=f"ROC curve (AUC {rep.metrics['roc_auc']:.3f})",
-            labels={"fpr": "false positive rate", "tpr": "true positive rate"},
+    fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot"})
+    st.plotly_chart(fig, key="eval.roc")
+
+
+def _pr(rep: Any) -> None:
+    """Draw the precision-recall curve of the report."""
+    y, s = rep.y_true, rep.y_score
+    pr = thin(pr_frame(y, s))
+    fig = px.line(
+        pr,
+        x="recall",
+        y="precision",
+        hover_data=["threshold"],
+        title=f"Precision-recall (AP {rep.metrics['average_precision']:.3f})",
+    )
+    fig.add_hline(y=float(np.mean(y)), line_dash="dot", annotation_text="churn rate")
+    st.plotly_chart(fig, key="eval.pr")
+
+
+def _calibration(rep: Any) -> None:
+    """Draw the calibration curve of the report."""
+    y, s = rep.y_true, rep.y_score
+    cal = calibration_frame(y, s)
+    fig = px.line(
+        cal,
+        x="predicted",
+        y="observed",
+        markers=True,
+        hover_data=["n"],
+        title=f"Calibration (Brier {rep.metrics['brier']:.3f})",
+        labels={"predicted": "mean predicted", "observed": "observed churn rate"},
+    )
+    fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot"})
+    st.plotly_chart(fig, key="eval.calibration")
+
+
+def _lift_gain(rep: Any) -> None:
+    """Draw the cumulative gain and lift of the report."""
+    y, s = rep.y_true, rep.y_score
+    lg = thin(lift_gain_frame(y, s))
+    left, right = st.columns(2)
+    fig = px.line(lg, x="fraction", y="gain", title="Cumulative gain")
+    fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot"})
+    fig.update_xaxes(tickformat=".0%", title="customers targeted")
+    left.plotly_chart(fig, key="eval.gain")
+    fig = px.line(lg[lg["fraction"] > 0], x="fraction", y="lift", title="Lift")
+    fig.add_hline(y=1.0, line_dash="dot")
+    fig.update_xaxes(tickformat=".0%", title="customers targeted")
+    right.plotly_chart(fig, key="eval.lift")
+
+
+def _importance(rep: Any) -> None:
+    """Draw the permutation feature importance of the report."""
+    with _ui.guard("compute the feature importance") as ok:
+        n_rows = len(rep.y_true)
+        importance = rep.feature_importance(
+            max_samples=None if n_rows <= 2_000 else 2_000
         )
-        fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot"})
-        st.plotly_chart(fig, key="eval.roc")
-    with tabs[1]:
-        pr = thin(pr_frame(y, s))
-        fig = px.line(
-            pr,
-            x="recall",
-            y="precision",
-            hover_data=["threshold"],
-            title=f"Precision-recall (AP {rep.metrics['average_precision']:.3f})",
+    if ok[0]:
+        top = importance.sort_values("importance_mean").tail(20).reset_index()
+        name = top.columns[0]
+        fig = px.bar(
+            top,
+            x="importance_mean",
+            y=name,
+            error_x="importance_std" if "importance_std" in top else None,
+            orientation="h",
+            title="Feature importance",
         )
-        fig.add_hline(
-            y=float(np.mean(y)), line_dash="dot", annotation_text="churn rate"
-        )
-        st.plotly_chart(fig, key="eval.pr")
-    with tabs[2]:
-        cal = calibration_frame(y, s)
-        fig = px.line(
-            cal,
-            x="predicted",
-            y="observed",
-            markers=True,
-            hover_data=["n"],
-            title=f"Calibration (Brier {rep.metrics['brier']:.3f})",
-            labels={"predicted": "mean predicted", "observed": "observed churn rate"},
-        )
-        fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot"})
-        st.plotly_chart(fig, key="eval.calibration")
-    with tabs[3]:
-        lg = thin(lift_gain_frame(y, s))
-        left, right = st.columns(2)
-        fig = px.line(lg, x="fraction", y="gain", title="Cumulative gain")
-        fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot"})
-        fig.update_xaxes(tickformat=".0%", title="customers targeted")
-        left.plotly_chart(fig, key="eval.gain")
-        fig = px.line(lg[lg["fraction"] > 0], x="fraction", y="lift", title="Lift")
-        fig.add_hline(y=1.0, line_dash="dot")
-        fig.update_xaxes(tickformat=".0%", title="customers targeted")
-        right.plotly_chart(fig, key="eval.lift")
-    with tabs[4]:
-        with _ui.guard("compute the feature importance") as ok:
-            n_rows = len(rep.y_true)
-            importance = rep.feature_importance(
-                max_samples=None if n_rows <= 2_000 else 2_000
-            )
-        if ok[0]:
-            top = importance.sort_values("importance_mean").tail(20).reset_index()
-            name = top.columns[0]
-            fig = px.bar(
-                top,
-                x="importance_mean",
-                y=name,
-                error_x="importance_std" if "importance_std" in top else None,
-                orientation="h",
-                title="Feature importance",
-            )
-            st.plotly_chart(fig, key="eval.importance")
+        st.plotly_chart(fig, key="eval.importance")
+
+
+CURVES: dict[str, Callable[[Any], None]] = {
+    "ROC": _roc,
+    "Precision-recall": _pr,
+    "Calibration": _calibration,
+    "Lift & gain": _lift_gain,
+    "Importance": _importance,
+}
+
+
+def _curves(rep: Any) -> None:
+    # Lazy tabs: only the open tab runs and reaches the browser. Each Plotly
+    # chart costs the browser far more than the server (about a second of
+    # JavaScript per chart on 2 cores), and the importance tab computes a
+    # permutation importance; drawing all five on every page load was most
+    # of the Evaluate page's load time.
+    tabs = st.tabs(list(CURVES), key="eval.curves", on_change="rerun")
+    for tab, draw in zip(tabs, CURVES.values(), strict=True):
+        if tab.open:
+            with tab:
+                draw(rep)
 
 
 def _campaign(rep: Any) -> None:

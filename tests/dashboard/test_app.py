@@ -217,7 +217,18 @@ def test_generate_train_evaluate_publish_promote_monitor(app, workdir):
     no_errors(app)
     shown = metrics(app)
     assert float(shown["ROC AUC"]) == pytest.approx(auc, abs=5e-4)
+    # the curve tabs are lazy: only the open one is drawn; open each in turn
     charts = {title.split(" (")[0] for title in figures(app)}
+    assert "ROC curve" in charts and "Feature importance" not in charts
+    for tab in ("Precision-recall", "Calibration", "Lift & gain", "Importance"):
+        app.session_state["eval.curves"] = tab
+        app.run()
+        no_errors(app)
+        shown_now = {title.split(" (")[0] for title in figures(app)}
+        assert "ROC curve" not in shown_now
+        charts |= shown_now
+    app.session_state["eval.curves"] = "ROC"
+    app.run()
     assert {
         "ROC curve",
         "Precision-recall",
