@@ -516,12 +516,22 @@ def cmd_score(args: argparse.Namespace) -> int:
         **options,
     )
     rate = result.rows / result.seconds if result.seconds > 0 else float("nan")
+    decided = (
+        f"threshold {result.threshold:g}, {result.threshold_source}"
+        if "churn_predicted" in result.columns or result.kind == "churn"
+        else "uplift model"
+    )
     print(
         f"scored {result.rows:,} rows in {result.n_partitions} "
         f"partition{'s' if result.n_partitions != 1 else ''} with model "
-        f"version {result.model_version} (threshold {result.threshold:g}, "
-        f"{result.threshold_source}) on the {result.engine} engine in "
-        f"{result.seconds:.1f} s ({rate:,.0f} rows/s)"
+        f"version {result.model_version} ({decided}) on the {result.engine} "
+        f"engine in {result.seconds:.1f} s ({rate:,.0f} rows/s)"
     )
+    if result.kind == "uplift":
+        scores = [c for c in result.columns if c.startswith("churn_")]
+        print(
+            f"uplift model: wrote {', '.join(scores)} (churn_reduction_if_offered "
+            "= P(churn | no offer) - P(churn | offer); target the highest first)"
+        )
     print(f"wrote {redact_url(result.output_url)}")
     return EXIT_OK

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnlib._core.timeouts import StorageTimeoutError
 from churnlib.exceptions import DataValidationError, TableNotFoundError
 
 __all__: list[str] = []
@@ -245,6 +246,8 @@ def _parquet_footer(fs: Any, path: str, url: str) -> tuple[dict[str, str], list[
         with fs.open(path, "rb") as f:
             meta = pq.ParquetFile(f).metadata
             schema = meta.schema.to_arrow_schema()
+    except StorageTimeoutError:
+        raise  # the storage hangs: not the file's fault
     except Exception as err:  # unreadable footer: not a Parquet file
         raise DataValidationError(
             f"Cannot read {url!r} as Parquet ({err}). Remove it from the input "
@@ -262,6 +265,8 @@ def _csv_sample(fs: Any, path: str, url: str) -> tuple[dict[str, str], dict[str,
             sample = pd.read_csv(
                 f, nrows=_CSV_SAMPLE_ROWS, **_csv_read_kwargs(path), **options
             )
+    except StorageTimeoutError:
+        raise
     except Exception as err:
         raise DataValidationError(
             f"Cannot read {url!r} as CSV ({err}). Remove it from the input or "
@@ -296,8 +301,11 @@ def plan_input(
     # footers and CSV samples are read concurrently: on an object store each
     # one is a round trip, and a dataset may have thousands of files
     reader = _parquet_footer if fmt == "parquet" else _csv_sample
-    with ThreadPoolExecutor(max_workers=max(1, min(16, len(files)))) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(16, len(files))))
+    try:
         facts = list(pool.map(lambda p: reader(fs, p, file_url(p)), files))
+    finally:  # after a failure, files not started yet are not read at all
+        pool.shutdown(wait=True, cancel_futures=True)
     for p, (kinds, row_groups) in zip(files, facts, strict=True):
         schemas[p] = kinds
         if isinstance(row_groups, dict):  # CSV: one unit a file

@@ -5,6 +5,15 @@ the threshold from :mod:`churnlib._core.model_facts`, the input rules (feature
 columns, roles, cleaning, id column) from the model contract
 (:mod:`churnlib._core.contract`). This module only gathers them, and loads a
 model-store reference.
+
+Two kinds of model score: a churn classifier (``predict_proba``) writes
+``churn_probability`` and ``churn_predicted``; an uplift model
+(:mod:`churnlib.uplift`, or a pipeline ending in one: ``predict_uplift``)
+writes ``churn_reduction_if_offered`` -- the churn probability the offer
+removes, ``P(churn | no offer) - P(churn | offer)`` -- and, when it models
+both arms (``predict_outcomes``), ``churn_probability`` (without the offer),
+``churn_probability_if_offered`` and ``churn_predicted``.
+:func:`output_columns` is the one list of what a run writes.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import pandas as pd
 
 from churnlib._core.contract import FeatureSpec, ModelContract, get_contract
 from churnlib._core.model_facts import (
+    final_estimator,
     model_fingerprint,
     model_threshold,
     positive_index,
@@ -26,6 +36,21 @@ from churnlib._core.model_facts import (
 from churnlib.exceptions import InvalidParameterError
 
 __all__: list[str] = []
+
+#: The churn probability the offer removes: P(churn | no offer) - P(churn | offer).
+UPLIFT_COLUMN = "churn_reduction_if_offered"
+#: P(churn | offer), from uplift models that model both arms.
+PROBA_OFFER_COLUMN = "churn_probability_if_offered"
+#: Written by every run, after the scores.
+RUN_COLUMNS = ("model_version", "scored_at")
+#: Every column name score_table may write (inputs must not use them).
+RESERVED_COLUMNS = (
+    "churn_probability",
+    PROBA_OFFER_COLUMN,
+    UPLIFT_COLUMN,
+    "churn_predicted",
+    *RUN_COLUMNS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +64,32 @@ class ModelInfo:
     version: str
     contract: ModelContract | None  # the contract the model carries, if any
     split: bool  # a Pipeline: transform steps run apart from the final estimator
+    kind: str = "churn"  # "churn" (predict_proba) or "uplift" (predict_uplift)
+    outcomes: bool = True  # churn probabilities are written (uplift: both arms)
+
+
+def output_columns(info: ModelInfo) -> tuple[str, ...]:
+    """Return the score columns a run with this model writes, after the keys."""
+    if info.kind == "churn":
+        return ("churn_probability", "churn_predicted", *RUN_COLUMNS)
+    if info.outcomes:
+        return (
+            "churn_probability",
+            PROBA_OFFER_COLUMN,
+            UPLIFT_COLUMN,
+            "churn_predicted",
+            *RUN_COLUMNS,
+        )
+    return (UPLIFT_COLUMN, *RUN_COLUMNS)
 
 
 def _check_classifier(model: Any) -> None:
     if not callable(getattr(model, "predict_proba", None)):
         raise InvalidParameterError(
             "The 'model' parameter of score_table must be a fitted classifier with "
-            f"predict_proba, or a model-store reference string. Got {model!r}."
+            "predict_proba, an uplift model with predict_uplift (churnlib.uplift, "
+            "or a Pipeline ending in one), or a model-store reference string. "
+            f"Got {model!r}."
         )
     classes = getattr(model, "classes_", None)
     if classes is None:
@@ -86,6 +130,15 @@ def inspect_model(
     The threshold is the argument, else the model's own (its contract, or a
     threshold wrapper), else the store version's metadata, else 0.5.
     """
+    final = final_estimator(model)
+    if callable(getattr(final, "predict_uplift", None)):
+        return _inspect_uplift(
+            model,
+            final,
+            threshold=threshold,
+            version=version,
+            stored_threshold=stored_threshold,
+        )
     _check_classifier(model)
     pos = positive_index(model)
     names = getattr(model, "feature_names_in_", None)
@@ -110,6 +163,67 @@ def inspect_model(
         version=version if version is not None else model_fingerprint(model),
         contract=contract,
         split=_is_pipeline(model),
+    )
+
+
+def _inspect_uplift(
+    model: Any,
+    final: Any,
+    *,
+    threshold: float | None,
+    version: str | None,
+    stored_threshold: float | None,
+) -> ModelInfo:
+    """Check a fitted uplift model (or a pipeline ending in one) for scoring.
+
+    Uplift models decode churn labels to ``True`` themselves, so there is no
+    positive column to find; the threshold applies to ``churn_probability``
+    and only models of both arms (``predict_outcomes``) have one.
+    """
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(final)
+    except NotFittedError:
+        raise InvalidParameterError(
+            f"The 'model' parameter of score_table must be fitted: this "
+            f"{type(final).__name__} is not. Fit it with fit(X, y, treatment=...) "
+            "first, or pass a model-store reference."
+        ) from None
+    outcomes = callable(getattr(final, "predict_outcomes", None))
+    if threshold is not None and not outcomes:
+        raise InvalidParameterError(
+            f"The 'threshold' parameter of score_table applies to churn "
+            f"probabilities, which {type(final).__name__} does not give (it "
+            f"writes {UPLIFT_COLUMN!r} only). Leave threshold=None, or use a "
+            "TwoModelUplift or XLearnerUplift, which model churn with and "
+            "without the offer."
+        )
+    names = getattr(model, "feature_names_in_", None)
+    features = None if names is None else tuple(str(c) for c in names)
+    contract = get_contract(model)
+    if contract is not None and features is None:
+        features = contract.feature_names
+    own = model_threshold(model)
+    if own is None:
+        own = stored_threshold
+    if threshold is not None:
+        value, source = float(threshold), "argument"
+    elif own is not None:
+        value, source = float(own), "model"
+    else:
+        value, source = 0.5, "default"
+    return ModelInfo(
+        features=features,
+        positive_index=-1,  # unused: uplift models give P(churn) directly
+        threshold=value,
+        threshold_source=source,
+        version=version if version is not None else model_fingerprint(model),
+        contract=contract,
+        split=_is_pipeline(model),
+        kind="uplift",
+        outcomes=outcomes,
     )
 
 
@@ -159,6 +273,7 @@ def resolve_reference(
     reference: str,
     storage_options: Mapping[str, Any] | None,
     trusted_types: Sequence[str] | None = None,
+    timeout: float | None = None,
 ) -> ResolvedModel:
     """Load ``"<store url>@<version | alias | latest>"``, verified by the store.
 
@@ -169,7 +284,10 @@ def resolve_reference(
     from churnlib.deployment import ModelStore
 
     store, ref = ModelStore.from_reference(
-        reference, storage_options=storage_options, trusted_types=trusted_types
+        reference,
+        storage_options=storage_options,
+        trusted_types=trusted_types,
+        timeout=timeout,
     )
     described = store.get(ref)
     model = store.load(described.version)

@@ -200,6 +200,17 @@ class PartWriter:
         return True
 
     def discard(self) -> None:
+        abandon = getattr(self._file, "abandon", None)
+        if callable(abandon):
+            # a bounded remote file is sent on close only: nothing to remove,
+            # and no request to wait for if the storage is the reason
+            try:
+                if self._writer is not None:
+                    self._writer.close()  # into memory only
+            except Exception:
+                pass
+            abandon()
+            return
         try:
             if self._writer is not None:
                 self._writer.close()
@@ -272,6 +283,7 @@ def read_scores(
     *,
     storage_options: Mapping[str, Any] | None = None,
     columns: list[str] | None = None,
+    timeout: float | None = None,
 ) -> pd.DataFrame:
     """Read a completed scoring output into one DataFrame.
 
@@ -286,6 +298,8 @@ def read_scores(
         Options for the fsspec filesystem (credentials, endpoint, ...).
     columns : list of str, default=None
         Read only these columns.
+    timeout : float, default=None
+        Seconds one storage request may take (as in :func:`score_table`).
 
     Returns
     -------
@@ -297,6 +311,8 @@ def read_scores(
     DataValidationError
         If ``url`` has no ``_SUCCESS`` marker: the run did not finish (or is
         still running) and its output must not be used.
+    StorageError
+        If the storage did not answer within ``timeout``.
 
     Examples
     --------
@@ -308,10 +324,41 @@ def read_scores(
     """
     import os
 
-    import fsspec
+    from churnlib._core.timeouts import (
+        StorageTimeoutError,
+        resolve_timeout,
+        timeout_message,
+    )
+    from churnlib._urls import redact_url
 
     url = os.fspath(url)
-    fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
+    bound = resolve_timeout(timeout)
+    try:
+        return _read_scores(url, storage_options, columns, bound)
+    except StorageTimeoutError:
+        where = repr(redact_url(url))
+        knob = "read_scores(..., timeout=seconds)"
+        raise StorageError(
+            timeout_message("read", where, bound, knob), url=redact_url(url)
+        ) from None
+
+
+def _read_scores(
+    url: str,
+    storage_options: Mapping[str, Any] | None,
+    columns: list[str] | None,
+    timeout: float,
+) -> pd.DataFrame:
+    import fsspec
+
+    from churnlib._core.timeouts import BoundedFileSystem, bounded_storage_options
+
+    protocol = fsspec.core.split_protocol(url)[0] or "file"
+    options = bounded_storage_options(
+        protocol, dict(storage_options or {}), timeout=timeout
+    )
+    raw, path = fsspec.core.url_to_fs(url, **options)
+    fs = BoundedFileSystem(raw, timeout)
     path = path.rstrip("/")
     marker = posixpath.join(path, SUCCESS)
     try:

@@ -10,8 +10,11 @@ A batch goes through four steps:
    the GIL);
 3. **predict** -- the final estimator's ``predict_proba`` (compiled code that
    mostly releases the GIL), column :func:`~churnlib._core.model_facts.positive_index`;
-4. **write** -- the keys, the probability, the decision and the run's labels
-   as an Arrow table appended to the partition's part file (:mod:`._output`).
+   for an uplift model its ``predict_uplift`` (and ``predict_outcomes``, the
+   churn probability without and with the offer, when it has one);
+4. **write** -- the keys, the scores (:func:`~._model.output_columns`), the
+   decision and the run's labels as an Arrow table appended to the
+   partition's part file (:mod:`._output`).
 
 :func:`process_unit` runs them one after the other (a Dask task); the local
 engine (:mod:`._engines`) runs them as overlapping stages on threads.
@@ -32,7 +35,12 @@ import pandas as pd
 from churnlib._core.contract import ModelContract
 from churnlib.exceptions import DataValidationError
 from churnlib.scoring._dataset import WorkUnit, iter_unit_batches
-from churnlib.scoring._model import ModelInfo
+from churnlib.scoring._model import (
+    PROBA_OFFER_COLUMN,
+    UPLIFT_COLUMN,
+    ModelInfo,
+    output_columns,
+)
 from churnlib.scoring._output import (
     MonitorSpec,
     OutputCommitter,
@@ -75,7 +83,9 @@ class Batch:
     keys: pd.DataFrame  # id and pass-through columns, as read
     X: pd.DataFrame | None  # the prepared features (the model's input frame)
     Xt: Any = None  # after the pipeline's transform steps
-    proba: np.ndarray | None = None
+    proba: np.ndarray | None = None  # P(churn) (uplift models: without the offer)
+    proba_offer: np.ndarray | None = None  # uplift models: P(churn | offer)
+    uplift: np.ndarray | None = None  # uplift models: P(churn) the offer removes
     times: list[float] = field(default_factory=lambda: [0.0] * 5)
     n: int = 0  # rows
 
@@ -162,12 +172,19 @@ def encode(pre: Any, batch: Batch, job: Job) -> None:
 
 
 def predict(final: Any, batch: Batch, job: Job) -> None:
-    """Set the batch's churn probability from the final estimator."""
+    """Set the batch's scores from the final estimator."""
+    info = job.info
     try:
-        proba = final.predict_proba(batch.Xt)
+        if info.kind == "uplift":
+            batch.uplift = np.asarray(final.predict_uplift(batch.Xt), np.float64)
+            if info.outcomes:
+                both = np.asarray(final.predict_outcomes(batch.Xt), np.float64)
+                batch.proba, batch.proba_offer = both[:, 0], both[:, 1]
+        else:
+            proba = final.predict_proba(batch.Xt)
+            batch.proba = np.asarray(proba, dtype=np.float64)[:, info.positive_index]
     except (ValueError, TypeError, KeyError) as err:
         raise _model_error(err, batch.unit, batch.first, batch.n) from err
-    batch.proba = np.asarray(proba, dtype=np.float64)[:, job.info.positive_index]
     batch.Xt = None  # the encoded copy is not needed any more
 
 
@@ -175,20 +192,24 @@ def output_table(batch: Batch, job: Job) -> Any:
     """Return the batch's output rows as an Arrow table."""
     import pyarrow as pa
 
-    proba = batch.proba
-    assert proba is not None
     keep = list(dict.fromkeys(job.id_columns + job.passthrough))
     table = pa.Table.from_pandas(batch.keys[keep], preserve_index=False)
-    n = len(proba)
+    n = batch.n
     ts = pa.scalar(job.scored_at, type=pa.timestamp("us", tz="UTC"))
-    table = table.append_column("churn_probability", pa.array(proba, pa.float64()))
-    table = table.append_column(
-        "churn_predicted", pa.array(proba >= job.info.threshold, pa.bool_())
-    )
-    table = table.append_column(
-        "model_version", pa.repeat(pa.scalar(job.info.version, pa.string()), n)
-    )
-    return table.append_column("scored_at", pa.repeat(ts, n))
+    proba = batch.proba
+    columns = {
+        "churn_probability": lambda: pa.array(proba, pa.float64()),
+        PROBA_OFFER_COLUMN: lambda: pa.array(batch.proba_offer, pa.float64()),
+        UPLIFT_COLUMN: lambda: pa.array(batch.uplift, pa.float64()),
+        "churn_predicted": lambda: pa.array(
+            np.asarray(proba) >= job.info.threshold, pa.bool_()
+        ),
+        "model_version": lambda: pa.repeat(pa.scalar(job.info.version, pa.string()), n),
+        "scored_at": lambda: pa.repeat(ts, n),
+    }
+    for name in output_columns(job.info):
+        table = table.append_column(name, columns[name]())
+    return table
 
 
 def monitor_rows(batch: Batch, spec: MonitorSpec) -> pd.DataFrame:

@@ -66,8 +66,18 @@ class ScoringResult:
         The committed part files, in partition order.
     model_version : str
         The model-store version, or ``"sha-<hash>"`` for a fitted model.
+    kind : {"churn", "uplift"}
+        What the model scores: churn risk (``predict_proba``), or the effect
+        of the retention offer (an uplift model: ``predict_uplift``).
+    columns : tuple of str
+        The columns of every output row, in order: the keys, the scores
+        (``churn_probability``, ``churn_predicted``; for an uplift model
+        ``churn_reduction_if_offered``, with ``churn_probability`` -- without
+        the offer --, ``churn_probability_if_offered`` and ``churn_predicted``
+        when it models both arms), ``model_version`` and ``scored_at``.
     threshold : float
-        The decision threshold used for ``churn_predicted``.
+        The decision threshold used for ``churn_predicted`` (not used when no
+        ``churn_predicted`` is written).
     threshold_source : {"argument", "model", "default"}
         Where the threshold came from ("model": the model contract, a
         threshold wrapper, or the store version's metadata).
@@ -117,6 +127,8 @@ class ScoringResult:
     drift_report: pd.DataFrame | None = field(default=None, repr=False)
     id_columns: tuple[str, ...] = ()
     contract: str = "model"
+    kind: str = "churn"
+    columns: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Per-partition costs as a DataFrame (one row per partition)."""

@@ -20,10 +20,17 @@ from typing import Any
 
 import pandas as pd
 
+from churnlib._core.timeouts import (
+    BoundedFileSystem,
+    StorageTimeoutError,
+    bounded_storage_options,
+    resolve_timeout,
+    timeout_message,
+)
 from churnlib._core.version import __version__
 from churnlib._urls import redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
-from churnlib.exceptions import DataValidationError, InvalidParameterError
+from churnlib.exceptions import DataValidationError, InvalidParameterError, StorageError
 from churnlib.scoring._dataset import (
     InputPlan,
     expected_kinds,
@@ -32,9 +39,12 @@ from churnlib.scoring._dataset import (
 )
 from churnlib.scoring._engines import run_dask, run_local, with_client
 from churnlib.scoring._model import (
+    RESERVED_COLUMNS,
+    UPLIFT_COLUMN,
     ModelInfo,
     fallback_contract,
     inspect_model,
+    output_columns,
     resolve_reference,
 )
 from churnlib.scoring._output import MonitorSpec, OutputCommitter, log_spools
@@ -43,7 +53,6 @@ from churnlib.scoring._result import ScoringResult
 
 __all__ = ["score_table"]
 
-OUTPUT_COLUMNS = ("churn_probability", "churn_predicted", "model_version", "scored_at")
 _ID_PATTERN = re.compile(r"(^id$|_id$|id$)", re.IGNORECASE)
 
 
@@ -62,15 +71,37 @@ _CONSTRAINTS: dict[str, list[Any]] = {
     "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
     "model_version": [str, None],
     "trusted_types": [list, tuple, None],
+    "timeout": [Interval(Real, 0, None, closed="neither"), None],
 }
+#: How a user raises the bound, in timeout messages.
+_KNOB = "score_table(..., timeout=seconds)"
 
 
-def _fs(url: Any, storage_options: Mapping[str, Any] | None) -> tuple[Any, str, str]:
+def _fs(
+    url: Any, storage_options: Mapping[str, Any] | None, timeout: float
+) -> tuple[BoundedFileSystem, str, str]:
+    """Open ``url``: its filesystem (every request bounded), path, and the URL.
+
+    The filesystem is labelled with the redacted URL, so a request that hangs
+    on a worker still says which location it was.
+    """
     import fsspec
 
     url = os.fspath(url)
-    fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
-    return fs, path, url
+    protocol = fsspec.core.split_protocol(url)[0] or "file"
+    options = bounded_storage_options(
+        protocol, dict(storage_options or {}), timeout=timeout
+    )
+    fs, path = fsspec.core.url_to_fs(url, **options)
+    return BoundedFileSystem(fs, timeout, where=redact_url(url)), path, url
+
+
+def _timed_out(err: StorageTimeoutError, fallback: str, timeout: float) -> StorageError:
+    """Build the churnlib error for a storage request that did not answer."""
+    where = err.where or redact_url(fallback)
+    return StorageError(
+        timeout_message("reach", repr(where), timeout, _KNOB), url=where
+    )
 
 
 def _explicit_ids(id_column: Any) -> tuple[str, ...] | None:
@@ -142,6 +173,7 @@ def score_table(
     n_jobs: int | None = None,
     model_version: str | None = None,
     trusted_types: Sequence[str] | None = None,
+    timeout: float | None = None,
 ) -> ScoringResult:
     """Score a whole table with a churn model and write the scores as a dataset.
 
@@ -165,6 +197,16 @@ def score_table(
         feature columns and their dtypes, and the id column. A model without
         a contract is read with rules inferred from its feature names and the
         input's column types.
+
+        An uplift model (:mod:`churnlib.uplift`, or a ``Pipeline`` ending in
+        one) writes ``churn_reduction_if_offered``: the churn probability the
+        retention offer removes, ``P(churn | no offer) - P(churn | offer)``
+        (positive: the offer keeps the customer; negative: a sleeping dog it
+        pushes away). ``TwoModelUplift`` and ``XLearnerUplift`` also write
+        ``churn_probability`` (the risk without the offer),
+        ``churn_probability_if_offered`` and ``churn_predicted``;
+        ``ClassTransformationUplift`` gives no churn probability, so it writes
+        the reduction only.
     input_url : str or path-like
         A Parquet or CSV file, a directory of part files (names starting with
         ``_`` or ``.`` are skipped), or a glob, at any fsspec URL.
@@ -214,6 +256,12 @@ def score_table(
     trusted_types : list of str, default=None
         With a model-store reference: extra type names you trust in the
         stored model, passed to :class:`~churnlib.deployment.ModelStore`.
+    timeout : float, default=None
+        Seconds one storage request (input, output, model store) may take,
+        whatever the storage client's own retries; a run against an endpoint
+        that stops answering fails after about this long with
+        :class:`~churnlib.exceptions.StorageError`. None uses
+        ``CHURNLIB_STORAGE_TIMEOUT``, else 60 -- the model store's setting.
 
     Returns
     -------
@@ -236,7 +284,8 @@ def score_table(
         If the input does not exist (also a :class:`FileNotFoundError`).
     StorageError
         If the output exists and ``overwrite=False``, or is a file (also a
-        :class:`FileExistsError`).
+        :class:`FileExistsError`); or if the input, the output or the model
+        store did not answer within ``timeout`` (the message names which).
 
     See Also
     --------
@@ -292,8 +341,10 @@ def score_table(
         "n_jobs": n_jobs,
         "model_version": model_version,
         "trusted_types": trusted_types,
+        "timeout": timeout,
     }
     validate_params(_CONSTRAINTS, params, "score_table")
+    bound = resolve_timeout(timeout)
     if client is not None and engine != "dask":
         raise InvalidParameterError(
             "The 'client' parameter of score_table is only used with "
@@ -303,7 +354,7 @@ def score_table(
 
     # the model: resolve a reference once, here, to a concrete verified version
     if isinstance(model, str | os.PathLike):
-        resolved = resolve_reference(os.fspath(model), so, trusted_types)
+        resolved = resolve_reference(os.fspath(model), so, trusted_types, bound)
         fitted = resolved.model
         info = inspect_model(
             fitted,
@@ -315,8 +366,57 @@ def score_table(
         fitted = model
         info = inspect_model(fitted, threshold=threshold, version=model_version)
 
-    in_fs, in_path, in_url = _fs(input_url, so)
-    out_fs, out_path, out_url = _fs(output_url, so)
+    in_fs, in_path, in_url = _fs(input_url, so, bound)
+    out_fs, out_path, out_url = _fs(output_url, so, bound)
+    try:
+        return _run(
+            fitted,
+            info,
+            in_fs=in_fs,
+            in_path=in_path,
+            in_url=in_url,
+            out_fs=out_fs,
+            out_path=out_path,
+            out_url=out_url,
+            engine=engine,
+            id_column=id_column,
+            batch_rows=batch_rows,
+            monitor=monitor,
+            client=client,
+            columns=columns,
+            input_format=input_format,
+            output_format=output_format,
+            overwrite=overwrite,
+            n_jobs=n_jobs,
+            t_start=t_start,
+        )
+    except StorageTimeoutError as err:
+        raise _timed_out(err, in_url, bound) from None
+
+
+def _run(
+    fitted: Any,
+    info: ModelInfo,
+    *,
+    in_fs: BoundedFileSystem,
+    in_path: str,
+    in_url: str,
+    out_fs: BoundedFileSystem,
+    out_path: str,
+    out_url: str,
+    engine: str,
+    id_column: Any,
+    batch_rows: int,
+    monitor: Any,
+    client: Any,
+    columns: Sequence[str] | None,
+    input_format: str | None,
+    output_format: str,
+    overwrite: bool,
+    n_jobs: int | None,
+    t_start: float,
+) -> ScoringResult:
+    """Plan, run and commit a scoring run (storage timeouts raise through)."""
     if engine == "dask":
         for fs, url in ((in_fs, in_url), (out_fs, out_url)):
             if "memory" in _protocols(fs):
@@ -330,6 +430,13 @@ def score_table(
     contract = info.contract
     passthrough = tuple(str(c) for c in columns or ())
     spec = _monitor_spec(monitor)
+    if spec is not None and not info.outcomes:
+        raise InvalidParameterError(
+            "The 'monitor' parameter of score_table logs churn probabilities, "
+            f"which this uplift model does not give (it writes {UPLIFT_COLUMN!r} "
+            "only). Score without monitor=, or use a TwoModelUplift or "
+            "XLearnerUplift, which model churn with and without the offer."
+        )
     explicit_ids = _explicit_ids(id_column)
     required_known = list(info.features or ()) + list(passthrough)
     if explicit_ids is not None:
@@ -352,11 +459,11 @@ def score_table(
         kinds = expected_kinds(plan, list(features), check=False)
         sample = _sample(in_fs, plan, features, batch_rows)
         contract = fallback_contract(features, sample, kinds)
-    clash = [c for c in ids + passthrough if c in OUTPUT_COLUMNS]
+    clash = [c for c in ids + passthrough if c in RESERVED_COLUMNS]
     if clash:
         raise DataValidationError(
             f"The input column(s) {clash} would collide with score_table's output "
-            f"columns {list(OUTPUT_COLUMNS)}. Rename them in the input.",
+            f"columns {list(RESERVED_COLUMNS)}. Rename them in the input.",
             columns=clash,
         )
     monitored: tuple[str, ...] = ()
@@ -435,15 +542,20 @@ def score_table(
             "run_id": run_id,
             "engine": engine,
             "input": redact_url(in_url),
-            "columns": list(dict.fromkeys(ids + passthrough)) + list(OUTPUT_COLUMNS),
+            "kind": info.kind,
+            "columns": list(dict.fromkeys(ids + passthrough))
+            + list(output_columns(info)),
             "churnlib_version": __version__,
         }
         t_commit = time.perf_counter()
         files = committer.commit(parts, manifest, cleanup=spec is None)
         committer.done()
         t_done = time.perf_counter()
-    except BaseException:
-        committer.abort()
+    except BaseException as err:
+        if not (isinstance(err, StorageTimeoutError) and err.where == out_fs.where):
+            committer.abort()
+        # else the output does not answer: its temporary prefix (invisible to
+        # readers) is left rather than waiting out the bound again per file
         raise
     drift_report = None
     if spec is not None:
@@ -482,6 +594,8 @@ def score_table(
         drift_report=drift_report,
         id_columns=ids,
         contract="model" if info.contract is not None else "inferred",
+        kind=info.kind,
+        columns=tuple(dict.fromkeys(ids + passthrough)) + output_columns(info),
     )
 
 
