@@ -598,3 +598,23 @@ def test_missing_mlflow_says_what_to_install(make_trainer, split_data, monkeypat
     X_train, _, y_train, _ = split_data
     with pytest.raises(ImportError, match=re.escape('pip install "churnlib[mlflow]"')):
         make_trainer().fit(X_train, y_train)
+
+
+def test_one_process_reuses_one_store_per_tracking_uri(
+    make_trainer, split_data, tmp_path, monkeypatch
+):
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    created = []
+    init = SqlAlchemyStore.__init__
+
+    def counting(self, *args, **kwargs):
+        created.append(args[0] if args else kwargs.get("db_uri"))
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqlAlchemyStore, "__init__", counting)
+    X_train, _, y_train, _ = split_data
+    uri = f"sqlite:///{tmp_path / 'reuse.db'}"
+    for _ in range(3):
+        make_trainer(tracking_uri=uri, cv=None, log_model=False).fit(X_train, y_train)
+    assert created == [uri]  # one SQLAlchemy store (one engine) for the three fits
