@@ -131,7 +131,22 @@ def inspect_model(
     threshold wrapper), else the store version's metadata, else 0.5.
     """
     final = final_estimator(model)
-    if callable(getattr(final, "predict_uplift", None)):
+    contract = get_contract(model)
+    uplift = callable(getattr(final, "predict_uplift", None))
+    if contract is not None and contract.task == "uplift" and not uplift:
+        raise InvalidParameterError(
+            f"The model's contract says it is an uplift model, but its final "
+            f"step {type(final).__name__} has no predict_uplift. Score the uplift "
+            "model the contract was made for (churnlib.uplift, or a Pipeline "
+            "ending in one)."
+        )
+    # the contract's task decides; contracts from before tasks (all "churn")
+    # and models without one: an estimator with predict_uplift and no
+    # predict_proba is an uplift model
+    if uplift and (
+        (contract is not None and contract.task == "uplift")
+        or not callable(getattr(model, "predict_proba", None))
+    ):
         return _inspect_uplift(
             model,
             final,

@@ -69,7 +69,7 @@ def pipelines(campaign, features):
         pipe.fit(features, campaign["churned"], uplift__treatment=campaign["offer"])
         contract = infer_contract(
             features, campaign["churned"], id_columns=KEYS, threshold=0.4
-        )
+        ).with_updates(task="uplift")  # as ChurnTrainer records an uplift model
         fitted[name] = attach_contract(pipe, contract)
     return fitted
 
@@ -203,6 +203,23 @@ def test_dask_and_local_agree_on_uplift(pipelines, input_dir, dask_client, tmp_p
             scores_only(read_scores(tmp_path / f"d-{name}")),
             scores_only(read_scores(tmp_path / f"l-{name}")),
         )
+
+
+def test_the_contract_task_decides(pipelines, campaign, features, input_dir, tmp_path):
+    """An "uplift" contract on a churn classifier is refused, never guessed."""
+    churn = LogisticRegression(max_iter=500).fit(
+        features[["tenure_months", "monthly_charges"]], campaign["churned"]
+    )
+    contract = infer_contract(
+        features[["tenure_months", "monthly_charges"]], campaign["churned"]
+    )
+    attach_contract(churn, contract.with_updates(task="uplift"))
+    with pytest.raises(InvalidParameterError, match="has no predict_uplift"):
+        score_table(churn, input_dir, tmp_path / "o")
+    attach_contract(churn, contract)  # task "churn": scored as a churn model
+    result = score_table(churn, input_dir, tmp_path / "o")
+    assert result.kind == "churn"
+    assert "churn_reduction_if_offered" not in result.columns
 
 
 def test_what_an_uplift_model_cannot_do_is_refused(
