@@ -20,7 +20,12 @@ from churnlib._core.tables import read_table, write_bytes, write_table
 from churnlib._core.timeouts import BoundedFileSystem, StorageTimeoutError
 from churnlib.exceptions import ChurnlibError, StorageError
 from tests.fixtures.cloud import AZURITE_KEY, fresh_bucket_name, make_bucket
-from tests.fixtures.silent import GoQuietProxy, silent_options, silent_server
+from tests.fixtures.silent import (
+    GoQuietProxy,
+    dead_port,
+    silent_options,
+    silent_server,
+)
 
 SECRET = "planted-secret-Zq8Vv1xY"
 BOUND = 2.0
@@ -79,6 +84,25 @@ def test_read_and_write_table_fail_within_the_bound(backend, name, frame):
             lambda: write_bytes(b"x", url, storage_options=options, timeout=BOUND),
             error=StorageError,
         )
+
+
+@pytest.mark.parametrize("backend", ["s3", "az", "gs"])
+def test_a_dead_endpoint_fails_within_the_bound_too(backend, frame):
+    """Connections refused: the clients' retries end within the bound as well."""
+    options = silent_options(backend, dead_port(), SECRET)
+    url = f"{backend}://bucket-dead/t.parquet"
+    for call in (
+        lambda: read_table(url, storage_options=options, timeout=BOUND),
+        lambda: write_table(frame, url, storage_options=options, timeout=BOUND),
+    ):
+        t0 = time.perf_counter()
+        with pytest.raises(ChurnlibError) as info:
+            call()
+        assert time.perf_counter() - t0 < BOUND + SLACK
+        assert "bucket-dead/t.parquet" in str(info.value)
+        text = all_text(info.value)
+        assert SECRET not in text
+        assert AZURITE_KEY not in text
 
 
 def test_the_environment_sets_the_bound_and_the_argument_wins(monkeypatch, frame):
