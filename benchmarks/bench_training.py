@@ -16,7 +16,11 @@ Sides, each timed once per round, the order alternating between rounds
   ``mlflow.sklearn.autolog()`` (what a user would otherwise write).
 
 Target (issues 3 and 13): churnlib's overhead (``churnlib - untracked``, paired
-per round) <= max(1.5 s, 10 % of the untracked fit). The one-off costs of a
+per round) <= max(1.5 s, 10 % of the untracked fit). On a loaded machine the
+fit itself swings by more than the overhead between the sides of a round, so
+the overhead is also reported *within* each tracked call: its wall time minus
+the fit's own ``fit_seconds`` metric (the contract, the validation metrics and
+everything MLflow does: a conservative figure). The one-off costs of a
 process (importing mlflow, creating the store) are reported on their own row.
 Usage: ``python bench_training.py [--quick] [--rows N]``.
 """
@@ -72,6 +76,7 @@ def main(argv: list[str]) -> None:
     last: dict[str, float] = {}
 
     report_seconds: list[float] = []
+    in_call: list[float] = []
 
     def tracked() -> Sample:
         t0 = time.perf_counter()
@@ -82,6 +87,10 @@ def main(argv: list[str]) -> None:
         if result.report is not None:  # off the fit's path: waited for untimed
             result.report.result()
         report_seconds.append(time.perf_counter() - t0 - seconds)
+        # within one call: everything but the model's own fit (the contract,
+        # the validation metrics and all of MLflow) -- immune to the load
+        # swinging between the sides of a round
+        in_call.append(seconds - result.metrics["fit_seconds"])
         return Sample(seconds, {"report_wait_seconds": report_seconds[-1]})
 
     def untracked() -> None:
@@ -153,6 +162,14 @@ def main(argv: list[str]) -> None:
         target=f"<= {budget:.2f} s",
         ok=overhead <= budget,
         value_range=(round(min(overheads), 2), round(max(overheads), 2)),
+    )
+    report.value(
+        "churnlib tracking overhead within each call (wall - the fit's fit_seconds)",
+        round(statistics.median(in_call), 2),
+        unit="s",
+        target=f"<= {budget:.2f} s",
+        ok=statistics.median(in_call) <= budget,
+        value_range=(round(min(in_call), 2), round(max(in_call), 2)),
     )
     report.compare(
         "mlflow.sklearn.autolog() around one HGB pipeline fit",
