@@ -410,6 +410,14 @@ def main(argv: list[str] | None = None) -> int:
     concurrencies = tuple(int(c) for c in args.concurrency.split(","))
     counts = {1: args.requests_1, 100: args.requests_100}
 
+    # how busy the machine was: figures from a loaded machine are ratios only
+    load_before = os.getloadavg()
+    niceness = os.nice(0)
+    print(
+        f"load average {load_before[0]:.1f}, niceness {niceness}"
+        + (" (niced: absolute latencies are not comparable)" if niceness else ""),
+        flush=True,
+    )
     root = Path(args.workdir or tempfile.mkdtemp(prefix="bench-serve-"))
     root.mkdir(parents=True, exist_ok=True)
     store_url, model_dir, reference, records = publish(root)
@@ -481,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
                         "python": platform.python_version(),
                         "cpus": os.cpu_count(),
                         "platform": platform.platform(),
+                        "load_average_at_start": load_before[0],
+                        "load_average_at_end": os.getloadavg()[0],
+                        "niceness": niceness,
                     },
                     "settings": vars(args),
                     "cells": cells,
