@@ -24,6 +24,7 @@ import functools
 import io
 import math
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,7 +50,16 @@ class StorageTimeoutError(TimeoutError):
     """A storage request did not finish within the bound (internal signal).
 
     Callers translate it into their own churnlib error, naming the URL.
+    ``where`` is the label of the :class:`BoundedFileSystem` it came from, if
+    it has one (kept when the error travels between processes).
     """
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.where))
 
 
 def resolve_timeout(timeout: float | None = None) -> float:
@@ -242,9 +252,9 @@ _READ_BUFFER = 4 * 2**20
 class _BoundedReader(io.RawIOBase):
     """A read-only, seekable file whose every range request is bounded."""
 
-    def __init__(self, fs: Any, path: str, size: int, timeout: float) -> None:
+    def __init__(self, owner: BoundedFileSystem, path: str, size: int) -> None:
         super().__init__()
-        self._fs, self._path, self._size, self._timeout = fs, path, size, timeout
+        self._owner, self._path, self._size = owner, path, size
         self._pos = 0
 
     def readable(self) -> bool:
@@ -266,14 +276,7 @@ class _BoundedReader(io.RawIOBase):
         end = min(self._pos + len(view), self._size, self._pos + _READ_REQUEST)
         if end <= self._pos:
             return 0
-        data = bounded_call(
-            self._fs,
-            "cat_file",
-            self._path,
-            start=self._pos,
-            end=end,
-            timeout=self._timeout,
-        )
+        data = self._owner.cat_file(self._path, start=self._pos, end=end)
         n = len(data)
         view[:n] = data
         self._pos += n
@@ -338,6 +341,10 @@ class BoundedFileSystem:
         The filesystem (opened with :func:`bounded_storage_options`).
     timeout : float, default=None
         Seconds one request may take; see :func:`resolve_timeout`.
+    where : str, default=None
+        A label (the redacted URL) put on the :class:`StorageTimeoutError`
+        this filesystem raises, so a caller with several can tell which one
+        hung.
 
     Examples
     --------
@@ -378,25 +385,52 @@ class BoundedFileSystem:
         }
     )
 
-    def __init__(self, fs: Any, timeout: float | None = None) -> None:
+    _PREDICATES = frozenset({"exists", "isdir", "isfile"})
+
+    def __init__(
+        self, fs: Any, timeout: float | None = None, *, where: str | None = None
+    ) -> None:
         if isinstance(fs, BoundedFileSystem):
             fs = fs.fs
         self.fs: Any = fs
         self.timeout = resolve_timeout(timeout)
+        self.where = where
         self.remote = bool(getattr(fs, "async_impl", False))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (BoundedFileSystem, (self.fs, self.timeout))
+        return (_rebuild, (self.fs, self.timeout, self.where))
 
     def __repr__(self) -> str:
         return f"BoundedFileSystem({self.fs!r}, timeout={self.timeout:g})"
 
     def __getattr__(self, name: str) -> Any:
-        if name == "fs" or name.startswith("__"):
+        if name in ("fs", "where", "timeout", "remote") or name.startswith("__"):
             raise AttributeError(name)
         if self.remote and name in self._BOUNDED:
-            return functools.partial(bounded_call, self.fs, name, timeout=self.timeout)
+            return functools.partial(self._call, name)
         return getattr(self.fs, name)
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        start = time.monotonic()
+        try:
+            result = bounded_call(
+                self.fs, method, *args, timeout=self.timeout, **kwargs
+            )
+        except StorageTimeoutError as err:
+            if err.where is not None or self.where is None:
+                raise
+            raise StorageTimeoutError(str(err), self.where) from None
+        if (
+            result is False
+            and method in self._PREDICATES
+            and time.monotonic() - start >= 0.99 * self.timeout
+        ):
+            # some clients (adlfs' isfile) turn a cancelled request into
+            # "no": an answer that took the whole bound is no answer
+            raise StorageTimeoutError(
+                f"no answer within {self.timeout:g} s", self.where
+            )
+        return result
 
     def mv(self, path1: str, path2: str, **kwargs: Any) -> None:
         """Move a file: a bounded copy, then a bounded delete on object stores."""
@@ -428,8 +462,7 @@ class BoundedFileSystem:
             raw = io.BytesIO(bytes(self.cat_file(path)))
         else:
             raw = io.BufferedReader(
-                _BoundedReader(self.fs, path, int(size), self.timeout),
-                buffer_size=_READ_BUFFER,
+                _BoundedReader(self, path, int(size)), buffer_size=_READ_BUFFER
             )
         if compression is not None:
             from fsspec.compression import compr
@@ -439,3 +472,7 @@ class BoundedFileSystem:
             if codec is not None:
                 return compr[codec](raw, mode="rb")
         return raw
+
+
+def _rebuild(fs: Any, timeout: float, where: str | None) -> BoundedFileSystem:
+    return BoundedFileSystem(fs, timeout, where=where)
