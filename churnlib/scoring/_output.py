@@ -352,6 +352,7 @@ def _read_scores(
     import fsspec
 
     from churnlib._core.timeouts import BoundedFileSystem, bounded_storage_options
+    from churnlib._urls import redact_url
 
     protocol = fsspec.core.split_protocol(url)[0] or "file"
     options = bounded_storage_options(
@@ -363,12 +364,12 @@ def _read_scores(
     marker = posixpath.join(path, SUCCESS)
     try:
         manifest = json.loads(fs.cat_file(marker))
-    except FileNotFoundError as err:
+    except FileNotFoundError:
         raise DataValidationError(
-            f"The scoring output {url!r} is not complete: it has no {SUCCESS} "
-            "marker (the run failed, was interrupted, or is still running). "
-            "Run score_table again."
-        ) from err
+            f"The scoring output {redact_url(url)!r} is not complete: it has no "
+            f"{SUCCESS} marker (the run failed, was interrupted, or is still "
+            "running). Run score_table again."
+        ) from None
     fmt = manifest.get("format", "parquet")
     frames = []
     for entry in manifest["files"]:

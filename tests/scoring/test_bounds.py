@@ -184,3 +184,12 @@ def test_s3_run_within_the_bound_gives_the_same_scores(
         check_exact=False,
         rtol=1e-12,
     )
+
+
+def test_an_incomplete_output_is_named_without_its_token():
+    from churnlib.exceptions import DataValidationError
+
+    with pytest.raises(DataValidationError, match="is not complete") as info:
+        read_scores(f"memory://bounds-token/out?sig={SECRET}")
+    assert SECRET not in all_text(info.value)
+    assert "memory://bounds-token/out" in str(info.value)
