@@ -308,9 +308,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--no-apptest", action="store_true")
+    parser.add_argument(
+        "--quick", action="store_true", help="one round (a smoke run, not kept)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 1
     workdir = demo_workdir(args.workdir)
-    report = Report("dashboard")
+    report = Report("dashboard_quick" if args.quick else "dashboard")
     loaded = {} if args.no_apptest else apptest_loads(workdir, args.rounds)
     for name, t in loaded.items():
         report.timing(
