@@ -15,7 +15,13 @@ import pytest
 from churnlib.data import generate_customers, simulate_production
 from churnlib.monitoring import ChurnMonitor, MonitorStoreError
 from tests.fixtures.cloud import fresh_bucket_name, make_bucket
-from tests.fixtures.silent import GoQuietProxy, silent_options, silent_server
+from tests.fixtures.silent import (
+    GoQuietProxy,
+    behind_proxy,
+    server_port,
+    silent_options,
+    silent_server,
+)
 from tests.test_bounds import SECRET, assert_bounded
 
 # the monitor's bound holds for the live half of a test too, so it is a little
@@ -62,34 +68,32 @@ def test_opening_a_monitor_store_on_a_silent_endpoint(backend, reference):
         assert SECRET not in err.url
 
 
-@pytest.fixture
-def proxied(s3_server):
-    """``(make_proxy, bucket)``: proxies in front of moto, closed at the end."""
-    port = int(s3_server.rsplit(":", 1)[1])
+_SERVERS = {"s3": "s3_server", "az": "azurite_server", "gs": "gcs_server"}
+
+
+@pytest.fixture(params=["s3", "az", "gs"])
+def proxied(request):
+    """``(make_proxy, url)``: proxies in front of an emulator, a fresh bucket."""
+    backend = request.param
+    server = request.getfixturevalue(_SERVERS[backend])
     proxies = []
 
     def make(trigger=None):
-        proxy = GoQuietProxy(port, trigger=trigger)
+        proxy = GoQuietProxy(server_port(server), trigger=trigger)
         proxies.append(proxy)
-        options = {
-            "key": "testing",
-            "secret": SECRET,
-            "client_kwargs": {"endpoint_url": proxy.endpoint},
-        }
-        return proxy, options
+        return proxy, behind_proxy(backend, server, proxy.port)
 
     bucket = fresh_bucket_name("monitor-bounds")
     _, options = make()
-    make_bucket("s3", options, bucket)
-    yield make, bucket
+    make_bucket(backend, options, bucket)
+    yield make, f"{backend}://{bucket}/monitor"
     for proxy in proxies:
         proxy.close()
 
 
 def test_log_and_report_fail_within_the_bound_once_quiet(proxied, reference, batch):
-    make, bucket = proxied
+    make, store = proxied
     proxy, options = make()
-    store = f"s3://{bucket}/monitor"
     monitor = monitor_on(reference, store, options)
     ids = monitor.log_predictions(batch.X, batch.truth, timestamp=batch.timestamp)
     assert monitor.log_outcomes(ids, batch.y, timestamp=batch.labels_at) == 300
@@ -105,7 +109,7 @@ def test_log_and_report_fail_within_the_bound_once_quiet(proxied, reference, bat
     }
     for name, call in calls.items():
         err, _ = assert_bounded(call, error=MonitorStoreError, bound=BOUND)
-        assert f"s3://{bucket}/monitor" in str(err), name
+        assert store in str(err), name
         assert "ChurnMonitor(..., timeout=seconds)" in str(err), name
 
 
@@ -113,9 +117,10 @@ def test_a_hang_half_way_through_a_report_is_not_a_damaged_file(
     proxied, reference, batch
 ):
     """Listing answers, then the first part file read hangs: raise, never skip."""
-    make, bucket = proxied
-    proxy, options = make(trigger=rb"^(HEAD|GET) [^ ]*/predictions/part-")
-    monitor = monitor_on(reference, f"s3://{bucket}/monitor", options)
+    make, store = proxied
+    # the first request naming a part file (GCS encodes the slashes)
+    proxy, options = make(trigger=rb"^(HEAD|GET) [^ ]*(/|%2F)predictions(/|%2F)part-")
+    monitor = monitor_on(reference, store, options)
     monitor.log_predictions(batch.X, batch.truth, timestamp=batch.timestamp)
     assert not proxy.quiet.is_set()  # writes do not trip the trigger
     # with filterwarnings=error a skipped "damaged" part would fail differently
@@ -124,4 +129,4 @@ def test_a_hang_half_way_through_a_report_is_not_a_damaged_file(
     )
     assert proxy.quiet.is_set()
     assert "/predictions/part-" in str(err)
-    assert str(err).startswith("Could not read 's3://")
+    assert str(err).startswith(f"Could not read '{store}/predictions/part-")
