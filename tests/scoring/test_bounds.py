@@ -16,7 +16,13 @@ import pytest
 from churnlib.exceptions import DeploymentError, StorageError
 from churnlib.scoring import read_scores, score_table
 from tests.fixtures.cloud import fresh_bucket_name, make_bucket
-from tests.fixtures.silent import GoQuietProxy, silent_options, silent_server
+from tests.fixtures.silent import (
+    GoQuietProxy,
+    behind_proxy,
+    server_port,
+    silent_options,
+    silent_server,
+)
 from tests.test_bounds import SECRET, SLACK, all_text, assert_bounded
 
 BOUND = 2.0
@@ -82,20 +88,22 @@ def test_silent_input_output_and_store(backend, churn_model, customers_dir, tmp_
         assert "read_scores(..., timeout=seconds)" in str(err)
 
 
+_SERVERS = {"s3": "s3_server", "az": "azurite_server", "gs": "gcs_server"}
+
+
 @pytest.fixture
-def quiet_output(s3_server):
-    """``(proxy, options, bucket)``: moto behind a proxy that goes quiet at the
-    first part file written (after planning and preparing the output)."""
-    port = int(s3_server.rsplit(":", 1)[1])
-    with GoQuietProxy(port, trigger=rb"^PUT [^ ]*/part-0") as proxy:
-        options = {
-            "key": "testing",
-            "secret": SECRET,
-            "client_kwargs": {"endpoint_url": proxy.endpoint},
-        }
+def quiet_output(request):
+    """``(proxy, options, url)``: an emulator behind a proxy that goes quiet at
+    the first part file written (after planning and preparing the output)."""
+    backend = request.node.callspec.params["backend"]
+    server = request.getfixturevalue(_SERVERS[backend])
+    # S3 and Azure PUT the object; GCS POSTs it, its name url-encoded
+    trigger = rb"^(PUT|POST) [^ ]*(/|%2F)part-0"
+    with GoQuietProxy(server_port(server), trigger=trigger) as proxy:
+        options = behind_proxy(backend, server, proxy.port)
         bucket = fresh_bucket_name("score-bounds")
-        make_bucket("s3", options, bucket)
-        yield proxy, options, bucket
+        make_bucket(backend, options, bucket)
+        yield proxy, options, f"{backend}://{bucket}/scores"
 
 
 def _engine_kwargs(engine, request):
@@ -112,18 +120,23 @@ def _warm(kwargs, model, input_dir, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "engine", ["local", pytest.param("dask", marks=pytest.mark.slow)]
+    ("backend", "engine"),
+    [
+        ("s3", "local"),
+        ("az", "local"),
+        ("gs", "local"),
+        pytest.param("s3", "dask", marks=pytest.mark.slow),
+    ],
 )
 def test_output_that_hangs_mid_run_fails_within_the_bound(
-    engine, request, quiet_output, churn_model, customers_dir, tmp_path
+    backend, engine, request, quiet_output, churn_model, customers_dir, tmp_path
 ):
-    proxy, options, bucket = quiet_output
+    proxy, options, out = quiet_output
     kwargs = _engine_kwargs(engine, request)
     _warm(kwargs, churn_model, customers_dir, tmp_path)
     # a Dask worker opens its own S3 client inside its first (bounded)
     # request: on a loaded machine that alone can take 2 s
     bound = BOUND if engine == "local" else 6.0
-    out = f"s3://{bucket}/scores"
     with pytest.raises(StorageError) as info:
         score_table(
             churn_model,
