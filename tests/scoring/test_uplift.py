@@ -290,3 +290,27 @@ def test_the_cli_scores_an_uplift_model_from_the_store(
         atol=1e-12,
     )
     assert direct.columns == tuple(got.columns)
+
+
+def test_a_two_arm_model_logs_its_churn_risk_to_the_monitor(
+    pipelines, campaign, features, input_dir, tmp_path
+):
+    from churnlib.monitoring import ChurnMonitor
+
+    pipe = pipelines["two_model"]
+    risk = expected(pipe, features)["churn_probability"]
+    monitor = ChurnMonitor(
+        features.assign(customer_id=campaign["customer_id"]),
+        reference_scores=risk,
+        rules=(),
+        sinks=[],
+    )
+    result = score_table(pipe, input_dir, tmp_path / "o", monitor=monitor)
+    assert result.drift_report is not None
+    report = monitor.report(chunk_size=1200)
+    assert report.chunks["n"].tolist() == [1200]
+    # the rows scored are the reference rows, and the logged score is the
+    # churn risk without the offer, the reference score: no drift at all
+    drift = result.drift_report.set_index(["feature", "method"])["statistic"]
+    assert drift.loc[("model_score", "psi")] == pytest.approx(0.0, abs=1e-12)
+    assert drift.loc[("model_score", "ks")] == pytest.approx(0.0, abs=1e-12)
