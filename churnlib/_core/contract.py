@@ -22,6 +22,7 @@ import pandas as pd
 from churnlib._core.cleaning import (
     FALSE_WORDS,
     TRUE_WORDS,
+    binary_code,
     describe_values,
     factorize_text,
     is_text,
@@ -560,6 +561,14 @@ def _prepare_binary(
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         codes = np.asarray(codes, dtype=np.intp)
         folded = np.array([number_text(u) for u in uniques], dtype=object)
+    seen = set(folded)
+    own = own_true | own_false
+    if own and not seen <= own and seen <= (TRUE_WORDS | FALSE_WORDS):
+        # Already read (0/1, yes/no: a prepared frame, so prepare is
+        # idempotent): the generic words, not the codes. Only a column holding
+        # nothing but one code that is also a word ("1" of a 1/2 code) is
+        # ambiguous; it reads as the code.
+        true_words, false_words = TRUE_WORDS, FALSE_WORDS
     truth = np.array([f in true_words for f in folded], dtype=bool)
     falsity = np.array([f in false_words for f in folded], dtype=bool)
     unknown = ~(truth | falsity)
@@ -578,6 +587,61 @@ def _prepare_binary(
     if present.all():
         return pd.Series(t.astype(bool), index=s.index)
     return pd.Series(np.where(present, t.astype(float), np.nan), index=s.index)
+
+
+def binary_codes_of(s: pd.Series) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return the raw ``(true_values, false_values)`` of a two-level number code.
+
+    Numbers (or number text) holding only 1/2 or -1/1 are a code (see
+    ``churnlib._core.cleaning.binary_code``); anything else gives ``((), ())``.
+    """
+    if pd.api.types.is_bool_dtype(s) and not is_text(s):
+        return (), ()
+    if is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
+        _, levels = factorize_text(s)
+        numbers = pd.to_numeric(pd.Series(levels, dtype=object), errors="coerce")
+        values = numbers.to_numpy(dtype=float, na_value=np.nan)
+    elif pd.api.types.is_numeric_dtype(s):
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        return (), ()
+    if values.size == 0 or np.isnan(values).all():
+        return (), ()
+    if np.isnan(values).any() and (
+        is_text(s) or isinstance(s.dtype, pd.CategoricalDtype)
+    ):
+        return (), ()  # some text is not a number: words, not a code
+    code = binary_code(np.unique(values[~np.isnan(values)]))
+    return ((code[0],), (code[1],)) if code is not None else ((), ())
+
+
+def read_binary(
+    s: pd.Series,
+    *,
+    true_values: Iterable[str] = (),
+    false_values: Iterable[str] = (),
+    na_values: frozenset[str] = frozenset(),
+    source: str = "the table",
+) -> pd.Series:
+    """Read a binary column as :meth:`ModelContract.prepare` does.
+
+    Bool stays bool; yes/no, true/false, y/n, t/f, 1/0 words or numbers, and
+    the given raw codes (``true_values=("2",)``, ``false_values=("1",)``)
+    become bool, or float 0/1 with NaN where values are missing.
+
+    Raises
+    ------
+    DataValidationError
+        If a value is none of those.
+    """
+    spec = FeatureSpec(
+        name=str(s.name),
+        role="binary",
+        dtype="bool",
+        true_values=tuple(true_values),
+        false_values=tuple(false_values),
+    )
+    return _prepare_binary(s, spec, na_values, source)
 
 
 def _as_known_codes(levels: np.ndarray, known: frozenset[str]) -> np.ndarray:
@@ -707,6 +771,8 @@ def feature_specs(
         if role == "categorical" and dtype != "category":
             dtype = "object"
         binary = role == "binary"
+        if binary and str(c) not in true_values:  # a raw frame: read its codes
+            true_values[str(c)], false_values[str(c)] = binary_codes_of(s)
         specs.append(
             FeatureSpec(
                 name=str(c),
@@ -723,18 +789,31 @@ def feature_specs(
 def _canonical(frame: pd.DataFrame, contract: ModelContract | None) -> pd.DataFrame:
     """Feature values in one representation, so hashes match across dtypes."""
     out = {}
+    na = frozenset(contract.na_values) if contract is not None else frozenset()
     for c in frame.columns:
         s = frame[c]
-        role = (
-            contract.feature(str(c)).role
+        spec = (
+            contract.feature(str(c))
             if contract is not None and str(c) in contract.feature_names
-            else _role_of(s)
+            else None
         )
+        role = spec.role if spec is not None else _role_of(s)
         if role == "categorical":
             out[c] = s.astype(object).where(s.notna(), None).astype(str)
-        else:
-            out[c] = pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index)
+            continue
+        if is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
+            # raw text (a frame trained on as read by pandas): read it by its role
+            try:
+                s = _prepare_column(s, spec or _text_spec(str(c), role), na, "")
+            except DataValidationError:
+                out[c] = s.astype(object).where(s.notna(), None).astype(str)
+                continue
+        out[c] = pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index)
     return pd.DataFrame(out, index=frame.index)
+
+
+def _text_spec(name: str, role: str) -> FeatureSpec:
+    return FeatureSpec(name=name, role=role, dtype="float64")
 
 
 def row_hashes(

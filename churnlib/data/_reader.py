@@ -454,6 +454,11 @@ def _leakage_scores(X: pd.DataFrame, y: np.ndarray) -> dict[Any, float]:
     prior = n1 / len(y)
     for c in X.columns:
         s = X[c]
+        if is_text(s) and not isinstance(s.dtype, pd.CategoricalDtype):
+            # a raw frame (as pandas read it): score the values the reader
+            # would read, so number text ranks as numbers, not as one level
+            # per distinct value (which separates any two classes)
+            s = _analyze(s).values
         if isinstance(s.dtype, pd.CategoricalDtype) or not (
             pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
         ):

@@ -11,6 +11,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from churnlib._core.cleaning import is_text
+from churnlib._core.contract import binary_codes_of, read_binary
 from churnlib._validation import StrOptions, validate_estimator_params
 from churnlib.data import PLACEHOLDERS, ChurnSchema
 from churnlib.exceptions import DataQualityWarning, DataValidationError
@@ -246,6 +248,44 @@ def coerce_categorical(s: pd.Series, kind: str, caller: str) -> pd.Series:
     return _normalize_missing(s)
 
 
+#: How a binary column reads: (raw true codes, raw false codes, fitted as bool).
+#: Plain tuples, so skops persists the fitted validator without a trusted type.
+_Truth = tuple[tuple[str, ...], tuple[str, ...], bool]
+
+
+def _truth_reading(s: pd.Series, df: pd.DataFrame) -> _Truth | None:
+    """Learn how a fit column reads as binary; None when the rule cannot read it.
+
+    0/1 numbers need no reading (0/1 and the booleans a contract makes of them
+    encode alike), nor does anything the rule cannot read.
+    """
+    if pd.api.types.is_numeric_dtype(s.dtype) and not is_text(s):
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        if not pd.api.types.is_bool_dtype(s.dtype) and bool(
+            np.all((v == 0) | (v == 1) | np.isnan(v))
+        ):
+            return None
+    true_values, false_values = binary_codes_of(s)
+    schema = df.attrs.get("churnlib.schema")  # the reader's codes (1/2), if any
+    if not true_values and schema is not None:
+        true_values = tuple(getattr(schema, "true_values", {}).get(str(s.name), ()))
+        false_values = tuple(getattr(schema, "false_values", {}).get(str(s.name), ()))
+    try:
+        read = _read_truth(s, (true_values, false_values, True))
+    except DataValidationError:
+        return None  # a binary role given for values the rule does not know
+    return (true_values, false_values, bool(read.dtype == bool))
+
+
+def _read_truth(s: pd.Series, reading: _Truth) -> pd.Series:
+    true_values, false_values, as_bool = reading
+    out = read_binary(s, true_values=true_values, false_values=false_values)
+    out.name = s.name
+    if not as_bool and out.dtype == bool:
+        out = out.astype(float)  # the fitted representation: float 0/1
+    return out
+
+
 def _sorted_unique(s: pd.Series) -> np.ndarray:
     if isinstance(s.dtype, pd.CategoricalDtype):  # observed categories, fast
         codes = s.cat.codes.to_numpy()
@@ -391,6 +431,7 @@ should hold numbers, but 1 value(s) are not numeric, e.g. 'ten' at row 0. ...
                 columns=list(df.columns),
             )
         kinds, categories, ranges, value_kinds, missing = {}, {}, {}, {}, {}
+        truth: dict[str, _Truth] = {}
         for c in columns:
             s = df[c]
             kinds[c] = role[c]
@@ -403,6 +444,13 @@ should hold numbers, but 1 value(s) are not numeric, e.g. 'ten' at row 0. ...
                     if finite.size
                     else (np.nan, np.nan)
                 )
+            elif role[c] == "binary" and (reading := _truth_reading(s, df)):
+                # read by the one binary rule (bool, yes/no words, 1/2 codes)
+                # at fit and at transform, so raw text and cleaned input agree
+                truth[c] = reading
+                s = _read_truth(s, reading)
+                value_kinds[c] = _value_kind(s)
+                categories[c] = _sorted_unique(s)
             elif role[c] in ("categorical", "binary"):
                 value_kinds[c] = _value_kind(s)
                 s = coerce_categorical(s, value_kinds[c], caller)
@@ -414,6 +462,7 @@ should hold numbers, but 1 value(s) are not numeric, e.g. 'ten' at row 0. ...
         self.ranges_ = ranges
         self.missing_counts_ = missing
         self._value_kinds = value_kinds
+        self._truth = truth
         self.schema_ = ChurnSchema(
             numeric=tuple(c for c in columns if kinds[c] == "numeric"),
             categorical=tuple(c for c in columns if kinds[c] == "categorical"),
@@ -454,6 +503,13 @@ should hold numbers, but 1 value(s) are not numeric, e.g. 'ten' at row 0. ...
                 new = coerce_numeric(s, caller)
             elif kind == "id":
                 new = s
+            elif c in getattr(self, "_truth", {}) and not (
+                self._truth[c][2] and isinstance(s.dtype, np.dtype) and s.dtype == bool
+            ):  # (bool already, as fitted: the hot path makes no copy)
+                try:
+                    new = _read_truth(s, self._truth[c])
+                except DataValidationError:  # an unseen value: report, not raise
+                    new = coerce_categorical(s, self._value_kinds[c], caller)
             else:
                 new = coerce_categorical(s, self._value_kinds[c], caller)
             changed = changed or new is not s

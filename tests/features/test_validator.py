@@ -414,3 +414,29 @@ def test_input_is_never_modified(train):
     v.transform(X)
     v.report(X)
     pd.testing.assert_frame_equal(X, before)
+
+
+def test_binary_text_and_codes_read_alike_raw_or_cleaned():
+    # fitted on raw text and 1/2 codes, it reads the booleans a contract makes
+    # of them (and the raw values) to the same output
+    raw = pd.DataFrame(
+        {
+            "partner": ["Yes", "No", " no", "YES", None, "No"],
+            "sex": [1, 2, 2, 1, 2, 1],
+            "paid": [True, False, True, True, False, False],
+        }
+    )
+    v = SchemaValidator().fit(raw)
+    assert v.kinds_ == {"partner": "binary", "sex": "binary", "paid": "binary"}
+    out = v.transform(raw)
+    np.testing.assert_array_equal(out["partner"], [1.0, 0.0, 0.0, 1.0, np.nan, 0.0])
+    assert out["sex"].tolist() == [False, True, True, False, True, False]
+    cleaned = pd.DataFrame(
+        {
+            "partner": [1.0, 0.0, 0.0, 1.0, np.nan, 0.0],
+            "sex": [False, True, True, False, True, False],
+            "paid": ["true", "f", "t", "T", "false", "no"],
+        }
+    )
+    pd.testing.assert_frame_equal(v.transform(cleaned), out)
+    assert v.report(cleaned).ok

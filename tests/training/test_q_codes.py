@@ -104,3 +104,47 @@ def test_an_unknown_code_is_refused_with_the_column(coded_fit):
     ) as err:
         contract.prepare(raw, source="the batch")
     assert list(err.value.columns) == ["sex"]
+
+
+def test_a_raw_pandas_frame_trains_and_scores_like_its_prepared_form(tmp_path):
+    # pd.read_csv output straight into the trainer: yes/no text, 1/2 codes, area
+    # codes and number text with blanks, as a user's first experiment has them
+    raw = _coded_table(n=300, seed=1).drop(columns="customer_id")
+    rng = np.random.default_rng(2)
+    raw["partner"] = rng.choice(["Yes", "No", " yes"], len(raw))
+    raw["charges"] = rng.normal(50, 10, len(raw)).round(2).astype(str)
+    raw.loc[raw.index[:4], "charges"] = " "
+    path = tmp_path / "raw.csv"
+    raw.to_csv(path, index=False)
+    frame = pd.read_csv(path)
+    X, y = frame.drop(columns="churn"), frame["churn"]
+    trainer = ChurnTrainer(
+        tracking_uri=f"sqlite:///{tmp_path}/mlflow.db",
+        log_model=False,
+        log_report=False,
+        random_state=0,
+        time_budget=10,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = trainer.fit(X, y)
+    contract = get_contract(result.model)
+    assert contract.feature("sex").true_values == ("2",)
+    assert contract.feature("partner").role == "binary"
+    prepared = contract.prepare(X)
+    assert prepared["partner"].dtype == bool
+    np.testing.assert_allclose(
+        result.model.predict_proba(X)[:, 1],
+        result.model.predict_proba(prepared)[:, 1],
+        rtol=1e-12,
+        atol=0,
+    )
+    # the store persists the learned readings (plain tuples: no trusted type)
+    from churnlib.deployment import ModelStore
+
+    store = ModelStore((tmp_path / "store").as_uri())
+    loaded = store.load(store.publish(result.model).version)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(prepared)[:, 1],
+        result.model.predict_proba(prepared)[:, 1],
+    )
