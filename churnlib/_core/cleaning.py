@@ -37,8 +37,10 @@ PLACEHOLDERS: frozenset[str] = frozenset(
 TRUE_WORDS: frozenset[str] = frozenset({"yes", "y", "true", "t", "1", "1.0"})
 FALSE_WORDS: frozenset[str] = frozenset({"no", "n", "false", "f", "0", "0.0"})
 
-#: Two-level number codes read as booleans (besides 0/1): the larger code is
-#: True, so the boolean keeps the codes' order, as 0/1 does.
+#: Two-level number codes read as booleans (besides 0/1): 1 is True, the other
+#: code False (yes = 1, no = 2, as surveys code them). 1 is True in every code
+#: and in the generic words, so a column already read (0/1) reads the same
+#: again: no value means one thing raw and another prepared.
 BINARY_CODES: frozenset[tuple[float, float]] = frozenset({(1.0, 2.0), (-1.0, 1.0)})
 
 #: Name words of a count or an amount: such a column stays numeric even when
@@ -162,17 +164,20 @@ def binary_code(levels: np.ndarray) -> tuple[str, str] | None:
     """Return ``(true, false)`` texts when sorted distinct numbers are a code.
 
     0/1 is not a code here (it reads as booleans without one); 1/2 and -1/1
-    are, and their larger value is True.
+    are, and 1 is True in both.
 
     Examples
     --------
     >>> import numpy as np
-    >>> binary_code(np.array([1.0, 2.0])), binary_code(np.array([0.0, 1.0]))
-    (('2', '1'), None)
+    >>> binary_code(np.array([1.0, 2.0])), binary_code(np.array([-1.0, 1.0]))
+    (('1', '2'), ('1', '-1'))
+    >>> binary_code(np.array([0.0, 1.0])) is None
+    True
     """
     if levels.size != 2 or (float(levels[0]), float(levels[1])) not in BINARY_CODES:
         return None
-    return number_text(levels[1]), number_text(levels[0])
+    other = levels[0] if float(levels[1]) == 1.0 else levels[1]
+    return "1", number_text(other)
 
 
 def is_integer_code(name: object, values: np.ndarray) -> bool:

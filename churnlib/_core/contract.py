@@ -548,8 +548,8 @@ def _prepare_binary(
 ) -> pd.Series:
     if pd.api.types.is_bool_dtype(s) and isinstance(s.dtype, np.dtype):
         return pd.Series(s.to_numpy(dtype=bool), index=s.index)
-    # The codes seen in training win over the generic words ("1" may mean
-    # False in a 1/2-coded column).
+    # The codes seen in training win over the generic words ("2" means False
+    # in a 1/2-coded column; 1 is True in every code, as in the words).
     own_true, own_false = frozenset(spec.true_values), frozenset(spec.false_values)
     true_words = own_true | (TRUE_WORDS - own_false)
     false_words = own_false | (FALSE_WORDS - own_true)
@@ -561,14 +561,6 @@ def _prepare_binary(
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         codes = np.asarray(codes, dtype=np.intp)
         folded = np.array([number_text(u) for u in uniques], dtype=object)
-    seen = set(folded)
-    own = own_true | own_false
-    if own and not seen <= own and seen <= (TRUE_WORDS | FALSE_WORDS):
-        # Already read (0/1, yes/no: a prepared frame, so prepare is
-        # idempotent): the generic words, not the codes. Only a column holding
-        # nothing but one code that is also a word ("1" of a 1/2 code) is
-        # ambiguous; it reads as the code.
-        true_words, false_words = TRUE_WORDS, FALSE_WORDS
     truth = np.array([f in true_words for f in folded], dtype=bool)
     falsity = np.array([f in false_words for f in folded], dtype=bool)
     unknown = ~(truth | falsity)

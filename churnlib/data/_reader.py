@@ -200,7 +200,7 @@ def _numeric(s: pd.Series) -> _Column:
     levels = np.unique(v[~missing])
     code = binary_code(levels) if not set(name_words(s.name)) & COUNT_WORDS else None
     if code is not None:
-        return _Column("binary", _binary_values(v == levels[1], ~missing, s), code=code)
+        return _Column("binary", _binary_values(v == 1, ~missing, s), code=code)
     if is_integer_code(s.name, v):
         codes = np.searchsorted(levels, v[~missing])
         cat_codes = np.full(len(v), -1, dtype=np.intp)
@@ -385,8 +385,15 @@ def infer_schema(
     case-insensitive placeholders of ``PLACEHOLDERS`` (``"Unknown"``,
     ``"N/A"``, ``"?"``...) count as missing. Then each column is:
 
-    - **binary** if it is bool, holds only 0/1, or only yes/no, y/n,
-      true/false, t/f words (any case);
+    - **binary** if it is bool, holds only 0/1, only yes/no, y/n,
+      true/false, t/f words (any case), or a two-level number code (only 1/2
+      or only -1/1; 1 is True) unless its name says count or amount; the codes
+      are recorded in ``true_values`` / ``false_values``;
+    - **categorical** if its whole numbers are codes (area codes, tiers) on
+      strong evidence (``churnlib._core.cleaning.is_integer_code``: few
+      distinct values and a name saying code, or code-like values such as
+      408/415/510; never a name saying count or amount), recorded in
+      ``coded_categories``;
     - **numeric** if it has a numeric dtype or every present text value
       parses as a number (``" "`` becomes NaN);
     - **datetime** if it has a datetime dtype or ISO-formatted date text;

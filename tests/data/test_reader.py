@@ -633,10 +633,10 @@ def test_excel_table_with_a_sheet(tmp_path):
 @pytest.mark.parametrize(
     ("values", "true_code", "false_code"),
     [
-        ([1, 2, 2, 1, 2, 1], "2", "1"),
+        ([1, 2, 2, 1, 2, 1], "1", "2"),
         ([-1, 1, 1, -1, 1, 1], "1", "-1"),
-        ([1.0, 2.0, 2.0, 1.0, 2.0, 2.0], "2", "1"),
-        (["1", "2", "2", " 1", "2", "1"], "2", "1"),
+        ([1.0, 2.0, 2.0, 1.0, 2.0, 2.0], "1", "2"),
+        (["1", "2", "2", " 1", "2", "1"], "1", "2"),
     ],
 )
 def test_two_level_number_codes_read_as_booleans(values, true_code, false_code):
@@ -647,7 +647,7 @@ def test_two_level_number_codes_read_as_booleans(values, true_code, false_code):
     assert schema.false_values == {"gender": (false_code,)}
 
 
-def test_two_level_codes_clean_to_bool_with_the_larger_code_true(tmp_path):
+def test_two_level_codes_clean_to_bool_with_1_true(tmp_path):
     path = tmp_path / "coded.csv"
     pd.DataFrame(
         {
@@ -661,15 +661,15 @@ def test_two_level_codes_clean_to_bool_with_the_larger_code_true(tmp_path):
     ).to_csv(path, index=False)
     X, _y, schema = read_churn_table(path, target="churn", id_columns=["id"])
     assert set(schema.binary) == {"sex", "has_card", "flag", "paid"}
-    assert X["sex"].tolist() == [False, True, True, False, True]
+    assert X["sex"].tolist() == [True, False, False, True, False]
     assert X["sex"].dtype == bool
     # a missing value keeps the float 0/1 form, as for 0/1 columns
-    np.testing.assert_array_equal(X["has_card"], [1.0, np.nan, 0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(X["has_card"], [0.0, np.nan, 1.0, 1.0, 0.0])
     assert X["flag"].tolist() == [True, False, False, True, True]
     assert X["paid"].tolist() == [True, False, False, True, True]
     # only the number codes need recording: the words are read the same everywhere
-    assert schema.true_values == {"sex": ("2",), "has_card": ("2",)}
-    assert schema.false_values == {"sex": ("1",), "has_card": ("1",)}
+    assert schema.true_values == {"sex": ("1",), "has_card": ("1",)}
+    assert schema.false_values == {"sex": ("2",), "has_card": ("2",)}
 
 
 @pytest.mark.parametrize("name", ["NumLines", "n_products", "support_calls", "age"])
@@ -767,8 +767,8 @@ CODE_NAMES = st.sampled_from(["gender", "has_card", "flag_x", "opt_in", "vip"])
     ),
     missing=st.lists(st.booleans(), min_size=30, max_size=30),
 )
-def test_property_two_level_codes_keep_their_order(name, pair, picks, missing):
-    low, high = pair
+def test_property_two_level_codes_read_1_as_true(name, pair, picks, missing):
+    low, high = pair  # (1, 2) or (-1, 1): 1 is True in both
     values = np.where(picks, high, low).astype(float)
     holes = np.asarray(missing[: len(values)])
     if (~holes).sum() >= 2 and len(set(values[~holes])) == 2:
@@ -776,8 +776,19 @@ def test_property_two_level_codes_keep_their_order(name, pair, picks, missing):
     df = pd.DataFrame({name: values})
     schema = infer_schema(df)
     assert schema.binary == (name,)
-    assert schema.true_values == {name: (str(high),)}
-    assert schema.false_values == {name: (str(low),)}
+    other = low if high == 1 else high
+    assert schema.true_values == {name: ("1",)}
+    assert schema.false_values == {name: (str(other),)}
+    # and the contract reads the raw codes, and its own output, the same way
+    from churnlib._core.contract import read_binary
+
+    once = read_binary(
+        df[name], true_values=("1",), false_values=(str(other),), source="t"
+    )
+    expected = np.where(np.isnan(values), np.nan, (values == 1).astype(float))
+    np.testing.assert_array_equal(once.to_numpy(dtype=float), expected)
+    twice = read_binary(once, true_values=("1",), false_values=(str(other),))
+    np.testing.assert_array_equal(twice.to_numpy(dtype=float), expected)
 
 
 @settings(max_examples=40, deadline=None)

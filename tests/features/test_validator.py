@@ -430,11 +430,11 @@ def test_binary_text_and_codes_read_alike_raw_or_cleaned():
     assert v.kinds_ == {"partner": "binary", "sex": "binary", "paid": "binary"}
     out = v.transform(raw)
     np.testing.assert_array_equal(out["partner"], [1.0, 0.0, 0.0, 1.0, np.nan, 0.0])
-    assert out["sex"].tolist() == [False, True, True, False, True, False]
+    assert out["sex"].tolist() == [True, False, False, True, False, True]
     cleaned = pd.DataFrame(
         {
             "partner": [1.0, 0.0, 0.0, 1.0, np.nan, 0.0],
-            "sex": [False, True, True, False, True, False],
+            "sex": [True, False, False, True, False, True],
             "paid": ["true", "f", "t", "T", "false", "no"],
         }
     )

@@ -21,7 +21,7 @@ def _coded_table(n=400, seed=0):
     card[rng.random(n) < 0.05] = np.nan
     area = rng.choice([408, 415, 510], n)
     tenure = rng.integers(1, 72, n)
-    logit = -1.0 + 0.8 * (sex == 2) + 1.2 * (area == 510) - 0.03 * tenure
+    logit = -1.0 + 0.8 * (sex == 1) + 1.2 * (area == 510) - 0.03 * tenure
     churn = rng.random(n) < 1 / (1 + np.exp(-logit))
     return pd.DataFrame(
         {
@@ -61,9 +61,9 @@ def test_the_reader_decides_the_codes_once(coded_fit):
     contract = get_contract(result.model)
     assert contract is not None
     sex = contract.feature("sex")
-    assert (sex.role, sex.true_values, sex.false_values) == ("binary", ("2",), ("1",))
+    assert (sex.role, sex.true_values, sex.false_values) == ("binary", ("1",), ("2",))
     card = contract.feature("has_card")
-    assert (card.true_values, card.false_values) == (("2",), ("1",))
+    assert (card.true_values, card.false_values) == (("1",), ("2",))
     area = contract.feature("area code")
     assert (area.role, area.categories) == ("categorical", ("408", "415", "510"))
     assert contract.feature("tenure").role == "numeric"
@@ -100,7 +100,7 @@ def test_an_unknown_code_is_refused_with_the_column(coded_fit):
     raw.loc[raw.index[0], "sex"] = 3
     with pytest.raises(
         DataValidationError,
-        match=r"Column 'sex' of the batch holds '3'.*\(2 for True, 1 for False\)",
+        match=r"Column 'sex' of the batch holds '3'.*\(1 for True, 2 for False\)",
     ) as err:
         contract.prepare(raw, source="the batch")
     assert list(err.value.columns) == ["sex"]
@@ -129,7 +129,7 @@ def test_a_raw_pandas_frame_trains_and_scores_like_its_prepared_form(tmp_path):
         warnings.simplefilter("ignore")
         result = trainer.fit(X, y)
     contract = get_contract(result.model)
-    assert contract.feature("sex").true_values == ("2",)
+    assert contract.feature("sex").true_values == ("1",)
     assert contract.feature("partner").role == "binary"
     prepared = contract.prepare(X)
     assert prepared["partner"].dtype == bool
