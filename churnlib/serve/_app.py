@@ -214,6 +214,13 @@ def create_app(
     starlette.applications.Starlette
         Run it with any ASGI server, e.g. ``uvicorn.run(app)``.
 
+    Notes
+    -----
+    At start-up (the ASGI lifespan) the app loads the model, then runs
+    :func:`gc.collect` and :func:`gc.freeze`: the objects alive then live as
+    long as the server, and full collections stop re-scanning them (each
+    such pass otherwise stalls every request in flight).
+
     Examples
     --------
     Any ASGI client works; here httpx calls the app in process:
