@@ -11,6 +11,7 @@ dashboard and the service read it and never re-infer.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -652,6 +653,18 @@ def _as_known_codes(levels: np.ndarray, known: frozenset[str]) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=512)
+def _category_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    """One dtype object per level list, reused by every batch prepared.
+
+    A service prepares thousands of small batches with the same levels;
+    building a new ``CategoricalDtype`` each time re-hashes the levels, in
+    ``prepare`` and again whenever the batches are concatenated (the monitor
+    log writer); the same object compares by identity.
+    """
+    return pd.CategoricalDtype(list(categories))
+
+
 def _prepare_categorical(
     s: pd.Series, spec: FeatureSpec, na: frozenset[str]
 ) -> pd.Series:
@@ -684,7 +697,8 @@ def _prepare_categorical(
             codes >= 0, remap[np.maximum(codes, 0)] if remap.size else -1, -1
         )
         return pd.Series(
-            pd.Categorical.from_codes(cat_codes, categories=cats), index=s.index
+            pd.Categorical.from_codes(cat_codes, dtype=_category_dtype(tuple(cats))),
+            index=s.index,
         )
     out = np.full(len(s), None, dtype=object)
     present = codes >= 0
