@@ -371,10 +371,16 @@ def test_environment_variable_is_used(
 
 
 def test_nested_under_the_users_active_run(
-    make_trainer, split_data, mlflow_tracking_uri, experiment_name
+    make_trainer, split_data, mlflow_tracking_uri, experiment_name, monkeypatch
 ):
     import mlflow
+    import mlflow.tracking.fluent
 
+    # set_experiment below is the user's process state: undo it afterwards
+    # (the active experiment and MLFLOW_EXPERIMENT_ID), so later tests in this
+    # process do not inherit it
+    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     X_train, _, y_train, _ = split_data
     trainer = make_trainer(cv=None, log_model=False)
     mlflow.set_tracking_uri(mlflow_tracking_uri)
@@ -385,7 +391,6 @@ def test_nested_under_the_users_active_run(
             assert mlflow.active_run().info.run_id == outer.info.run_id
     finally:
         mlflow.set_tracking_uri(None)
-        mlflow.set_experiment  # noqa: B018 - keep reference; experiment stays
     run = _client(mlflow_tracking_uri).get_run(result.run_id)
     assert run.data.tags["mlflow.parentRunId"] == outer.info.run_id
     assert experiment.experiment_id != result.experiment_id
