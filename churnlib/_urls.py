@@ -6,11 +6,76 @@ import os
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["redact_url", "redact_urls_in"]
+__all__ = ["check_storage_url", "redact_url", "redact_urls_in"]
 
 # Schemes where ``name@host`` is an address, not a credential
 # (``abfs://container@account.dfs.core.windows.net/path``).
 _ADDRESS_USERINFO = frozenset({"abfs", "abfss", "az", "adl", "wasb", "wasbs"})
+_LOCAL = frozenset({"", "file", "local", "memory"})
+
+
+def check_storage_url(url: str, what: str) -> str:
+    """Refuse a location churnlib writes to if it carries a secret; return the protocol.
+
+    ``s3://KEY:SECRET@bucket/...`` is not understood by any fsspec backend
+    (the credential would become part of the bucket name, and of every object
+    key and error message), and a query string (``?sig=...``) would be
+    written into every object key. Both must travel in ``storage_options``.
+    One rule for every location written to: the model store, the monitor
+    store, scoring output.
+
+    Parameters
+    ----------
+    url : str
+        The location (a local path passes as it is).
+    what : str
+        What it is, for the message ("The model store URL", ...).
+
+    Returns
+    -------
+    str
+        The protocol (``"file"`` for local paths).
+
+    Raises
+    ------
+    InvalidParameterError
+        The URL carries a credential or a query string, or cannot be parsed.
+
+    Examples
+    --------
+    >>> from churnlib._urls import check_storage_url
+    >>> check_storage_url("s3://bucket/monitor", "The monitor store URL")
+    's3'
+    >>> check_storage_url("az://c/m?sig=abc", "The monitor store URL")
+    Traceback (most recent call last):
+    ...
+    churnlib.exceptions.InvalidParameterError: The monitor store URL ... query string...
+    """
+    from churnlib.exceptions import InvalidParameterError
+
+    protocol = url.split("://", 1)[0].lower() if "://" in url else ""
+    if protocol in _LOCAL:
+        return protocol or "file"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise InvalidParameterError(
+            f"{what} {redact_url(url)} cannot be parsed."
+        ) from None
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if at and (":" in userinfo or protocol not in _ADDRESS_USERINFO):
+        raise InvalidParameterError(
+            f"{what} {redact_url(url)} carries a credential before '@'. Pass "
+            "credentials in storage_options (for S3: key=..., secret=...), "
+            "never in the URL."
+        )
+    if parts.query or url.endswith("?"):
+        raise InvalidParameterError(
+            f"{what} {redact_url(url)} has a query string, which would become "
+            "part of every object name. Pass tokens (SAS, signatures) in "
+            "storage_options instead."
+        )
+    return protocol
 
 
 def redact_url(url: object) -> str:

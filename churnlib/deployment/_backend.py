@@ -27,9 +27,9 @@ from churnlib._core.timeouts import (
     bounded_storage_options,
     resolve_timeout,
 )
-from churnlib._urls import redact_url, redact_urls_in
+from churnlib._urls import check_storage_url, redact_url, redact_urls_in
 from churnlib.deployment._security import redact, secret_values
-from churnlib.exceptions import ChurnlibError, DeploymentError, InvalidParameterError
+from churnlib.exceptions import ChurnlibError, DeploymentError
 
 __all__ = ["StoreBackend", "check_store_url"]
 
@@ -44,44 +44,15 @@ _EXTRAS = {
     "gs": "gcs",
     "gcs": "gcs",
 }
-#: schemes where ``name@host`` is an address, not a credential
-_ADDRESS_USERINFO = frozenset({"abfs", "abfss", "az", "adl", "wasb", "wasbs"})
-_LOCAL = frozenset({"", "file", "local"})
 
 
 def check_store_url(url: str) -> str:
     """Refuse store URLs that carry a credential; return the protocol.
 
-    ``s3://KEY:SECRET@bucket/...`` is not understood by any fsspec backend (the
-    credential would become part of the bucket name, and of every object key
-    and error message), and a query string (``?sig=...``) would be written
-    into every object key. Both must travel in ``storage_options``.
+    The rule for every location churnlib writes to:
+    :func:`churnlib._urls.check_storage_url`.
     """
-    from urllib.parse import urlsplit
-
-    protocol = url.split("://", 1)[0].lower() if "://" in url else ""
-    if protocol in _LOCAL or protocol == "memory":
-        return protocol or "file"
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        raise InvalidParameterError(
-            f"The model store URL {redact_url(url)} cannot be parsed."
-        ) from None
-    userinfo, at, _ = parts.netloc.rpartition("@")
-    if at and (":" in userinfo or protocol not in _ADDRESS_USERINFO):
-        raise InvalidParameterError(
-            f"The model store URL {redact_url(url)} carries a credential before "
-            "'@'. Pass credentials in storage_options (for S3: key=..., "
-            "secret=...), never in the URL."
-        )
-    if parts.query or url.endswith("?"):
-        raise InvalidParameterError(
-            f"The model store URL {redact_url(url)} has a query string, which "
-            "would become part of every object name. Pass tokens (SAS, "
-            "signatures) in storage_options instead."
-        )
-    return protocol
+    return check_storage_url(url, "The model store URL")
 
 
 class StoreBackend:

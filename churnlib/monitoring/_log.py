@@ -44,7 +44,7 @@ from churnlib._core.timeouts import (
     resolve_timeout,
     timeout_message,
 )
-from churnlib._urls import redact_url
+from churnlib._urls import check_storage_url, redact_url
 from churnlib.exceptions import ChurnlibError
 
 __all__ = [
@@ -166,6 +166,7 @@ class ParquetLog:
 
         self.url = url
         self.timeout = resolve_timeout(timeout)
+        check_storage_url(url, "The monitor store URL")
         protocol = fsspec.core.split_protocol(url)[0] or "file"
         options = bounded_storage_options(
             protocol, storage_options or {}, timeout=self.timeout

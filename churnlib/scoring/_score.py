@@ -28,7 +28,7 @@ from churnlib._core.timeouts import (
     timeout_message,
 )
 from churnlib._core.version import __version__
-from churnlib._urls import redact_url
+from churnlib._urls import check_storage_url, redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
 from churnlib.exceptions import DataValidationError, InvalidParameterError, StorageError
 from churnlib.scoring._dataset import (
@@ -366,6 +366,9 @@ def score_table(
         fitted = model
         info = inspect_model(fitted, threshold=threshold, version=model_version)
 
+    # a query token or credential in the output URL would be written into
+    # every part's object key: refused, as for the model and monitor stores
+    check_storage_url(os.fspath(output_url), "The scoring output URL")
     in_fs, in_path, in_url = _fs(input_url, so, bound)
     out_fs, out_path, out_url = _fs(output_url, so, bound)
     try:
