@@ -22,6 +22,7 @@ __all__ = [
     "model_fingerprint",
     "model_threshold",
     "positive_index",
+    "through_pipeline",
 ]
 
 
@@ -155,6 +156,23 @@ def churn_proba(model: Any, X: Any) -> np.ndarray:
         )
     proba = np.asarray(model.predict_proba(X), dtype=np.float64)
     return proba[:, positive_index(model)]
+
+
+def through_pipeline(model: Any, X: Any) -> tuple[Any, Any]:
+    """Return the last step of (nested) pipelines and ``X`` transformed for it.
+
+    For estimators whose method a ``Pipeline`` does not forward (an uplift
+    model's ``predict_uplift``, ``predict_outcomes``): every step but the last
+    transforms, then the caller calls the method on the last step.
+    """
+    from sklearn.pipeline import Pipeline
+
+    final, Xt = model, X
+    while isinstance(final, Pipeline):
+        if len(final.steps) > 1:
+            Xt = final[:-1].transform(Xt)
+        final = final[-1]
+    return final, Xt
 
 
 def model_fingerprint(model: Any) -> str:

@@ -4,7 +4,9 @@ Every version folder's ``model/MLmodel`` names this module as the loader of
 its ``python_function`` flavor, so ``mlflow.pyfunc.load_model("<version>/model")``
 and ``mlflow models serve -m <version>/model`` give a model whose ``predict``
 returns the churn probability of each row: a 1-D float64 array of P(churn),
-the column of ``predict_proba`` the model's contract names as churn. Raw
+the column of ``predict_proba`` the model's contract names as churn (for an
+uplift model, whose contract says ``task="uplift"``: the reduction in churn
+probability an offer brings, P(churn | no offer) - P(churn | offer)). Raw
 tables are first made into the model's features by the contract
 (:meth:`churnlib.ModelContract.prepare`).
 
@@ -59,15 +61,21 @@ class ChurnProbabilityModel:
         -------
         ndarray of float64, shape (n_samples,)
         """
+        import numpy as np
         import pandas as pd
 
         from churnlib._core.contract import get_contract
-        from churnlib._core.model_facts import churn_proba
+        from churnlib._core.model_facts import churn_proba, through_pipeline
 
         X = model_input
         contract = get_contract(self.model)
         if contract is not None and isinstance(X, pd.DataFrame):
             X = contract.prepare(X, source="the MLflow model input")
+        if contract is not None and contract.task == "uplift":
+            # an uplift model has no P(churn) of its own: its answer is the
+            # reduction in churn probability an offer brings (as score_table)
+            final, Xt = through_pipeline(self.model, X)
+            return np.asarray(final.predict_uplift(Xt), dtype=np.float64)
         return churn_proba(self.model, X)
 
 

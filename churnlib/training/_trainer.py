@@ -27,7 +27,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from churnlib._core.contract import attach_contract
-from churnlib._core.model_facts import final_estimator
+from churnlib._core.model_facts import final_estimator, through_pipeline
 from churnlib._urls import redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
 from churnlib.exceptions import DataValidationError, InvalidParameterError
@@ -1486,11 +1486,7 @@ def _treatment_param(estimator: Any, prefix: str = "uplift") -> str:
 
 def _uplift_outputs(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """Uplift of each row and, when the model has them, P(churn) per arm."""
-    final, Xt = model, X
-    while isinstance(final, Pipeline):
-        if len(final.steps) > 1:
-            Xt = final[:-1].transform(Xt)
-        final = final[-1]
+    final, Xt = through_pipeline(model, X)
     uplift = np.asarray(final.predict_uplift(Xt), dtype=float)
     outcomes = None
     if callable(getattr(final, "predict_outcomes", None)):

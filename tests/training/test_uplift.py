@@ -172,6 +172,19 @@ def test_the_fitted_uplift_model_publishes_and_loads_from_a_store(
     np.testing.assert_allclose(loaded.predict(Xv), tracked.model.predict(Xv))
     assert get_contract(loaded).task == "uplift"
     assert store.publish(tracked).version == version.version  # same run, same version
+    # the store version as an MLflow pyfunc (mlflow models serve): its predict
+    # is the uplift, not a churn probability the model does not have
+    import mlflow.pyfunc
+
+    from churnlib._core.model_facts import through_pipeline
+
+    folder = tmp_path / "store" / "versions" / version.version / "model"
+    pyfunc = mlflow.pyfunc.load_model(str(folder))
+    final, Xt = through_pipeline(loaded, Xv)
+    raw = Xv.astype(dict.fromkeys(Xv.select_dtypes("category"), object))
+    np.testing.assert_allclose(
+        np.asarray(pyfunc.predict(raw), dtype=float), final.predict_uplift(Xt)
+    )
 
 
 def test_a_pipeline_ending_in_an_uplift_model_and_a_treatment_column(
