@@ -156,20 +156,9 @@ def inspect_model(
         )
     _check_classifier(model)
     pos = positive_index(model)
-    names = getattr(model, "feature_names_in_", None)
-    features = None if names is None else tuple(str(c) for c in names)
-    contract = get_contract(model)
-    if contract is not None and features is None:
-        features = contract.feature_names
-    own = model_threshold(model)
-    if own is None:
-        own = stored_threshold
-    if threshold is not None:
-        value, source = float(threshold), "argument"
-    elif own is not None:
-        value, source = float(own), "model"
-    else:
-        value, source = 0.5, "default"
+    features, contract, value, source = _features_and_threshold(
+        model, threshold, stored_threshold
+    )
     return ModelInfo(
         features=features,
         positive_index=pos,
@@ -179,6 +168,30 @@ def inspect_model(
         contract=contract,
         split=_is_pipeline(model),
     )
+
+
+def _features_and_threshold(
+    model: Any, threshold: float | None, stored_threshold: float | None
+) -> tuple[tuple[str, ...] | None, Any, float, str]:
+    """Return the model's feature names, contract, and threshold with its source.
+
+    Features: what the model saw in ``fit``, else its contract's. Threshold:
+    the argument, else the model's own (contract or wrapper), else the store
+    version's metadata, else 0.5.
+    """
+    names = getattr(model, "feature_names_in_", None)
+    features = None if names is None else tuple(str(c) for c in names)
+    contract = get_contract(model)
+    if contract is not None and features is None:
+        features = contract.feature_names
+    own = model_threshold(model)
+    if own is None:
+        own = stored_threshold
+    if threshold is not None:
+        return features, contract, float(threshold), "argument"
+    if own is not None:
+        return features, contract, float(own), "model"
+    return features, contract, 0.5, "default"
 
 
 def _inspect_uplift(
@@ -215,20 +228,9 @@ def _inspect_uplift(
             "TwoModelUplift or XLearnerUplift, which model churn with and "
             "without the offer."
         )
-    names = getattr(model, "feature_names_in_", None)
-    features = None if names is None else tuple(str(c) for c in names)
-    contract = get_contract(model)
-    if contract is not None and features is None:
-        features = contract.feature_names
-    own = model_threshold(model)
-    if own is None:
-        own = stored_threshold
-    if threshold is not None:
-        value, source = float(threshold), "argument"
-    elif own is not None:
-        value, source = float(own), "model"
-    else:
-        value, source = 0.5, "default"
+    features, contract, value, source = _features_and_threshold(
+        model, threshold, stored_threshold
+    )
     return ModelInfo(
         features=features,
         positive_index=-1,  # unused: uplift models give P(churn) directly
