@@ -7,12 +7,15 @@ through joblib and checks its output configuration on every call. The fitted
 transformers themselves are cheap. :func:`direct_proba` builds, once per
 loaded model, a function that calls the same fitted transformers on the same
 column selections and stacks their outputs the same way, skipping that
-dispatch.
+dispatch. The fastest route (``"arrays"``) also hands each fitted transformer
+plain NumPy columns instead of a DataFrame selection: sklearn's input
+validation of a small DataFrame (feature names, per-column dtype checks)
+costs several times the transform itself.
 
 It must never change an answer, so :class:`CheckedProba` serves the model's
-own ``predict_proba`` next to the direct route for the first batches and
-keeps the direct route only if every probability is bit-for-bit equal (and
-falls back for good at the first difference or error). Models of any other
+own ``predict_proba`` next to the direct routes for the first batches and
+keeps the fastest route whose every probability was bit-for-bit equal (a
+route that differs or fails once is dropped for good). Models of any other
 shape are served through their own ``predict_proba``.
 """
 
@@ -20,10 +23,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["CheckedProba", "direct_proba"]
 
@@ -31,15 +36,45 @@ logger = logging.getLogger("churnlib.serve")
 
 Transform = Callable[[Any], Any]
 
+#: what sklearn says when a transformer fitted on a DataFrame gets an array
+_NAMES_WARNING = "X does not have valid feature names"
 
-def _column_plan(ct: Any) -> Transform | None:
-    """``ColumnTransformer.transform`` without its dispatch, or None."""
+
+def _as_array(col: pd.Series) -> np.ndarray | None:
+    """One column as the NumPy values sklearn would read from it, or None."""
+    dtype = col.dtype
+    if isinstance(dtype, np.dtype):
+        return col.to_numpy() if dtype.kind in "biufO" else None
+    if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype):
+        values: np.ndarray = col.to_numpy(dtype=object)  # missing -> NaN
+        return values
+    return None  # nullable integers, Arrow types: leave them to sklearn
+
+
+def _stack(columns: list[np.ndarray]) -> np.ndarray:
+    """Stack columns: a float64 array when all are numbers, else an object one."""
+    if all(c.dtype.kind in "biuf" for c in columns):
+        return np.column_stack(columns).astype(np.float64, copy=False)
+    out = np.empty((len(columns[0]), len(columns)), dtype=object)
+    for j, c in enumerate(columns):
+        out[:, j] = c
+    return out
+
+
+def _column_plan(ct: Any, *, arrays: bool = False) -> Transform | None:
+    """``ColumnTransformer.transform`` without its dispatch, or None.
+
+    With ``arrays=True`` every transformer gets its columns as one NumPy
+    array (None when a column's dtype or a positional selection does not
+    allow it).
+    """
     import scipy.sparse as sp
     from sklearn.utils import check_array
 
     config = getattr(ct, "_sklearn_output_config", {}) or {}
     if config.get("transform") not in (None, "default"):
         return None  # pandas / polars output: leave it to sklearn
+    names_in = getattr(ct, "feature_names_in_", None)
     parts: list[tuple[Any, bool, Transform | None]] = []
     for entry in getattr(ct, "transformers_", ()):
         if len(entry) != 3:
@@ -48,7 +83,7 @@ def _column_plan(ct: Any) -> Transform | None:
         if isinstance(trans, str) and trans == "drop":
             continue
         if isinstance(cols, str):
-            key: Any = cols
+            key: Any = [cols] if arrays else cols
             by_position = False
         elif isinstance(cols, list | tuple | np.ndarray):
             key = list(cols)
@@ -64,6 +99,10 @@ def _column_plan(ct: Any) -> Transform | None:
                 return None
         else:
             return None  # slices, masks: leave them to sklearn
+        if arrays and by_position:
+            if names_in is None:
+                return None
+            key, by_position = [str(names_in[i]) for i in key], False
         if isinstance(trans, str):
             if trans != "passthrough":
                 return None
@@ -76,10 +115,18 @@ def _column_plan(ct: Any) -> Transform | None:
         return None
     sparse_output = bool(getattr(ct, "sparse_output_", False))
 
+    def select(X: Any, key: Any, by_position: bool) -> Any:
+        if not arrays:
+            return X.iloc[:, key] if by_position else X[key]
+        columns = [_as_array(X[name]) for name in key]
+        if any(c is None for c in columns):
+            raise TypeError("a column sklearn reads itself")  # -> not this route
+        return _stack([c for c in columns if c is not None])
+
     def transform(X: Any) -> Any:
         outs = []
         for key, by_position, fn in parts:
-            sub = X.iloc[:, key] if by_position else X[key]
+            sub = select(X, key, by_position)
             outs.append(sub if fn is None else fn(sub))
         if sparse_output:
             return sp.hstack(
@@ -93,14 +140,14 @@ def _column_plan(ct: Any) -> Transform | None:
     return transform
 
 
-def _step_plan(step: Any) -> Transform | None:
+def _step_plan(step: Any, *, arrays: bool = False) -> Transform | None:
     """Return a direct transform for one pipeline step (its own when no shortcut)."""
     from sklearn.compose import ColumnTransformer
 
     if step is None or (isinstance(step, str) and step == "passthrough"):
         return lambda X: X
     if isinstance(step, ColumnTransformer):
-        return _column_plan(step)
+        return _column_plan(step, arrays=arrays)
     inner = getattr(step, "column_transformer_", None)
     validator = getattr(step, "validator_", None)
     features = getattr(step, "_features", None)
@@ -109,7 +156,7 @@ def _step_plan(step: Any) -> Transform | None:
         and callable(getattr(validator, "transform", None))
         and callable(features)
     ):
-        plan = _column_plan(inner)
+        plan = _column_plan(inner, arrays=arrays)
         if plan is None:
             return None
         check = getattr(validator, "transform")  # noqa: B009 - checked above
@@ -119,18 +166,29 @@ def _step_plan(step: Any) -> Transform | None:
     return None
 
 
-def direct_proba(model: Any) -> Callable[[Any], np.ndarray] | None:
+def direct_proba(
+    model: Any, *, arrays: bool = False
+) -> Callable[[Any], np.ndarray] | None:
     """``X -> model.predict_proba(X)`` without the dispatch, or None.
 
     Only for a :class:`~sklearn.pipeline.Pipeline` whose transforming steps
     are (or wrap) a ``ColumnTransformer`` with plain column selections, or
     are plain transformers, and whose last step has ``predict_proba``.
+
+    Parameters
+    ----------
+    model : estimator
+        The fitted model.
+    arrays : bool, default=False
+        Hand the column transformers' parts NumPy arrays instead of
+        DataFrame selections (sklearn's warning that the array has no
+        feature names is silenced: the columns are the fitted ones, by name).
     """
     from sklearn.pipeline import Pipeline
 
     if not isinstance(model, Pipeline) or len(model.steps) < 2:
         return None
-    steps = [_step_plan(s) for _, s in model.steps[:-1]]
+    steps = [_step_plan(s, arrays=arrays) for _, s in model.steps[:-1]]
     if any(s is None for s in steps):
         return None
     final = model.steps[-1][1]
@@ -144,57 +202,98 @@ def direct_proba(model: Any) -> Callable[[Any], np.ndarray] | None:
             X = plan(X)
         return np.asarray(predict_proba(X), dtype=np.float64)
 
-    return proba
+    if not arrays:
+        return proba
+
+    def proba_arrays(X: Any) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", _NAMES_WARNING, UserWarning)
+            return proba(X)
+
+    return proba_arrays
 
 
 class CheckedProba:
-    """``predict_proba`` through the direct route once it proved equal.
+    """``predict_proba`` through the fastest direct route that proved equal.
 
-    For the first ``checks`` calls both the model's own ``predict_proba``
-    and the direct route run, and the model's answer is returned; the
-    direct route is kept only if its probabilities were identical every time
-    (``numpy.array_equal``). A difference, or an error the model itself does
-    not raise, switches to the model's own method for good.
+    The candidates, fastest first, are the route handing transformers NumPy
+    arrays (``"arrays"``) and the one handing them DataFrame selections
+    (``"frames"``). For the first ``checks`` calls the model's own
+    ``predict_proba`` and every candidate still in the race run, and the
+    model's answer is returned; a candidate whose probabilities are not
+    identical (``numpy.array_equal``), or that raises where the model did
+    not, is dropped for good. After ``checks`` calls the fastest survivor
+    serves; with none left, the model's own method does. A batch the
+    trusted route cannot take (a column dtype it does not read, say) is
+    answered by the model's own method.
 
     Parameters
     ----------
     model : estimator
         The fitted model.
     checks : int, default=3
-        Calls compared before the direct route is trusted.
+        Calls compared before a direct route is trusted.
+
+    Attributes
+    ----------
+    state : {"unchecked", "direct", "own"}
+        Whether a direct route is being checked, serves, or none is left.
+    kind : str or None
+        The direct route that serves (``"arrays"`` or ``"frames"``).
     """
 
     def __init__(self, model: Any, *, checks: int = 3) -> None:
         self._own: Callable[[Any], Any] = model.predict_proba
-        self._direct = direct_proba(model)
+        self._candidates: list[tuple[str, Callable[[Any], np.ndarray]]] = [
+            (kind, route)
+            for kind, route in (
+                ("arrays", direct_proba(model, arrays=True)),
+                ("frames", direct_proba(model)),
+            )
+            if route is not None
+        ]
+        self._direct: Callable[[Any], np.ndarray] | None = (
+            self._candidates[0][1] if self._candidates else None
+        )
         self._left = int(checks)
         self._lock = threading.Lock()
-        self.state = "unchecked" if self._direct is not None else "own"
+        self.state = "unchecked" if self._candidates else "own"
+        self.kind: str | None = None
 
     def __call__(self, X: Any) -> np.ndarray:
         """Return ``predict_proba(X)`` as float64."""
         direct = self._direct
-        if direct is None:
-            return np.asarray(self._own(X), dtype=np.float64)
-        if self._left <= 0:
-            return direct(X)
+        if self._left <= 0 and direct is not None:
+            try:
+                return direct(X)
+            except Exception:  # a batch unlike the checked ones: ask the model
+                return np.asarray(self._own(X), dtype=np.float64)
         own = np.asarray(self._own(X), dtype=np.float64)
-        try:
-            fast = direct(X)
-        except Exception as err:  # the model answered: the shortcut is wrong
-            self._give_up(f"it raised {type(err).__name__}")
+        if not self._candidates:
             return own
-        if fast.shape != own.shape or not np.array_equal(fast, own):
-            self._give_up("its probabilities differ")
-            return own
+        kept = []
+        for kind, route in self._candidates:
+            try:
+                fast = route(X)
+            except Exception as err:  # the model answered: the shortcut is wrong
+                self._drop(kind, f"it raised {type(err).__name__}")
+                continue
+            if fast.shape != own.shape or not np.array_equal(fast, own):
+                self._drop(kind, "its probabilities differ")
+                continue
+            kept.append((kind, route))
         with self._lock:
+            self._candidates = kept
             self._left -= 1
-            if self._left <= 0 and self._direct is not None:
-                self.state = "direct"
+            if not kept:
+                self._direct = None
+                self.state = "own"
+                logger.info("serving through the model's own predict_proba")
+            else:
+                self._direct = kept[0][1]
+                if self._left <= 0:
+                    self.state, self.kind = "direct", kept[0][0]
         return own
 
-    def _give_up(self, why: str) -> None:
-        with self._lock:
-            self._direct = None
-            self.state = "own"
-        logger.info("serving through the model's own predict_proba (%s)", why)
+    def _drop(self, kind: str, why: str) -> None:
+        logger.info("direct route %r dropped (%s)", kind, why)

@@ -111,19 +111,20 @@ def _models(X: pd.DataFrame) -> dict[str, Any]:
 def test_direct_route_is_bit_equal(data, name):
     X, y, served, _ = data
     model = _models(X)[name].fit(X, y)
-    direct = direct_proba(model)
-    assert direct is not None
-    for rows in (slice(0, 1), slice(3, 10), slice(0, 120)):
-        np.testing.assert_array_equal(
-            direct(served.iloc[rows]), model.predict_proba(served.iloc[rows])
-        )
+    for arrays in (True, False):
+        direct = direct_proba(model, arrays=arrays)
+        assert direct is not None
+        for rows in (slice(0, 1), slice(3, 10), slice(0, 120)):
+            np.testing.assert_array_equal(
+                direct(served.iloc[rows]), model.predict_proba(served.iloc[rows])
+            )
     checked = CheckedProba(model, checks=2)
     assert checked.state == "unchecked"
     for i in range(4):
         np.testing.assert_array_equal(
             checked(served.iloc[i : i + 5]), model.predict_proba(served.iloc[i : i + 5])
         )
-    assert checked.state == "direct"
+    assert (checked.state, checked.kind) == ("direct", "arrays")
 
 
 def test_other_shapes_keep_their_own_predict_proba(data):
@@ -160,26 +161,49 @@ def test_a_route_that_differs_is_dropped_for_good(data):
     model = _models(X)["column transformer"].fit(X, y)
     checked = CheckedProba(model, checks=3)
     calls = []
-    honest = checked._direct
+    honest = direct_proba(model, arrays=True)
 
     def off_by_a_bit(frame: pd.DataFrame) -> np.ndarray:
         calls.append(len(frame))
         out = honest(frame)
         return np.nextafter(out, 2.0) if len(calls) == 2 else out
 
-    checked._direct = off_by_a_bit
+    frames_calls = []
+
+    def frames(frame: pd.DataFrame) -> np.ndarray:
+        frames_calls.append(len(frame))
+        return honest(frame)
+
+    checked._candidates = [("arrays", off_by_a_bit), ("frames", frames)]
     for i in range(5):
         np.testing.assert_array_equal(
             checked(served.iloc[i : i + 3]), model.predict_proba(served.iloc[i : i + 3])
         )
-    assert checked.state == "own"
+    # the arrays route differed once: dropped for good; the next one serves
+    assert (checked.state, checked.kind) == ("direct", "frames")
     assert calls == [3, 3]  # never asked again after the difference
+    assert frames_calls == [3, 3, 3, 3, 3]
 
     broken = CheckedProba(model)
 
     def raises(frame: pd.DataFrame) -> np.ndarray:
         raise ValueError("no")
 
-    broken._direct = raises
+    broken._candidates = [("arrays", raises), ("frames", raises)]
     np.testing.assert_array_equal(broken(served), model.predict_proba(served))
     assert broken.state == "own"
+    assert broken._direct is None
+
+
+def test_a_batch_the_trusted_route_cannot_read_is_answered_by_the_model(data):
+    X, y, served, _ = data
+    model = _models(X)["column transformer"].fit(X, y)
+    checked = CheckedProba(model, checks=1)
+    checked(served.iloc[:5])
+    assert (checked.state, checked.kind) == ("direct", "arrays")
+    # a nullable extension dtype: the arrays route does not read it itself
+    odd = served.iloc[:7].astype({"monthly_charges": "Float64"})
+    with pytest.raises(TypeError):
+        direct_proba(model, arrays=True)(odd)
+    np.testing.assert_array_equal(checked(odd), model.predict_proba(odd))
+    assert checked.state == "direct"
