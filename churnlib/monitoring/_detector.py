@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -46,6 +48,11 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = {
 _AUTO = {"numeric": ("psi", "ks"), "categorical": ("psi", "chi2")}
 _GRID = 2048  # cells of the binning lookup table
 _MAX_PASSES = 6  # edges per lookup cell before falling back to searchsorted
+#: Fewest rows for which columns are summarized on several threads: below it
+#: a column takes well under a millisecond and threads cost more than they save.
+_THREADED_ROWS = 100_000
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def _is_categorical_dtype(series: pd.Series) -> bool:
@@ -98,6 +105,48 @@ class _Binner:
         return bins
 
 
+class _IntegerBinner:
+    """Exact bins of an integer column whose reference range is small.
+
+    Integers are bucketed by value (one ``clip``, one subtraction and one
+    ``bincount``, no conversion to float), and a table made once maps each
+    value's bucket to its bin: the same bins as ``searchsorted(edges, v,
+    "right")``. The buckets just below and above the reference range count
+    the out-of-range values, so those come for free too.
+    """
+
+    #: Widest reference range (max - min) bucketed by value.
+    MAX_RANGE = 1 << 16
+
+    def __init__(self, edges: np.ndarray, lo: int, hi: int) -> None:
+        self.n_bins = len(edges) + 1
+        self.lo, self.hi = lo - 1, hi + 1  # buckets 0 and -1: out of range
+        values = np.arange(self.lo, self.hi + 1, dtype=np.float64)
+        self.table = np.searchsorted(edges, values, side="right")
+
+    @classmethod
+    def maybe(cls, edges: np.ndarray, dtype: Any, lo: float, hi: float) -> Any:
+        """Return an integer binner if the column qualifies, else None."""
+        if not (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
+            return None
+        if dtype.itemsize == 8 and dtype.kind == "u":
+            return None  # uint64 - int64 would go through float64
+        if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo > cls.MAX_RANGE:
+            return None
+        info = np.iinfo(dtype)
+        if lo - 1 < info.min or hi + 1 > info.max:
+            return None  # the out-of-range buckets must fit the dtype
+        return cls(edges, int(lo), int(hi))
+
+    def counts(self, v: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """Bin counts, values below and values above the reference range."""
+        buckets = np.clip(v, self.lo, self.hi)
+        buckets = np.subtract(buckets, self.lo, dtype=np.intp)
+        per_value = np.bincount(buckets, minlength=len(self.table))
+        counts = np.bincount(self.table, weights=per_value, minlength=self.n_bins)
+        return counts.astype(np.int64), int(per_value[0]), int(per_value[-1])
+
+
 class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """Univariate drift of every column against a reference, from histograms.
 
@@ -148,6 +197,12 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         row). None uses every row.
     random_state : int, RandomState instance or None, default=None
         Seeds the subsampling for the edges.
+    n_jobs : int or None, default=-1
+        Threads that summarize columns at once for 100,000 rows or more
+        (numpy and Arrow release the GIL, so the columns really run in
+        parallel; Python object columns of pandas < 3 do not). ``-1`` uses
+        every CPU this process may run on, ``None`` or ``1`` the calling
+        thread only. The result does not depend on it.
 
     Attributes
     ----------
@@ -198,6 +253,7 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         "max_categories": [Interval(Integral, 1, None, closed="left")],
         "subsample": [None, Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
     }
 
     def __init__(
@@ -212,6 +268,7 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         max_categories: int = 50,
         subsample: int | None = 200_000,
         random_state: int | np.random.RandomState | None = None,
+        n_jobs: int | None = -1,
     ) -> None:
         self.method = method
         self.threshold = threshold
@@ -222,6 +279,7 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         self.max_categories = max_categories
         self.subsample = subsample
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
@@ -315,20 +373,42 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                     frame[name] = frame[name].astype(str)
         return frame
 
-    def _numeric_matrix(self, X: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-        out = np.empty((len(X), len(names)), dtype=np.float64, order="F")
-        for j, name in enumerate(names):
-            col = X[name]
-            try:
-                out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
-            except (TypeError, ValueError) as err:
-                raise DataValidationError(
-                    f"Column {name!r} was numeric in the reference but holds "
-                    f"non-numeric values now (dtype {col.dtype}). Convert it to "
-                    "numbers, or pass it in categorical_features when fitting.",
-                    columns=[name],
-                ) from err
+    @staticmethod
+    def _float_column(col: pd.Series, name: str) -> np.ndarray:
+        """Return the column as float64, NaN for missing (a view if it is one)."""
+        dtype = col.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+            values = col.to_numpy()
+            if dtype == np.float64:
+                # a read-only view: the binning never writes into it
+                view: np.ndarray = values
+                return view
+            converted: np.ndarray = values.astype(np.float64)
+            return converted
+        try:
+            out: np.ndarray = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as err:
+            raise DataValidationError(
+                f"Column {name!r} was numeric in the reference but holds "
+                f"non-numeric values now (dtype {col.dtype}). Convert it to "
+                "numbers, or pass it in categorical_features when fitting.",
+                columns=[name],
+            ) from err
         return out
+
+    def _map(
+        self, fn: Callable[[_T], _R], items: Sequence[_T], n_rows: int
+    ) -> list[_R]:
+        """``[fn(i) for i in items]``, on threads for large inputs (see n_jobs)."""
+        n_jobs = getattr(self, "n_jobs", -1)  # detectors pickled before n_jobs
+        workers = 1 if n_jobs is None else int(n_jobs)
+        if workers < 0:
+            workers = max(_available_cpus() + 1 + workers, 1)
+        workers = min(workers, len(items))
+        if workers <= 1 or n_rows < _THREADED_ROWS:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(workers, thread_name_prefix="churnlib-drift") as pool:
+            return list(pool.map(fn, items))
 
     # ------------------------------------------------------------------ #
     # fit
@@ -377,62 +457,55 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         fine_levels = np.arange(1, self.n_quantiles) / self.n_quantiles
         levels = np.unique(np.concatenate([coarse_levels, fine_levels]))
         coarse_pos = np.searchsorted(levels, coarse_levels)
-        xnum = self._numeric_matrix(X, num)
+
+        def learn_numeric(name: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+            full = self._float_column(X[name], name)
+            # one sort (NaN last) beats np.quantile's partition with ~100 kth
+            # values by several times; same values as np.quantile
+            col = np.sort(full if rows is None else full[rows])
+            col = col[: len(col) - int(np.count_nonzero(np.isnan(col)))]
+            if len(col) == 0:
+                return np.empty(0), np.empty(0), np.nan, np.nan
+            q = _sorted_quantiles(col, levels)
+            # fmin/fmax skip NaN in one pass (np.nanmin copies the column)
+            lo, hi = float(np.fmin.reduce(full)), float(np.fmax.reduce(full))
+            return np.unique(q), np.unique(q[coarse_pos]), lo, hi
+
+        learned = self._map(learn_numeric, num, n)
         self.bin_edges_: dict[str, np.ndarray] = {}
         self._coarse: list[np.ndarray] = []
-        mins, maxs = [], []
-        # one sort of every column (NaN last) beats np.quantile's partition
-        # with ~100 kth values by several times; same values as np.quantile
-        ordered = np.sort(xnum if rows is None else xnum[rows], axis=0)
-        for j, name in enumerate(num):
-            col = ordered[:, j]
-            col = col[: len(col) - int(np.isnan(col).sum())]
-            if len(col) == 0:
-                edges = np.empty(0)
-                coarse = np.empty(0)
-                mins.append(np.nan)
-                maxs.append(np.nan)
-            else:
-                q = _sorted_quantiles(col, levels)
-                edges = np.unique(q)
-                coarse = np.unique(q[coarse_pos])
-                full = xnum[:, j]
-                mins.append(np.nanmin(full))
-                maxs.append(np.nanmax(full))
+        for name, (edges, coarse, _, _) in zip(num, learned, strict=True):
             self.bin_edges_[name] = edges
             # coarse group of each fine bin: fine bin i is [edges[i-1], edges[i])
             left = np.concatenate([[-np.inf], edges])
             self._coarse.append(np.searchsorted(coarse, left, side="right"))
-        self._ref_min = np.asarray(mins, dtype=np.float64)
-        self._ref_max = np.asarray(maxs, dtype=np.float64)
+        self._ref_min = np.array([item[2] for item in learned], dtype=np.float64)
+        self._ref_max = np.array([item[3] for item in learned], dtype=np.float64)
         self._binners = [_Binner(self.bin_edges_[name]) for name in num]
+        self._int_binners = [
+            _IntegerBinner.maybe(self.bin_edges_[name], X[name].dtype, lo, hi)
+            for name, (_, _, lo, hi) in zip(num, learned, strict=True)
+        ]
         self._num_slots = max((len(e) + 1 for e in self.bin_edges_.values()), default=1)
 
+        # categories, most frequent first (ties: first seen); their counts
+        # are the reference histogram, so the reference is hashed only once
+        counted = self._map(lambda name: _value_counts(X[name]), cat, n)
         self.categories_: dict[str, np.ndarray] = {}
         self._all_categories: list[pd.Index] = []
-        converted = {}
-        for name in cat:  # object strings -> Arrow once, for counts and codes
-            if X[name].dtype == object:
-                data = _arrow_strings(X[name])
-                if data is not None:
-                    converted[name] = pd.Series(
-                        pd.arrays.ArrowStringArray(pa_chunked(data)), index=X.index
-                    )
-        if converted:
-            X = X.assign(**converted)
-        for name in cat:
-            counts = _value_counts(X[name])
+        ranked: list[tuple[np.ndarray, int]] = []
+        for name, (counts, n_missing) in zip(cat, counted, strict=True):
             counts = counts.iloc[
                 np.lexsort((np.arange(len(counts)), -counts.to_numpy()))
             ]
-            seen = pd.Index(counts.index)
-            self._all_categories.append(seen)
-            self.categories_[name] = np.asarray(seen[: self.max_categories])
+            ranked.append((counts.to_numpy(dtype=np.int64), n_missing))
+            self._all_categories.append(pd.Index(counts.index))
+            self.categories_[name] = np.asarray(counts.index[: self.max_categories])
         self._cat_slots = max(
             (len(c) + 1 for c in self.categories_.values()), default=1
         )
         self._key = uuid.uuid4().hex
-        self.reference_stats_ = self._summarize(X)
+        self.reference_stats_ = self._summarize(X, reference_counts=ranked)
         return self
 
     # ------------------------------------------------------------------ #
@@ -463,39 +536,81 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             )
         return self._summarize(X)
 
-    def _summarize(self, X: pd.DataFrame) -> DriftSummary:
+    def _summarize(
+        self,
+        X: pd.DataFrame,
+        *,
+        reference_counts: Sequence[tuple[np.ndarray, int]] | None = None,
+    ) -> DriftSummary:
+        """Count ``X`` on the bins; ``reference_counts``: fit's category counts."""
         num, cat = self.numeric_features_, self.categorical_features_
         n = len(X)
-        xnum = self._numeric_matrix(X, num)
-        counts = np.zeros((len(num), self._num_slots), dtype=np.int64)
-        nan_counts = np.zeros(len(num), dtype=np.int64)
-        below = np.zeros(len(num), dtype=np.int64)
-        above = np.zeros(len(num), dtype=np.int64)
-        for j, binner in enumerate(self._binners):
-            x = xnum[:, j]
+        slots = self._num_slots
+
+        def count_numeric(j: int) -> tuple[np.ndarray, int, int, int]:
+            column = X[num[j]]
+            row = np.zeros(slots, dtype=np.int64)
+            exact = self._int_binners[j]
+            if exact is not None and column.dtype.kind in "iu":
+                values = column.to_numpy()
+                if values.dtype.kind == "i" or values.dtype.itemsize < 8:
+                    counts, below, above = exact.counts(values)
+                    row[: exact.n_bins] = counts
+                    return row, 0, below, above
+            x = self._float_column(column, num[j])
             nan = np.isnan(x)
-            n_nan = int(nan.sum())
+            n_nan = int(np.count_nonzero(nan))
             if n_nan:
                 x = x[~nan]
-            idx = binner(x)
-            counts[j, : binner.n_bins] = np.bincount(idx, minlength=binner.n_bins)
-            nan_counts[j] = n_nan
-            below[j] = np.count_nonzero(x < self._ref_min[j])
-            above[j] = np.count_nonzero(x > self._ref_max[j])
+            binner = self._binners[j]
+            row[: binner.n_bins] = np.bincount(binner(x), minlength=binner.n_bins)
+            below = int(np.count_nonzero(x < self._ref_min[j]))
+            above = int(np.count_nonzero(x > self._ref_max[j]))
+            return row, n_nan, below, above
 
-        ccounts = np.zeros((len(cat), self._cat_slots), dtype=np.int64)
-        cmissing = np.zeros(len(cat), dtype=np.int64)
-        unseen = np.zeros(len(cat), dtype=np.int64)
-        for j, name in enumerate(cat):
-            codes, n_missing = _category_codes(X[name], self._all_categories[j])
-            k = len(self.categories_[name])
-            n_unseen = int(np.count_nonzero(codes == -1)) - n_missing
-            valid = codes[codes >= 0]
-            np.minimum(valid, k, out=valid)  # rare reference categories -> other
-            ccounts[j, : k + 1] = np.bincount(valid, minlength=k + 1)
-            ccounts[j, k] += n_unseen
-            cmissing[j] = n_missing
-            unseen[j] = n_unseen
+        def count_categorical(j: int) -> tuple[np.ndarray, int, int]:
+            k = len(self.categories_[cat[j]])
+            row = np.zeros(self._cat_slots, dtype=np.int64)
+            if reference_counts is not None:
+                # the reference: fit's counts, ranked (no value is unseen)
+                counts, n_missing = reference_counts[j]
+                row[:k] = counts[:k]
+                row[k] = counts[k:].sum()
+                return row, n_missing, 0
+            codes, n_missing = _category_codes(X[cat[j]], self._all_categories[j])
+            # one count per reference category; slot 0: missing or unseen
+            full = np.bincount(codes + 1, minlength=len(self._all_categories[j]) + 1)
+            n_unseen = int(full[0]) - n_missing
+            row[:k] = full[1 : k + 1]
+            row[k] = full[k + 1 :].sum() + n_unseen  # rare and unseen: "other"
+            return row, n_missing, n_unseen
+
+        # Python-object columns hold the GIL while hashed, so they run here,
+        # not on threads where they would stall the numpy work
+        objects = [j for j, name in enumerate(cat) if X[name].dtype == object]
+        threaded = [("c", j) for j in range(len(cat)) if j not in set(objects)]
+        threaded += [("n", j) for j in range(len(num))]
+
+        def count(job: tuple[str, int]) -> tuple[Any, ...]:
+            kind, j = job
+            return count_numeric(j) if kind == "n" else count_categorical(j)
+
+        done = dict(zip(threaded, self._map(count, threaded, n), strict=True))
+        done.update({("c", j): count_categorical(j) for j in objects})
+        numeric = [done["n", j] for j in range(len(num))]
+        categorical = [done["c", j] for j in range(len(cat))]
+
+        def stack(items: list[tuple[Any, ...]], i: int, width: int) -> np.ndarray:
+            if not items:
+                return np.zeros((0, width) if i == 0 else 0, dtype=np.int64)
+            if i == 0:
+                return np.stack([item[0] for item in items])
+            return np.array([item[i] for item in items], dtype=np.int64)
+
+        counts = stack(numeric, 0, slots)
+        nan_counts, below, above = (stack(numeric, i, slots) for i in (1, 2, 3))
+        ccounts = stack(categorical, 0, self._cat_slots)
+        cmissing, unseen = (stack(categorical, i, 0) for i in (1, 2))
         return DriftSummary(
             detector_key=self._key,
             numeric_features=tuple(num),
@@ -701,50 +816,49 @@ def _thresholds(
     return out
 
 
-def _arrow_strings(col: pd.Series) -> Any:
-    """Return the column as a pyarrow string array (None if not strings).
+def _available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, where there is one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
 
-    Zero-copy for pandas >= 3 ``str`` columns; one conversion for object
-    columns of Python strings (pandas < 3). Hashing then runs in C.
+
+def _arrow_strings(col: pd.Series) -> Any:
+    """Return the Arrow string array behind ``col`` (None if there is none).
+
+    Zero-copy for pandas >= 3 ``str`` columns and ``string[pyarrow]`` ones, so
+    their hashing runs in Arrow's C++ code (without the GIL).
     """
-    try:
-        import pyarrow as pa
-    except ImportError:  # pragma: no cover - pyarrow is a dependency
-        return None
     data = getattr(col.array, "_pa_array", None)
-    if data is None and col.dtype == object:
-        try:
-            data = pa.array(col.to_numpy(), from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return None
-    if data is None or not (
-        pa.types.is_string(data.type) or pa.types.is_large_string(data.type)
-    ):
+    if data is None:
+        return None
+    import pyarrow as pa
+
+    if not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
         return None
     return data
 
 
-def pa_chunked(data: Any) -> Any:
-    """Wrap a pyarrow array as a chunked array (what pandas' arrays hold)."""
-    import pyarrow as pa
+def _value_counts(col: pd.Series) -> tuple[pd.Series, int]:
+    """Count the non-missing values of ``col``, in first-seen order.
 
-    return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
-
-
-def _value_counts(col: pd.Series) -> pd.Series:
-    """Count the non-missing values of ``col``, in first-seen order."""
-    data = _arrow_strings(col)
+    Returns the counts and the number of missing values. Arrow strings are
+    counted by Arrow; Python objects (pandas < 3 strings) by pandas' hash
+    table directly, which is cheaper than converting them to Arrow first.
+    """
+    data = None if col.dtype == object else _arrow_strings(col)
     if data is None:
-        return col.value_counts(dropna=True, sort=False)
+        counts = col.value_counts(dropna=True, sort=False)
+        # every value not counted is missing (isna on objects costs a hash)
+        return counts, len(col) - int(counts.sum())
     import pyarrow.compute as pc
 
     vc = pc.value_counts(data)
     values = vc.field("values")
-    counts = vc.field("counts").to_numpy()
+    counts_ = vc.field("counts").to_numpy()
     keep = values.is_valid().to_numpy(zero_copy_only=False)
-    return pd.Series(
-        counts[keep], index=pd.Index(np.asarray(values.to_pylist(), dtype=object)[keep])
-    )
+    index = pd.Index(np.asarray(values.to_pylist(), dtype=object)[keep])
+    return pd.Series(counts_[keep], index=index), int(data.null_count)
 
 
 def _category_codes(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, int]:
@@ -754,7 +868,7 @@ def _category_codes(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, i
         codes = col.cat.codes.to_numpy()
         out = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1)
         return out.astype(np.intp), int((codes < 0).sum())
-    data = _arrow_strings(col)
+    data = None if col.dtype == object else _arrow_strings(col)
     if data is not None and all(isinstance(c, str) for c in categories):
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -763,6 +877,10 @@ def _category_codes(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, i
         idx = pc.index_in(data, value_set=value_set).fill_null(-1)
         codes = np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.intp)
         return codes, int(data.null_count)
-    n_missing = int(col.isna().sum())
-    codes = categories.get_indexer(col.to_numpy(dtype=object))
-    return codes.astype(np.intp), n_missing
+    values = col.to_numpy(dtype=object)
+    codes = categories.get_indexer(values).astype(np.intp)
+    # only values that are not a reference category can be missing: testing
+    # those few costs far less than isna over a column of Python objects
+    unknown = codes < 0
+    n_missing = int(pd.isna(values[unknown]).sum()) if unknown.any() else 0
+    return codes, n_missing

@@ -251,3 +251,118 @@ def test_object_strings_match_arrow_strings(reference):
     sa, sb = a.summarize(cur), b.summarize(cur_object)
     np.testing.assert_array_equal(sa.categorical_counts, sb.categorical_counts)
     assert sa.categorical_missing[0] == sb.categorical_missing[0] == 3
+
+
+# --------------------------------------------------------------------------- #
+# the fast paths (integer buckets, per-column float views, one hash of the
+# reference, threads) count exactly what a plain implementation counts
+# --------------------------------------------------------------------------- #
+def _plain_counts(det, frame):
+    """What the summary must hold, column by column with searchsorted/isin."""
+    rows = []
+    for j, name in enumerate(det.numeric_features_):
+        x = pd.to_numeric(frame[name]).to_numpy(dtype=float, na_value=np.nan)
+        x = x[~np.isnan(x)]
+        edges = det.bin_edges_[name]
+        counts = np.bincount(
+            np.searchsorted(edges, x, "right"), minlength=len(edges) + 1
+        )
+        below = int((x < det._ref_min[j]).sum())
+        above = int((x > det._ref_max[j]).sum())
+        rows.append((counts, below, above))
+    cats = []
+    for name in det.categorical_features_:
+        kept = list(det.categories_[name])
+        col = frame[name].astype(object)
+        missing = int(col.isna().sum())
+        counts = [int((col == c).sum()) for c in kept]
+        other = len(col) - missing - sum(counts)
+        cats.append((counts + [other], missing))
+    return rows, cats
+
+
+def _assert_plain(det, frame):
+    s = det.summarize(frame)
+    rows, cats = _plain_counts(det, frame)
+    for j, (counts, below, above) in enumerate(rows):
+        np.testing.assert_array_equal(s.numeric_counts[j, : len(counts)], counts)
+        assert s.numeric_counts[j, len(counts) :].sum() == 0
+        assert (s.numeric_below[j], s.numeric_above[j]) == (below, above)
+    for j, (counts, missing) in enumerate(cats):
+        np.testing.assert_array_equal(s.categorical_counts[j, : len(counts)], counts)
+        assert s.categorical_missing[j] == missing
+
+
+int_dtypes = st.sampled_from(["int8", "int16", "int32", "int64", "uint8", "uint32"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dtype=int_dtypes,
+    ref=st.lists(st.integers(-200, 200), min_size=1, max_size=300),
+    cur=st.lists(st.integers(-300, 300), min_size=0, max_size=300),
+)
+def test_integer_buckets_equal_searchsorted(dtype, ref, cur):
+    info = np.iinfo(dtype)
+    ref_v = np.clip(np.array(ref), info.min, info.max).astype(dtype)
+    cur_v = np.clip(np.array(cur, dtype=np.int64), info.min, info.max).astype(dtype)
+    det = DriftDetector(random_state=0).fit(pd.DataFrame({"v": ref_v}))
+    _assert_plain(det, pd.DataFrame({"v": cur_v}))
+    # the same values as floats (another dtype than the reference's) agree
+    as_float = pd.DataFrame({"v": cur_v.astype(float)})
+    assert det.summarize(as_float) == det.summarize(pd.DataFrame({"v": cur_v}))
+
+
+def test_integer_extremes_do_not_wrap():
+    det = DriftDetector().fit(pd.DataFrame({"v": np.arange(-5, 6, dtype=np.int64)}))
+    assert det._int_binners[0] is not None
+    info = np.iinfo(np.int64)
+    cur = pd.DataFrame({"v": np.array([info.min, -6, -5, 0, 5, 6, info.max])})
+    s = det.summarize(cur)
+    assert (s.numeric_below[0], s.numeric_above[0]) == (2, 2)
+    _assert_plain(det, cur)
+    # a reference at the edge of its dtype, or a wide range: the float path
+    edge = pd.DataFrame({"v": np.array([info.min, 0, info.max])})
+    assert DriftDetector().fit(edge)._int_binners[0] is None
+    wide = pd.DataFrame({"v": np.array([0, 10, 1 << 20])})
+    det = DriftDetector().fit(wide)
+    assert det._int_binners[0] is None
+    _assert_plain(det, pd.DataFrame({"v": np.array([-1, 5, 1 << 21])}))
+
+
+def test_reference_histogram_is_the_summary_of_the_reference():
+    rng = np.random.default_rng(7)
+    ref = _frame(3000, rng)
+    ref["obj"] = pd.Series(rng.choice(["x", "y", None], 3000), dtype=object)
+    ref["nullable"] = pd.array(rng.integers(0, 5, 3000), dtype="Int64")
+    ref.loc[::7, "nullable"] = pd.NA
+    ref.loc[::11, "age"] = np.nan
+    det = DriftDetector(max_categories=2).fit(ref)
+    assert det.reference_stats_ == det.summarize(ref)
+    _assert_plain(det, ref)
+
+
+def test_threads_do_not_change_the_result():
+    rng = np.random.default_rng(8)
+    n = 120_000  # above the size from which columns run on threads
+    ref, cur = _frame(n, rng), _frame(n, rng, shift=0.1, p=(0.4, 0.3, 0.3))
+    cur["plan_obj"] = cur["plan"].astype(object)
+    ref["plan_obj"] = ref["plan"].astype(object)
+    serial = DriftDetector(n_jobs=1, random_state=0).fit(ref)
+    threaded = DriftDetector(n_jobs=-1, random_state=0).fit(ref)
+    two = DriftDetector(n_jobs=2, random_state=0).fit(ref)
+    for det in (threaded, two):
+        for name in serial.bin_edges_:
+            np.testing.assert_array_equal(det.bin_edges_[name], serial.bin_edges_[name])
+        pd.testing.assert_frame_equal(det.check(cur), serial.check(cur))
+    _assert_plain(threaded, cur)
+
+
+def test_error_inside_a_thread_names_the_column():
+    rng = np.random.default_rng(9)
+    n = 110_000
+    ref = _frame(n, rng)
+    det = DriftDetector(n_jobs=2).fit(ref)
+    bad = ref.assign(age=pd.Series(["forty"] * n, dtype=object))
+    with pytest.raises(DataValidationError, match="'age'"):
+        det.check(bad)
