@@ -23,6 +23,13 @@ Typical use::
 A side may return a :class:`Sample` (for example from a child process that
 measured itself and its peak memory); its ``seconds`` then replace the wall
 time seen from outside, and its ``info`` is kept with the timing.
+
+``--quick`` (on the script's command line) is a **smoke run**: every code path
+of the script at tiny sizes, so that ``run.py --quick`` (what CI runs) catches a
+benchmark that no longer runs. Its figures say nothing: :func:`interleaved`
+then accepts a single round, and :class:`Report` records each target but never
+judges it (``ok`` is None, printed as "not judged"). A quick run fails only
+when the script crashes.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +47,7 @@ from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 MIN_REPEAT = 3
+QUICK = "--quick" in sys.argv[1:]  # a smoke run: see the module docstring
 
 
 @dataclass
@@ -91,15 +100,17 @@ def interleaved(
         The work to time; called with no argument. A callable returning a
         :class:`Sample` reports its own seconds (and info).
     repeat : int, default=3
-        Rounds; at least 3 (a median and a range need them).
+        Rounds; at least 3 (a median and a range need them), or 1 on a
+        ``--quick`` smoke run.
     warmup : bool, default=False
         Call every side once, untimed, before the first round (both warm);
         the default times every side cold-or-warm alike as it comes.
     after_round : callable, default=None
         Called, untimed, after every round (e.g. to delete written files).
     """
-    if repeat < MIN_REPEAT:
-        raise ValueError(f"repeat must be >= {MIN_REPEAT}, got {repeat}")
+    least = 1 if QUICK else MIN_REPEAT
+    if repeat < least:
+        raise ValueError(f"repeat must be >= {least}, got {repeat}")
     names = list(sides)
     if warmup:
         for name in names:
@@ -147,6 +158,12 @@ def _r(x: float) -> float:
     return round(x, 4)
 
 
+def _judged(ok: bool | None) -> bool | None:
+    """A target's verdict; none on a ``--quick`` smoke run (its sizes are not
+    the target's)."""
+    return None if QUICK else ok
+
+
 class Report:
     """Collect figures and write ``results/<name>.json`` plus a printed summary."""
 
@@ -187,7 +204,7 @@ class Report:
                 "ratio": round(r, 3),
                 "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
                 "target": target,
-                "ok": None if target is None else r <= target,
+                "ok": None if target is None else _judged(r <= target),
                 "basis": basis,
                 "note": note,
             }
@@ -212,7 +229,7 @@ class Report:
                 "seconds": _r(t.median),
                 "seconds_range": [_r(t.low), _r(t.high)],
                 "target": target,
-                "ok": None if target is None else t.median <= target,
+                "ok": None if target is None else _judged(t.median <= target),
                 "basis": basis,
                 "note": note,
             }
@@ -240,7 +257,7 @@ class Report:
                 "baseline_seconds": _r(baseline_seconds),
                 "ratio": round(r, 3),
                 "target": target,
-                "ok": None if target is None else r <= target,
+                "ok": None if target is None else _judged(r <= target),
                 "note": note,
             }
         )
@@ -264,7 +281,7 @@ class Report:
             "value": value,
             "unit": unit,
             "target": target,
-            "ok": ok,
+            "ok": _judged(ok),
             "note": note,
         }
         if value_range is not None:
@@ -279,11 +296,14 @@ class Report:
             "cpus": os.cpu_count(),
             "load_avg_1m": round(os.getloadavg()[0], 2),
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "quick": QUICK,
         }
         (RESULTS / f"{self.name}.json").write_text(
             json.dumps({"meta": meta, "rows": self.rows}, indent=2) + "\n"
         )
         print(f"\n## {self.name}")
+        if QUICK:
+            print("(--quick: a smoke run at tiny sizes; targets are not judged)")
         for row in self.rows:
             print("- " + format_row(row))
 
@@ -295,6 +315,8 @@ def _rng(pair: list[float], fmt: str) -> str:
 def format_row(row: Mapping[str, Any]) -> str:
     """One result row as a line of text (also used for the README table)."""
     status = {True: "ok", False: "MISSED", None: ""}[row.get("ok")]
+    if row.get("ok") is None and row.get("target") and QUICK:
+        status = "not judged"
     kind = row.get("kind", "ratio" if "ratio" in row else "value")
     note = f" {row['note']}" if row.get("note") else ""
     if kind == "paired":

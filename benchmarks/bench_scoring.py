@@ -1,10 +1,11 @@
 """Batch scoring: ``score_table`` vs the pyarrow batch loop a user would write.
 
 Usage: ``python benchmarks/bench_scoring.py [--quick] [--repeat N] [--before DIR]``
-(2M rows, or 100k with ``--quick``; 3 rounds).
+(2M rows, 3 rounds; ``--quick``, a smoke run: 20k rows in two files, a model fitted
+on 2k rows, one round).
 
 1. Generates the rows with ``generate_customers`` and writes them as Parquet
-   part files (100k-row row groups; 25k with ``--quick``) to a temporary folder.
+   part files (100k-row row groups; 5k with ``--quick``) to a temporary folder.
 2. Fits the pipeline a churn model usually is (one-hot encoding of the text
    columns + a 50-tree RandomForest, ``n_jobs=-1``) on 20k other rows, and
    attaches the contract :class:`~churnlib.ChurnTrainer` would (so
@@ -57,7 +58,7 @@ def generate(folder: Path, n_rows: int, chunk: int, row_group: int) -> None:
         frame.to_parquet(folder / f"part-{i:04d}.parquet", row_group_size=row_group)
 
 
-def train(path: Path) -> None:
+def train(path: Path, n_rows: int = 20_000) -> None:
     import joblib
     from sklearn.compose import make_column_selector, make_column_transformer
     from sklearn.ensemble import RandomForestClassifier
@@ -68,7 +69,7 @@ def train(path: Path) -> None:
     from churnlib._core.contract import attach_contract
     from churnlib.data import generate_customers
 
-    df = generate_customers(20_000, random_state=7)
+    df = generate_customers(n_rows, random_state=7)
     X = df.drop(columns=["customer_id", "churned"])
     encode = make_column_transformer(
         (
@@ -241,19 +242,20 @@ def main(argv: list[str]) -> int:
         return 0
 
     quick = "--quick" in argv
-    repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 3
+    repeat = 1 if quick else 3
+    repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else repeat
     # --before DIR: also time score_table from an older tree, e.g. exported with
     # `git archive <commit> churnlib | tar -x -C DIR` (the "before" column)
     before = argv[argv.index("--before") + 1] if "--before" in argv else None
-    n_rows = 100_000 if quick else 2_000_000
-    chunk = 25_000 if quick else 500_000
-    row_group = 25_000 if quick else ROW_GROUP
-    BATCH_ROWS = 25_000 if quick else 100_000
+    n_rows = 20_000 if quick else 2_000_000
+    chunk = 10_000 if quick else 500_000
+    row_group = 5_000 if quick else ROW_GROUP
+    BATCH_ROWS = 5_000 if quick else 100_000
     tmp = Path(tempfile.mkdtemp(prefix="churnlib-bench-scoring-"))
     try:
         t0 = time.perf_counter()
         generate(tmp / "in", n_rows, chunk, row_group)
-        train(tmp / "model.joblib")
+        train(tmp / "model.joblib", 2_000 if quick else 20_000)
         print(
             f"generated {n_rows:,} rows in {time.perf_counter() - t0:.1f}s", flush=True
         )

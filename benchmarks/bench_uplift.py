@@ -20,7 +20,8 @@ Usage: ``python benchmarks/bench_uplift.py [--quick]``.
    user would write (two ``LogisticRegression(max_iter=1000)`` fits on the arms),
    paired and interleaved, 3 rounds. Target: ratio <= 2.
 
-``--quick`` uses 10k + 10k customers, one seed and 200k rows for the speed part;
+``--quick`` (a smoke run, targets not judged) uses 2k + 2k customers, one seed,
+and 20k rows and one round for the speed part;
 ``--flexible`` adds the three models with ``HistGradientBoosting`` bases to the
 quality part (slow on a loaded 2-core machine).
 """
@@ -208,7 +209,7 @@ def quality(report: Report, *, n: int, seeds: list[int], flexible: bool) -> None
     )
 
 
-def speed(report: Report, *, n: int) -> None:
+def speed(report: Report, *, n: int, repeat: int = 3) -> None:
     df = generate_campaign(n, random_state=7)
     X = ChurnPreprocessor().fit_transform(_features(df))
     y, t = df["churned"].to_numpy(), df["offer"].to_numpy()
@@ -221,7 +222,7 @@ def speed(report: Report, *, n: int) -> None:
         LogisticRegression(max_iter=1000).fit(X[t], y[t])
         LogisticRegression(max_iter=1000).fit(X[~t], y[~t])
 
-    times = interleaved({"ours": ours, "plain": plain}, repeat=3)
+    times = interleaved({"ours": ours, "plain": plain}, repeat=repeat)
     report.compare(
         f"TwoModelUplift fit + predict_uplift + qini_coefficient, {n:,} rows x "
         f"{X.shape[1]}",
@@ -237,11 +238,14 @@ def main() -> None:
     report = Report("uplift_quick" if quick else "uplift")
     quality(
         report,
-        n=10_000 if quick else 50_000,
+        n=2_000 if quick else 50_000,
         seeds=[1] if quick else [1, 2, 3],
         flexible="--flexible" in sys.argv,
     )
-    speed(report, n=200_000 if quick else 1_000_000)
+    if quick:
+        speed(report, n=20_000, repeat=1)
+    else:
+        speed(report, n=1_000_000)
     report.write()
 
 

@@ -11,6 +11,13 @@ rounds against the baseline a user would write) and writes
 not kept in git). ``bench_peers.py`` needs a peer library installed in its
 own environment and runs in ``nox -s bench_peers`` instead.
 
+``--quick`` is the smoke tier CI runs (``nox -s bench -- --quick``): every
+script and every side of its comparisons at tiny sizes and one or two rounds,
+in a few minutes. Its figures say nothing and its targets are not judged
+(see ``_harness.py``); it fails only when a script crashes. Its children get
+``OMP_NUM_THREADS=1`` unless set: on a loaded machine OpenMP's two-thread
+barriers (HistGradientBoosting) made a 1 s fit take 25 s.
+
 After a full (not ``--quick``) run, and with ``--table``, the results table
 of ``benchmarks/README.md`` (between its ``results:begin``/``results:end``
 markers) is regenerated from ``benchmarks/results/*.json``, so every claim
@@ -20,6 +27,7 @@ there is the file's figure, not a hand-copied one.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -91,13 +99,16 @@ def main(argv: list[str]) -> int:
         scripts = [s for s in scripts if any(n in s.stem for n in names)]
     failed = []
     durations = []
+    env = dict(os.environ)
+    if "--quick" in flags:
+        env.setdefault("OMP_NUM_THREADS", "1")
     for script in scripts:
         if script.stem in ELSEWHERE and not names:
             print(f"\n=== {script.stem}: skipped ({ELSEWHERE[script.stem]}) ===")
             continue
         print(f"\n=== {script.stem} ===", flush=True)
         t0 = time.perf_counter()
-        rc = subprocess.call([sys.executable, str(script), *flags], cwd=HERE)
+        rc = subprocess.call([sys.executable, str(script), *flags], cwd=HERE, env=env)
         durations.append((script.stem, time.perf_counter() - t0, rc))
         if rc:
             failed.append(script.stem)
