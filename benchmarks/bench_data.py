@@ -5,7 +5,8 @@
 - ``simulate_production`` (10 batches of 100,000) vs the same baseline;
 - ``read_churn_table`` on the shipped IBM Telco table vs ``pandas.read_csv``.
 
-Every figure: median and range of interleaved rounds (5; 3 with ``--quick``).
+Every figure: median and range of 5 interleaved rounds (``--quick``, a smoke
+run: 20,000 customers, one round).
 
 Usage: ``python benchmarks/bench_data.py [--quick]``.
 """
@@ -39,8 +40,8 @@ DRAWS_PER_CUSTOMER = 16
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    n = 50_000 if quick else 1_000_000
-    repeat = 3 if quick else 5
+    n = 20_000 if quick else 1_000_000
+    repeat = 1 if quick else 5
     report = Report("bench_data" + ("_quick" if quick else ""))
 
     def baseline() -> None:
