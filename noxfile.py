@@ -1,9 +1,11 @@
 """Sessions: lint, tests, docs, demo, bench, bench_peers, resolve, clean_env.
 
 The README's two commands call ``nox -s demo`` and ``nox -s lint tests docs``;
-``.ci/run`` calls the second one verbatim, then ``nox -s resolve clean_env``:
-a fresh resolve of every extra plus the test group, and the demo in a venv made
-by uv (which puts no pip in it) and, where nox itself uses uv, by virtualenv.
+``.ci/run`` calls ``nox -s resolve clean_env`` (a fresh resolve of every extra
+plus the test group, and the demo in a venv made by uv, which puts no pip in
+it, and, where nox itself uses uv, by virtualenv), then the second README
+command verbatim, then ``nox -s bench -- --quick`` (every benchmark at smoke
+size, so none can rot).
 """
 
 from __future__ import annotations
@@ -98,10 +100,16 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks, each reported as a ratio to its raw baseline in the same run."""
+    """Benchmarks, each reported as a ratio to its raw baseline in the same run.
+
+    ``-- --quick`` is the smoke tier CI runs: every script at tiny sizes, one
+    round, targets not judged (``benchmarks/run.py``).
+    """
     _install(session, "all")
-    # psutil for memory figures; moto_server for bench_deployment's S3 side
-    session.install("psutil", "moto[server]")
+    # moto_server: bench_deployment's S3 side; selenium: bench_dashboard's
+    # browser side (with Debian's chromium); scikit-uplift: bench_uplift's
+    # side-by-side peer (pure Python, no venv of its own needed)
+    session.install("moto[server]", "selenium>=4.20", "scikit-uplift")
     session.run(
         "python",
         "benchmarks/run.py",
