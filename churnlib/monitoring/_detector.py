@@ -51,6 +51,10 @@ _MAX_PASSES = 6  # edges per lookup cell before falling back to searchsorted
 #: Fewest rows for which columns are summarized on several threads: below it
 #: a column takes well under a millisecond and threads cost more than they save.
 _THREADED_ROWS = 100_000
+#: Values binned per step: the step's intermediates (a few arrays of this
+#: length) stay in a core's cache, so the ~10 numpy passes of the binning
+#: read memory once instead of ten times (about twice as fast on 1M rows).
+_CHUNK = 16_384
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -94,6 +98,46 @@ class _Binner:
         c = (x - lo) * scale
         np.clip(c, 0, _GRID - 1, out=c)
         return c.astype(np.intp)
+
+    def counts(
+        self, x: np.ndarray, lo: float, hi: float
+    ) -> tuple[np.ndarray, int, int, int]:
+        """Bin counts of ``x``, its NaN count, and values below lo / above hi.
+
+        Equal to ``bincount(self(x[~isnan(x)]))`` and two comparisons, done in
+        cache-sized steps with preallocated buffers.
+        """
+        out = np.zeros(self.n_bins, dtype=np.int64)
+        n_nan = below = above = 0
+        cells = np.empty(min(_CHUNK, len(x)))
+        index = np.empty(len(cells), dtype=np.intp)
+        flags = np.empty(len(cells), dtype=bool)
+        at_edge = np.empty(len(cells))
+        for start in range(0, len(x), _CHUNK):
+            part = x[start : start + _CHUNK]
+            mask = np.isnan(part, out=flags[: len(part)])
+            missing = int(np.count_nonzero(mask))
+            if missing:
+                n_nan += missing
+                part = part[~mask]
+            k = len(part)
+            if self.fallback:
+                idx = np.searchsorted(self.edges, part, side="right")
+            else:
+                c = np.subtract(part, self.lo, out=cells[:k])
+                c *= self.scale
+                np.clip(c, 0, _GRID - 1, out=c)
+                cell = index[:k]
+                cell[...] = c  # truncates, as astype does
+                idx = self.lut.take(cell)
+                edge, ge = at_edge[:k], flags[:k]
+                for _ in range(self.n_passes):
+                    np.take(self.padded, idx, out=edge)
+                    idx += np.greater_equal(part, edge, out=ge)
+            out += np.bincount(idx, minlength=self.n_bins)
+            below += int(np.count_nonzero(part < lo))
+            above += int(np.count_nonzero(part > hi))
+        return out, n_nan, below, above
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if self.fallback:
@@ -140,9 +184,15 @@ class _IntegerBinner:
 
     def counts(self, v: np.ndarray) -> tuple[np.ndarray, int, int]:
         """Bin counts, values below and values above the reference range."""
-        buckets = np.clip(v, self.lo, self.hi)
-        buckets = np.subtract(buckets, self.lo, dtype=np.intp)
-        per_value = np.bincount(buckets, minlength=len(self.table))
+        per_value = np.zeros(len(self.table), dtype=np.int64)
+        clipped = np.empty(min(_CHUNK, len(v)), dtype=v.dtype)
+        buckets = np.empty(len(clipped), dtype=np.intp)
+        for start in range(0, len(v), _CHUNK):  # cache-sized steps, as floats
+            part = v[start : start + _CHUNK]
+            k = len(part)
+            np.clip(part, self.lo, self.hi, out=clipped[:k])
+            np.subtract(clipped[:k], self.lo, out=buckets[:k])
+            per_value += np.bincount(buckets[:k], minlength=len(self.table))
         counts = np.bincount(self.table, weights=per_value, minlength=self.n_bins)
         return counts.astype(np.int64), int(per_value[0]), int(per_value[-1])
 
@@ -558,14 +608,11 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                     row[: exact.n_bins] = counts
                     return row, 0, below, above
             x = self._float_column(column, num[j])
-            nan = np.isnan(x)
-            n_nan = int(np.count_nonzero(nan))
-            if n_nan:
-                x = x[~nan]
             binner = self._binners[j]
-            row[: binner.n_bins] = np.bincount(binner(x), minlength=binner.n_bins)
-            below = int(np.count_nonzero(x < self._ref_min[j]))
-            above = int(np.count_nonzero(x > self._ref_max[j]))
+            counts, n_nan, below, above = binner.counts(
+                x, self._ref_min[j], self._ref_max[j]
+            )
+            row[: binner.n_bins] = counts
             return row, n_nan, below, above
 
         def count_categorical(j: int) -> tuple[np.ndarray, int, int]:

@@ -366,3 +366,30 @@ def test_error_inside_a_thread_names_the_column():
     bad = ref.assign(age=pd.Series(["forty"] * n, dtype=object))
     with pytest.raises(DataValidationError, match="'age'"):
         det.check(bad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arrays(
+        np.float64,
+        st.integers(1, 300),
+        elements=st.floats(-1e3, 1e3, allow_nan=False),
+    ),
+    arrays(
+        np.float64,
+        st.integers(0, 40_000),  # several of the binner's cache-sized steps
+        elements=st.floats(-2e3, 2e3) | st.sampled_from([np.inf, -np.inf, np.nan]),
+    ),
+)
+def test_stepwise_counts_equal_a_whole_column_count(ref, cur):
+    edges = np.unique(np.quantile(ref, np.arange(1, 100) / 100))
+    binner = _Binner(edges)
+    lo, hi = float(ref.min()), float(ref.max())
+    counts, n_nan, below, above = binner.counts(cur, lo, hi)
+    finite = cur[~np.isnan(cur)]
+    expected = np.bincount(
+        np.searchsorted(edges, finite, "right"), minlength=len(edges) + 1
+    )
+    np.testing.assert_array_equal(counts, expected)
+    assert n_nan == int(np.isnan(cur).sum())
+    assert (below, above) == (int((finite < lo).sum()), int((finite > hi).sum()))
