@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import numbers
@@ -656,6 +657,51 @@ class ChurnTrainer:
             status = "logged" if figures else "logged without figures (no matplotlib)"
             tracker.set_run_tags(run_id, {"churnlib.report": status})
 
+    def _log_model_and_results(
+        self,
+        tracker: RunLogger,
+        run_id: str,
+        model: Pipeline,
+        X: pd.DataFrame,
+        results: tuple[Mapping[str, float], Mapping[str, Any]] | None,
+        tags: Mapping[str, Any],
+        *,
+        predict_fn: str = "predict_proba",
+    ) -> tuple[str | None, int | None]:
+        """Log the model, then the metrics and tags in one batch; set the alias.
+
+        ``results`` are the run's metrics and tags (None when they are
+        already logged, as in ``tune``); ``tags`` are added to them. Logged
+        after the model, the metrics carry its id (they are the model's too)
+        and MLflow does not read them back to link them. Should the model
+        fail to log, the metrics are still written before the error
+        propagates.
+        """
+        model_uri, version, model_id = None, None, None
+        try:
+            if self.log_model:
+                model_uri, version, model_id = tracker.log_sklearn_model(
+                    model,
+                    X,
+                    registered_model_name=self.registered_model_name,
+                    predict_fn=predict_fn,
+                )
+        except BaseException:
+            if results is not None:
+                with contextlib.suppress(Exception):  # the first error is the story
+                    tracker.log_results(run_id, results[0], results[1])
+            raise
+        if results is not None:
+            tracker.log_results(
+                run_id, results[0], {**results[1], **tags}, model_id=model_id
+            )
+        elif tags:
+            tracker.set_tags(tags)
+        name = self.registered_model_name
+        if self.alias is not None and name is not None and version is not None:
+            tracker.set_alias(name, self.alias, version)
+        return model_uri, version
+
     def _finish_model(
         self,
         tracker: RunLogger,
@@ -664,20 +710,22 @@ class ChurnTrainer:
         X: pd.DataFrame,
         X_valid: pd.DataFrame | None,
         y_valid: np.ndarray | None,
+        *,
+        results: tuple[Mapping[str, float], Mapping[str, Any]] | None = None,
     ) -> tuple[str | None, int | None, Future[None] | None]:
-        model_uri, version = None, None
-        if self.log_model:
-            model_uri, version = tracker.log_sklearn_model(
-                model, X, registered_model_name=self.registered_model_name
-            )
-            name = self.registered_model_name
-            if self.alias is not None and name is not None and version is not None:
-                tracker.set_alias(name, self.alias, version)
+        report_due = self.log_report and X_valid is not None and y_valid is not None
+        # the report card (figures, HTML) is written off the fit's critical
+        # path: fit returns while a background thread logs it to the run
+        model_uri, version = self._log_model_and_results(
+            tracker,
+            run_id,
+            model,
+            X,
+            results,
+            {"churnlib.report": "pending"} if report_due else {},
+        )
         report: Future[None] | None = None
-        if self.log_report and X_valid is not None and y_valid is not None:
-            # the report card (figures, HTML) is written off the fit's critical
-            # path: fit returns while a background thread logs it to the run
-            tracker.set_tags({"churnlib.report": "pending"})
+        if report_due and X_valid is not None and y_valid is not None:
             report = _report_executor().submit(
                 self._log_report,
                 tracker,
@@ -933,21 +981,13 @@ class ChurnTrainer:
         target = _target_name(X.assign(**{column: t}))
         with tracker.run(run_name=self.run_name, tags=run_tags) as run_id:
             tracker.log_params(params)
-            tracker.log_dataset(
-                X.assign(**{column: t}),
-                y,
-                name="train",
-                context="training",
-                target=target,
-            )
+            datasets: list[tuple[pd.DataFrame, Any, str, str]] = [
+                (X.assign(**{column: t}), y, "train", "training")
+            ]
             if X_valid is not None:
-                tracker.log_dataset(
-                    X_valid.assign(**{column: t_valid}),
-                    y_valid,
-                    name="valid",
-                    context="validation",
-                    target=target,
-                )
+                valid = X_valid.assign(**{column: t_valid})
+                datasets.append((valid, y_valid, "valid", "validation"))
+            tracker.log_datasets(datasets, target=target)
             model, metrics = self._fit_uplift(
                 pipeline, X, y, t, X_valid, y_valid, t_valid
             )
@@ -955,26 +995,22 @@ class ChurnTrainer:
                 threshold=0.5, fingerprint=base_tags["churnlib.data_fingerprint"]
             ).with_updates(task="uplift")
             attach_contract(model, contract)
-            tracker.log_results(run_id, metrics, {})
             tracker.log_contract(contract)
-            model_uri, version = None, None
-            if self.log_model:
-                model_uri, version = tracker.log_sklearn_model(
-                    model,
-                    X,
-                    registered_model_name=self.registered_model_name,
-                    predict_fn="predict",  # an uplift pipeline predicts the uplift
-                )
-                name = self.registered_model_name
-                if self.alias is not None and name is not None and version is not None:
-                    tracker.set_alias(name, self.alias, version)
+            report_tag = {}
             if self.log_report and X_valid is not None:
-                tracker.set_tags(
-                    {
-                        "churnlib.report": "skipped: uplift model (its Qini, AUUC "
-                        "and uplift@30% are the run's metrics)"
-                    }
+                report_tag["churnlib.report"] = (
+                    "skipped: uplift model (its Qini, AUUC and uplift@30% are the "
+                    "run's metrics)"
                 )
+            model_uri, version = self._log_model_and_results(
+                tracker,
+                run_id,
+                model,
+                X,
+                (metrics, {}),
+                report_tag,
+                predict_fn="predict",  # an uplift pipeline predicts the uplift
+            )
         return self._result(
             tracker,
             model=model,
@@ -1086,12 +1122,12 @@ class ChurnTrainer:
         run_tags = {**base_tags, **contract_tags(decision)}
         with tracker.run(run_name=self.run_name, tags=run_tags) as run_id:
             tracker.log_params(params)
-            target = _target_name(X)
-            tracker.log_dataset(X, y, name="train", context="training", target=target)
+            datasets: list[tuple[pd.DataFrame, Any, str, str]] = [
+                (X, y, "train", "training")
+            ]
             if X_valid is not None:
-                tracker.log_dataset(
-                    X_valid, y_valid, name="valid", context="validation", target=target
-                )
+                datasets.append((X_valid, y_valid, "valid", "validation"))
+            tracker.log_datasets(datasets, target=_target_name(X))
             if self.estimator is None:
                 model, metrics, selection = self._fit_default(
                     decision, X, y, X_valid, y_valid
@@ -1113,12 +1149,17 @@ class ChurnTrainer:
                     "churnlib.selected": selection.selected,
                     "churnlib.calibration": selection.calibration,
                 }
-            tracker.log_results(run_id, metrics, final_tags)
             tracker.log_contract(contract)
             if selection is not None:
                 tracker.log_selection(run_id, selection, tags=base_tags)
             model_uri, version, report = self._finish_model(
-                tracker, run_id, model, X, X_valid, y_valid
+                tracker,
+                run_id,
+                model,
+                X,
+                X_valid,
+                y_valid,
+                results=(metrics, final_tags),
             )
         return self._result(
             tracker,
