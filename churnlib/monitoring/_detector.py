@@ -596,9 +596,12 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         num, cat = self.numeric_features_, self.categorical_features_
         n = len(X)
         slots = self._num_slots
+        # each column taken out of the frame once (a Series per access)
+        numeric_columns = [X[name] for name in num]
+        cat_columns = [X[name] for name in cat]
 
         def count_numeric(j: int) -> tuple[np.ndarray, int, int, int]:
-            column = X[num[j]]
+            column = numeric_columns[j]
             row = np.zeros(slots, dtype=np.int64)
             exact = self._int_binners[j]
             if exact is not None and column.dtype.kind in "iu":
@@ -624,7 +627,7 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 row[:k] = counts[:k]
                 row[k] = counts[k:].sum()
                 return row, n_missing, 0
-            codes, n_missing = _category_codes(X[cat[j]], self._all_categories[j])
+            codes, n_missing = _category_codes(cat_columns[j], self._all_categories[j])
             # one count per reference category; slot 0: missing or unseen
             full = np.bincount(codes + 1, minlength=len(self._all_categories[j]) + 1)
             n_unseen = int(full[0]) - n_missing
@@ -634,7 +637,7 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
 
         # Python-object columns hold the GIL while hashed, so they run here,
         # not on threads where they would stall the numpy work
-        objects = [j for j, name in enumerate(cat) if X[name].dtype == object]
+        objects = [j for j, col in enumerate(cat_columns) if col.dtype == object]
         threaded = [("c", j) for j in range(len(cat)) if j not in set(objects)]
         threaded += [("n", j) for j in range(len(num))]
 
@@ -706,7 +709,6 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     def _compare(self, ref: DriftSummary, cur: DriftSummary) -> pd.DataFrame:
         methods = self._methods()
         floors = self._floors()
-        pieces: list[tuple[str, str, float, float, float]] = []
         # rows: (feature, method, statistic, dof, n_eff) -> threshold later
         order = {name: i for i, name in enumerate(self._columns)}
 
@@ -761,25 +763,30 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
 
         n_tests = max(len(results), 1)
         alpha = self.alpha / n_tests
-        for (name, method), (stat, dof, neff) in results.items():
-            pieces.append((name, method, stat, dof, neff))
-        frame = pd.DataFrame(
-            pieces, columns=["feature", "method", "statistic", "dof", "n_eff"]
-        )
-        frame["threshold"] = _thresholds(
-            frame["method"].to_numpy(),
-            frame["dof"].to_numpy(dtype=float),
-            frame["n_eff"].to_numpy(dtype=float),
-            alpha,
-            floors,
-        )
-        stat = frame["statistic"].to_numpy(dtype=float)
-        frame["drifted"] = np.nan_to_num(stat, nan=-np.inf) > frame["threshold"]
+        # sorted by reference column order, then method, in numpy: building
+        # the frame once is most of the cost of checking a small chunk
         method_rank = {m: i for i, m in enumerate(METHODS)}
-        frame["_f"] = frame["feature"].map(order)
-        frame["_m"] = frame["method"].map(method_rank)
-        frame = frame.sort_values(["_f", "_m"], kind="stable").reset_index(drop=True)
-        return frame[["feature", "method", "statistic", "threshold", "drifted"]]
+        keys = list(results)
+        rows = np.lexsort(
+            (
+                np.array([method_rank[m] for _, m in keys], dtype=np.intp),
+                np.array([order[f] for f, _ in keys], dtype=np.intp),
+            )
+        ).tolist()
+        keys = [keys[i] for i in rows]
+        values = np.array([results[k] for k in keys], dtype=float).reshape(-1, 3)
+        stat, dof, neff = values[:, 0], values[:, 1], values[:, 2]
+        method = np.array([m for _, m in keys], dtype=object)
+        threshold = _thresholds(method, dof, neff, alpha, floors)
+        return pd.DataFrame(
+            {
+                "feature": [f for f, _ in keys],
+                "method": [m for _, m in keys],
+                "statistic": stat,
+                "threshold": threshold,
+                "drifted": np.nan_to_num(stat, nan=-np.inf) > threshold,
+            }
+        )
 
     @staticmethod
     def _coarse_stats(
