@@ -207,3 +207,29 @@ def test_a_batch_the_trusted_route_cannot_read_is_answered_by_the_model(data):
         direct_proba(model, arrays=True)(odd)
     np.testing.assert_array_equal(checked(odd), model.predict_proba(odd))
     assert checked.state == "direct"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "column transformer",
+        "sparse output, estimator remainder",
+        "passthrough remainder, then a scaler",
+    ],
+)
+def test_arrays_route_reads_missing_and_unseen_levels_as_the_encoder(data, name):
+    """Codes read straight off the categorical: missing and unseen levels too."""
+    X, y, served, _ = data
+    model = _models(X)[name].fit(X, y)
+    odd = served.iloc[:12].copy()
+    odd["contract"] = odd["contract"].cat.add_categories(["weekly"])
+    odd.iloc[0, odd.columns.get_loc("contract")] = "weekly"  # never seen in fit
+    odd.iloc[1, odd.columns.get_loc("contract")] = np.nan
+    odd.iloc[2, odd.columns.get_loc("gender")] = np.nan
+    # the same levels in another order: another dtype, looked up again
+    odd["payment_method"] = odd["payment_method"].cat.reorder_categories(
+        odd["payment_method"].cat.categories[::-1]
+    )
+    direct = direct_proba(model, arrays=True)
+    for frame in (odd, served.iloc[:12], odd.iloc[:1], odd.iloc[1:2]):
+        np.testing.assert_array_equal(direct(frame), model.predict_proba(frame))
