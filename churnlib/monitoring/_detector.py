@@ -191,7 +191,8 @@ class _IntegerBinner:
             part = v[start : start + _CHUNK]
             k = len(part)
             np.clip(part, self.lo, self.hi, out=clipped[:k])
-            np.subtract(clipped[:k], self.lo, out=buckets[:k])
+            # in intp: 126 - (-2) would wrap in int8
+            np.subtract(clipped[:k], self.lo, out=buckets[:k], dtype=np.intp)
             per_value += np.bincount(buckets[:k], minlength=len(self.table))
         counts = np.bincount(self.table, weights=per_value, minlength=self.n_bins)
         return counts.astype(np.int64), int(per_value[0]), int(per_value[-1])

@@ -393,3 +393,11 @@ def test_stepwise_counts_equal_a_whole_column_count(ref, cur):
     np.testing.assert_array_equal(counts, expected)
     assert n_nan == int(np.isnan(cur).sum())
     assert (below, above) == (int((finite < lo).sum()), int((finite > hi).sum()))
+
+
+def test_integer_buckets_at_the_edge_of_a_small_dtype():
+    # found by hypothesis: 126 - (-2) wraps around in int8
+    ref = pd.DataFrame({"v": np.array([-1, 126], dtype=np.int8)})
+    det = DriftDetector().fit(ref)
+    assert det.reference_stats_ == det.summarize(ref)
+    _assert_plain(det, pd.DataFrame({"v": np.array([-128, -1, 126, 127], np.int8)}))
