@@ -290,10 +290,12 @@ def test_default_matches_the_best_plain_baseline(kind, mlflow_tracking_uri):
 
 
 PUBLIC = [
-    # file, target, churn value, test ROC AUC floor (stratified 80/20, seed 42)
-    ("telco_customer_churn.csv", "Churn", "Yes", 0.840),
-    ("bank_churn_modelling.csv", "Exited", 1, 0.858),
-    ("credit_card_churners.csv", "Attrition_Flag", "Attrited Customer", 0.985),
+    # file, target, churn value, test ROC AUC floor (stratified 80/20, seed 42);
+    # measured .8482, .8677, .9924 (ECE .0165, .0165, .0071): the floors sit
+    # about .005 below, so a regression fails and platform noise does not
+    ("telco_customer_churn.csv", "Churn", "Yes", 0.843),
+    ("bank_churn_modelling.csv", "Exited", 1, 0.862),
+    ("credit_card_churners.csv", "Attrition_Flag", "Attrited Customer", 0.988),
 ]
 
 
@@ -325,4 +327,4 @@ def test_quality_floor_on_the_public_tables(
     auc = roc_auc_score(y_test, proba)
     assert auc >= floor
     assert auc <= 0.995  # no leak left in the features
-    assert expected_calibration_error(y_test, proba) <= 0.03
+    assert expected_calibration_error(y_test, proba) <= 0.025
