@@ -628,12 +628,11 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 row[:k] = counts[:k]
                 row[k] = counts[k:].sum()
                 return row, n_missing, 0
-            codes, n_missing = _category_codes(cat_columns[j], self._all_categories[j])
-            # one count per reference category; slot 0: missing or unseen
-            full = np.bincount(codes + 1, minlength=len(self._all_categories[j]) + 1)
-            n_unseen = int(full[0]) - n_missing
-            row[:k] = full[1 : k + 1]
-            row[k] = full[k + 1 :].sum() + n_unseen  # rare and unseen: "other"
+            full, n_missing = _category_counts(cat_columns[j], self._all_categories[j])
+            # full: one count per reference category, then missing or unseen
+            n_unseen = int(full[-1]) - n_missing
+            row[:k] = full[:k]
+            row[k] = full[k:-1].sum() + n_unseen  # rare and unseen: "other"
             return row, n_missing, n_unseen
 
         # Python-object columns hold the GIL while hashed, so they run here,
@@ -914,6 +913,33 @@ def _value_counts(col: pd.Series) -> tuple[pd.Series, int]:
     keep = values.is_valid().to_numpy(zero_copy_only=False)
     index = pd.Index(np.asarray(values.to_pylist(), dtype=object)[keep])
     return pd.Series(counts_[keep], index=index), int(data.null_count)
+
+
+def _category_counts(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, int]:
+    """Count ``col`` per category; the last slot: missing or unseen values.
+
+    Returns the counts (``len(categories) + 1``) and the number of missing
+    values. Arrow strings are looked up with the slot already in place of
+    nulls and counted as the int32 codes they are (no shifting or widening
+    pass); the other kinds go through :func:`_category_codes`.
+    """
+    data = _arrow_strings(col)
+    n = len(categories)
+    if (
+        data is not None
+        and not isinstance(col.dtype, pd.CategoricalDtype)
+        and all(isinstance(c, str) for c in categories)
+    ):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        value_set = pa.array(list(categories), type=data.type)
+        idx = pc.index_in(data, value_set=value_set).fill_null(n)
+        codes = idx.to_numpy(zero_copy_only=False)
+        return np.bincount(codes, minlength=n + 1), int(data.null_count)
+    codes, n_missing = _category_codes(col, categories)
+    counts = np.bincount(codes + 1, minlength=n + 1)
+    return np.roll(counts, -1), n_missing
 
 
 def _category_codes(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, int]:
