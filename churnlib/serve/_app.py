@@ -158,6 +158,8 @@ def create_app(
     max_body_bytes: int = 8 * 1024 * 1024,
     max_rows: int = 10_000,
     max_backlog: int = 200_000,
+    max_batch_rows: int = 20_000,
+    max_wait_ms: float = 0.0,
     signing_key: str | bytes | None = None,
     announce_token: Callable[[str], None] | None = None,
 ) -> Any:
@@ -204,6 +206,14 @@ def create_app(
     max_backlog : int, default=200_000
         Rows waiting for the monitor store beyond which predictions are
         refused with 503 (never served unlogged).
+    max_batch_rows : int, default=20_000
+        Most rows scored in one call when concurrent requests are batched
+        (dynamic batching: requests waiting together are prepared and scored
+        at once, then split back per request).
+    max_wait_ms : float, default=0.0
+        Milliseconds a batch may wait for requests the server has started to
+        read but not yet queued; never when no other request is in flight
+        (a lone request is scored at once). 0: a batch is whatever is queued.
     signing_key : str or bytes, default=None
         As for :class:`~churnlib.deployment.ModelStore`.
     announce_token : callable, default=None
@@ -265,6 +275,7 @@ def create_app(
         ("max_rows", max_rows),
         ("flush_rows", flush_rows),
         ("max_backlog", max_backlog),
+        ("max_batch_rows", max_batch_rows),
     ):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InvalidParameterError(
@@ -274,6 +285,7 @@ def create_app(
     for name, seconds in (
         ("reload_interval", reload_interval),
         ("flush_seconds", flush_seconds),
+        ("max_wait_ms", max_wait_ms),
     ):
         if not isinstance(seconds, int | float) or seconds < 0:
             raise InvalidParameterError(
@@ -327,6 +339,7 @@ def create_app(
             "switches": switches[0],
             "batches": batcher.batches,
             "batched_requests": batcher.batched_requests,
+            "batch_waits": batcher.waits,
         }
 
     from churnlib.deployment._security import redact, secret_values
@@ -342,7 +355,13 @@ def create_app(
     writer.redact = scrub
     follower.redact = scrub
     metrics = ServeMetrics(state)
-    batcher = Batcher(lambda: follower.current, writer, Clock())
+    batcher = Batcher(
+        lambda: follower.current,
+        writer,
+        Clock(),
+        max_batch_rows=max_batch_rows,
+        max_wait=max_wait_ms / 1000.0,
+    )
     stop_tokens = threading.Event()
 
     def refresh_tokens() -> None:
@@ -468,13 +487,14 @@ def create_app(
         if denied is not None:
             return answer("predict", started, denied)
         try:
-            body = await read_body(request)
-            raw = parse_table(
-                body,
-                request.headers.get("content-type", ""),
-                max_rows=max_rows,
-                lazy=True,
-            )
+            with batcher.arriving():  # a batch may wait for it (max_wait_ms)
+                body = await read_body(request)
+                raw = parse_table(
+                    body,
+                    request.headers.get("content-type", ""),
+                    max_rows=max_rows,
+                    lazy=True,
+                )
             scored = await batcher.score(raw)
         except RequestError as err:
             return answer(

@@ -4,25 +4,32 @@ A fitted sklearn pipeline costs about the same for 1 row as for 1,000 (the
 per-call overhead of ``ColumnTransformer``, encoders and validation
 dominates), and so does :meth:`ModelContract.prepare`. When several requests
 are waiting at once, :class:`Batcher` concatenates their tables and scores them
-in one call, then hands each request its own slice. Nothing waits on purpose:
-the batch is whatever arrived while the event loop was busy, so a lone request
-is scored at once and a busy server scores in bigger batches.
+in one call, then hands each request its own slice (dynamic batching, as
+model servers such as Triton do it).
+
+Scoring runs on the event loop, so while one batch is scored the requests
+that arrive meanwhile queue up, and the next batch is whatever waited. A
+lone request is scored at once. With ``max_wait`` > 0 a batch also waits, at
+most that long, for requests the server has started to read but not yet
+queued (a body still arriving, say): never when no other request is in
+flight, so a lone request never waits.
 
 If the batch as a whole is refused (one request holds an unknown category,
 say), every request of it is scored on its own, so each gets its own answer
 or its own error, exactly as without batching. All requests of a batch are
-answered by the same model version.
+answered by the same model version (the one current when the batch starts).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,7 +100,11 @@ class Batcher:
     clock : Clock
         Source of unique scoring times.
     max_batch_rows : int, default=20_000
-        Most rows scored in one call.
+        Most rows scored in one call (a request larger than this is scored
+        alone).
+    max_wait : float, default=0.0
+        Seconds a batch may wait for requests in flight (see
+        :meth:`arriving`); 0 scores whatever is queued at once.
     """
 
     def __init__(
@@ -103,22 +114,48 @@ class Batcher:
         clock: Clock,
         *,
         max_batch_rows: int = 20_000,
+        max_wait: float = 0.0,
     ) -> None:
         self._current = current
         self._writer = writer
         self._clock = clock
         self.max_batch_rows = int(max_batch_rows)
+        self.max_wait = float(max_wait)
         self._pending: list[_Job] = []
+        self._pending_rows = 0
         self._scheduled = False
+        self._first_queued = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._in_flight = 0
         self.batches = 0
         self.batched_requests = 0
+        self.waits = 0  # batches that waited for a request in flight
+
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Mark a request as in flight while its body is read and parsed."""
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
 
     async def score(self, raw: pd.DataFrame | Records) -> Scored:
         """Score one request's table (raises RequestError, BacklogFullError)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Scored] = loop.create_future()
+        if not self._pending:
+            self._first_queued = loop.time()
         self._pending.append(_Job(raw, future))
-        if not self._scheduled:
+        self._pending_rows += len(raw)
+        if self._timer is not None and (
+            self._in_flight == 0 or self._pending_rows >= self.max_batch_rows
+        ):
+            # the batch waited for this one (or is full): score it now
+            self._timer.cancel()
+            self._timer = None
+            loop.call_soon(self._drain)
+        elif not self._scheduled:
             self._scheduled = True
             # after the callbacks already ready: requests that arrived together
             loop.call_soon(self._drain)
@@ -126,8 +163,23 @@ class Batcher:
 
     # ------------------------------------------------------------------ #
     def _drain(self) -> None:
+        self._timer = None
+        if (
+            self.max_wait > 0
+            and self._in_flight > 0
+            and self._pending_rows < self.max_batch_rows
+        ):
+            loop = asyncio.get_running_loop()
+            left = self._first_queued + self.max_wait - loop.time()
+            if left > 0:
+                self.waits += 1
+                self._timer = loop.call_later(left, self._drain)
+                return
         jobs, self._pending = self._pending, []
+        self._pending_rows = 0
         self._scheduled = False
+        if not jobs:
+            return
         chunk: list[_Job] = []
         rows = 0
         for job in jobs:

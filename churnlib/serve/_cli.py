@@ -74,6 +74,20 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected milliseconds, got {text!r}"
+        ) from None
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(
+            f"expected milliseconds in 0..1000, got {text!r}"
+        )
+    return value
+
+
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "model_ref", metavar="MODEL_REF", help="STORE@ALIAS, STORE@VERSION or STORE"
@@ -145,6 +159,23 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         default=200_000,
         metavar="N",
         help="refuse predictions (503) while N rows wait to be logged (default 200000)",
+    )
+    batch = p.add_argument_group("batching")
+    batch.add_argument(
+        "--max-batch-rows",
+        type=_positive_int,
+        default=20_000,
+        metavar="N",
+        help="most rows scored in one call when concurrent requests are "
+        "batched (default 20000)",
+    )
+    batch.add_argument(
+        "--max-wait-ms",
+        type=_milliseconds,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds a batch may wait for requests already being read; "
+        "a lone request never waits (default 0)",
     )
     p.add_argument(
         "--storage-option",
@@ -256,6 +287,8 @@ def run(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         max_rows=args.max_rows,
         max_backlog=args.max_backlog,
+        max_batch_rows=args.max_batch_rows,
+        max_wait_ms=args.max_wait_ms,
         announce_token=announce,
     )
     # Load the model now: a wrong reference (or a model without a contract

@@ -124,6 +124,11 @@ class _StateCollector:
             value=float(s.get("batched_requests", 0)),
         )
         yield CounterMetricFamily(
+            "churnlib_serve_batch_waits",
+            "Batches that waited (at most --max-wait-ms) for a request in flight.",
+            value=float(s.get("batch_waits", 0)),
+        )
+        yield CounterMetricFamily(
             "churnlib_serve_model_switches",
             "Times the followed alias moved and another version was swapped in.",
             value=float(s.get("switches", 0)),

@@ -22,6 +22,7 @@ import pandas as pd
 
 from churnlib._urls import redact_url
 from churnlib.exceptions import DataValidationError
+from churnlib.serve._plan import column_getter
 
 __all__ = ["ModelFollower", "ServedModel", "load_served"]
 
@@ -161,9 +162,9 @@ class ServedModel:
                 bad = [str(c) for c in numeric.columns[inf.any(axis=0)]]
                 columns += bad
                 problems.append(f"infinite values in {bad} (send finite numbers)")
+        column = column_getter(X)
         if not self.allow_missing:
-            nans = X.isna().to_numpy().any(axis=0)
-            bad = [str(c) for c in X.columns[nans]]
+            bad = [str(c) for c in X.columns if _has_missing(column(c))]
             if bad:
                 columns += bad
                 problems.append(
@@ -171,13 +172,15 @@ class ServedModel:
                     "values: send a value for every feature)"
                 )
         for name, known, known_set in self.categorical:
-            col = X[name]
-            if isinstance(col.dtype, pd.CategoricalDtype):
+            values = column(name)
+            if isinstance(values, pd.Categorical):
                 # prepare() puts the training levels first, unseen ones after
-                unknown = col.cat.codes.to_numpy() >= len(known)
+                unknown = values.codes >= len(known)
             else:
+                col = pd.Series(values, copy=False)
                 unknown = col.notna().to_numpy() & ~col.isin(known_set).to_numpy()
             if unknown.any():
+                col = pd.Series(values, copy=False)
                 seen = pd.unique(col[unknown].astype(str))[:5].tolist()
                 columns.append(name)
                 problems.append(
@@ -190,6 +193,18 @@ class ServedModel:
                 columns=columns,
             )
         return X
+
+
+def _has_missing(values: Any) -> bool:
+    """Whether a column's values (an array, not a Series) hold a missing one."""
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind in "biu":
+            return False  # plain booleans and integers cannot be missing
+        if values.dtype.kind == "f":
+            return bool(np.isnan(values).any())
+    if isinstance(values, pd.Categorical):
+        return bool((values.codes < 0).any())
+    return bool(pd.isna(values).any())
 
 
 def _categorical_plan(
