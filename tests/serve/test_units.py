@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from churnlib.exceptions import InvalidParameterError
@@ -223,3 +224,33 @@ def test_answer_rows_are_exact_json():
         "scored_at": "1970-01-01T00:00:00.000000Z",
         "model_version": "v",
     }
+
+
+def test_log_frames_are_stacked_column_by_column_like_concat():
+    from churnlib._core.contract import infer_contract
+    from churnlib.data import generate_customers
+    from churnlib.serve._writer import concat_frames
+
+    df = generate_customers(300, random_state=0)
+    y = df.pop("churned")
+    contract = infer_contract(
+        df.drop(columns="customer_id"), y, id_columns=["customer_id"]
+    )
+    raw = generate_customers(40, random_state=4)
+    frames = [contract.prepare(raw.iloc[i : i + 1 + i % 3]) for i in range(0, 30, 3)]
+    stacked = concat_frames(frames)
+    expected = pd.concat(frames, ignore_index=True)
+    pd.testing.assert_frame_equal(stacked, expected)
+    assert stacked.index.equals(pd.RangeIndex(len(expected)))
+    # other dtypes in one frame (a float where the others hold ints, levels in
+    # another order): pandas decides, as before
+    odd = frames[1].astype({"tenure_months": "float64"})
+    odd["contract"] = odd["contract"].cat.reorder_categories(
+        odd["contract"].cat.categories[::-1]
+    )
+    mixed = [frames[0], odd, frames[2]]
+    pd.testing.assert_frame_equal(
+        concat_frames(mixed), pd.concat(mixed, ignore_index=True)
+    )
+    one = concat_frames(frames[3:4])
+    pd.testing.assert_frame_equal(one, frames[3].reset_index(drop=True))
