@@ -23,7 +23,10 @@ Targets: >= 2x MLflow's throughput on 100-row requests; p99 <= 50 ms for
 1-row requests at 8 clients.
 
 Run: ``python benchmarks/bench_serve.py`` (about 3-5 minutes on 2 cores);
-``--quick`` for a smoke run; ``--output FILE`` writes the figures as JSON.
+``--quick`` is a smoke run of every phase with small counts (under 40 s on 2
+idle cores; it reports missed targets but fails only on errors);
+``--output FILE`` writes the figures as JSON; ``--serve-arg=--max-wait-ms=1``
+passes options to both churnlib servers.
 """
 
 from __future__ import annotations
@@ -58,7 +61,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def publish(root: Path) -> tuple[str, str, Path, list[dict[str, Any]]]:
+def publish(
+    root: Path, n_train: int = 20_000
+) -> tuple[str, str, Path, list[dict[str, Any]]]:
     """Train a plain sklearn Pipeline, publish it; return store, version dir, ref."""
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
@@ -69,7 +74,7 @@ def publish(root: Path) -> tuple[str, str, Path, list[dict[str, Any]]]:
     from churnlib.data import generate_customers
     from churnlib.deployment import ModelStore
 
-    df = generate_customers(20_000, random_state=0)
+    df = generate_customers(n_train, random_state=0)
     y = df.pop("churned")
     X = df.drop(columns="customer_id")
     cats = list(X.select_dtypes("category").columns)
@@ -135,9 +140,10 @@ class Proc:
             return self.proc.wait(timeout=10)
 
 
-def start_churnlib(
+def launch_churnlib(
     root: Path, store_url: str, reference: Path, monitor: str, name: str, *extra: str
 ) -> tuple[Proc, str]:
+    """Start ``churnlib serve`` (not waiting for it: see :meth:`Proc.wait_ready`)."""
     port = free_port()
     env = {**os.environ, "CHURNLIB_SERVE_TOKENS": TOKEN}
     cmd = [
@@ -155,13 +161,11 @@ def start_churnlib(
         str(port),
         *extra,
     ]
-    proc = Proc(cmd, root / f"{name}.log", env)
-    url = f"http://127.0.0.1:{port}"
-    proc.wait_ready(f"{url}/readyz")
-    return proc, url
+    return Proc(cmd, root / f"{name}.log", env), f"http://127.0.0.1:{port}"
 
 
-def start_mlflow(root: Path, model_dir: str) -> tuple[Proc, str]:
+def launch_mlflow(root: Path, model_dir: str) -> tuple[Proc, str]:
+    """Start ``mlflow models serve`` on the version's model folder (not waiting)."""
     port = free_port()
     bindir = str(Path(sys.executable).parent)
     env = {
@@ -183,10 +187,7 @@ def start_mlflow(root: Path, model_dir: str) -> tuple[Proc, str]:
         "--env-manager",
         "local",
     ]
-    proc = Proc(cmd, root / "mlflow.log", env)
-    url = f"http://127.0.0.1:{port}"
-    proc.wait_ready(f"{url}/health")
-    return proc, url
+    return Proc(cmd, root / "mlflow.log", env), f"http://127.0.0.1:{port}"
 
 
 # ------------------------------------------------------------------ load
@@ -322,26 +323,14 @@ def compare(
 
 
 def crash_run(
-    root: Path,
-    store_url: str,
-    reference: Path,
+    proc: Proc,
+    url: str,
+    monitor: str,
     records: list[dict[str, Any]],
     flush_seconds: float,
     kill_after: float,
 ) -> dict[str, Any]:
     """Load a fresh server, SIGKILL it mid-run; count what the store kept."""
-    monitor = (root / "monitor-crash").as_uri()
-    proc, url = start_churnlib(
-        root,
-        store_url,
-        reference,
-        monitor,
-        "churnlib-crash",
-        "--flush-seconds",
-        str(flush_seconds),
-        "--flush-rows",
-        "100000",
-    )
     body = json.dumps(records[:10]).encode()
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
@@ -402,11 +391,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--output", help="write the figures as JSON here")
     parser.add_argument("--workdir", help="keep the files here (default: temp)")
+    parser.add_argument(
+        "--serve-arg",
+        dest="serve_args",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for churnlib serve, e.g. --serve-arg=--max-wait-ms=1 "
+        "(repeatable)",
+    )
     args = parser.parse_args(argv)
     # stopped from outside: still stop the servers (the finally below)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if args.quick:
-        args.rounds, args.requests_1, args.requests_100 = 1, 200, 50
+    n_train, kill_after = 20_000, 3.0
+    if args.quick:  # a smoke run (CI): every phase, small counts
+        args.rounds, args.requests_1, args.requests_100 = 1, 120, 30
+        n_train, kill_after = 4_000, 1.5
     concurrencies = tuple(int(c) for c in args.concurrency.split(","))
     counts = {1: args.requests_1, 100: args.requests_100}
 
@@ -420,15 +420,44 @@ def main(argv: list[str] | None = None) -> int:
     )
     root = Path(args.workdir or tempfile.mkdtemp(prefix="bench-serve-"))
     root.mkdir(parents=True, exist_ok=True)
-    store_url, model_dir, reference, records = publish(root)
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def phase(name: str) -> None:
+        phases[name] = round(time.perf_counter() - started - sum(phases.values()), 1)
+
+    store_url, model_dir, reference, records = publish(root, n_train)
     bodies = payloads(records)
     monitor = (root / "monitor").as_uri()
+    crash_monitor = (root / "monitor-crash").as_uri()
+    flush_seconds = 1.0
+    phase("publish")
     procs: list[Proc] = []
     try:
-        ours, ours_url = start_churnlib(root, store_url, reference, monitor, "churnlib")
+        # all three start at once (the crash run's server idles until used)
+        ours, ours_url = launch_churnlib(
+            root, store_url, reference, monitor, "churnlib", *args.serve_args
+        )
         procs.append(ours)
-        theirs, theirs_url = start_mlflow(root, model_dir)
+        theirs, theirs_url = launch_mlflow(root, model_dir)
         procs.append(theirs)
+        doomed, doomed_url = launch_churnlib(
+            root,
+            store_url,
+            reference,
+            crash_monitor,
+            "churnlib-crash",
+            "--flush-seconds",
+            str(flush_seconds),
+            "--flush-rows",
+            "100000",
+            *args.serve_args,
+        )
+        procs.append(doomed)
+        ours.wait_ready(f"{ours_url}/readyz")
+        theirs.wait_ready(f"{theirs_url}/health")
+        doomed.wait_ready(f"{doomed_url}/readyz")
+        phase("start servers")
         auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
         plain = {"Content-Type": "application/json"}
         servers = {
@@ -442,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
             if name == "churnlib":
                 warm += 20 * 100
         cells = compare(servers, bodies, counts, concurrencies, args.rounds)
+        phase("load")
         answered = warm + sum(c["rows"] * c["churnlib"]["answered"] for c in cells)
         ours.stop(signal.SIGTERM)
         stored, parts = store_rows(monitor)
@@ -457,7 +487,11 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         theirs.stop(signal.SIGTERM)
-        crash = crash_run(root, store_url, reference, records, 1.0, 3.0)
+        phase("logging count")
+        crash = crash_run(
+            doomed, doomed_url, crash_monitor, records, flush_seconds, kill_after
+        )
+        phase("kill -9 run")
     finally:
         for p in procs:
             p.stop(signal.SIGKILL, timeout=10)
@@ -481,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         "crash_within_one_window": crash["within_one_window"],
     }
     print(json.dumps(verdict, indent=2))
+    print(f"phases (s): {phases}", flush=True)
     if args.output:
         Path(args.output).write_text(
             json.dumps(
@@ -494,6 +529,7 @@ def main(argv: list[str] | None = None) -> int:
                         "niceness": niceness,
                     },
                     "settings": vars(args),
+                    "phases_seconds": phases,
                     "cells": cells,
                     "logging": logging,
                     "crash": crash,
