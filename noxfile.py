@@ -26,13 +26,15 @@ nox.options.sessions = ["lint", "tests", "docs"]
 PROJECT = nox.project.load_toml("pyproject.toml")
 
 
-def _install(session: nox.Session, extras: str, *groups: str) -> None:
+def _install(
+    session: nox.Session, extras: str, *groups: str, also: tuple[str, ...] = ()
+) -> None:
     if session.venv_backend == "uv":
         # uv builds virtualenvs without pip; MLflow then warns "Failed to
         # resolve installed pip version" on every logged model (and pins no
         # pip). Make the environment the one a pip user has.
         session.install("pip")
-    session.install("-e", f".[{extras}]")
+    session.install("-e", f".[{extras}]", *also)  # one resolve
     for group in groups:
         session.install(*nox.project.dependency_groups(PROJECT, group))
 
@@ -105,11 +107,15 @@ def bench(session: nox.Session) -> None:
     ``-- --quick`` is the smoke tier CI runs: every script at tiny sizes, one
     round, targets not judged (``benchmarks/run.py``).
     """
-    _install(session, "all")
-    # moto_server: bench_deployment's S3 side; selenium: bench_dashboard's
-    # browser side (with Debian's chromium); scikit-uplift: bench_uplift's
-    # side-by-side peer (pure Python, no venv of its own needed)
-    session.install("moto[server]", "selenium>=4.20", "scikit-uplift")
+    # The extras the scripts use (not notebooks, azure, gcs, excel: a smaller
+    # install, which CI pays on every run). moto_server: bench_deployment's S3
+    # side; selenium: bench_dashboard's browser side (with Debian's chromium);
+    # scikit-uplift: bench_uplift's side-by-side peer (no venv of its own).
+    _install(
+        session,
+        "mlflow,plot,s3,dask,dashboard,serve",
+        also=("moto[server]", "selenium>=4.20", "scikit-uplift"),
+    )
     session.run(
         "python",
         "benchmarks/run.py",
