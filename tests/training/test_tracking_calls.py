@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import collections
+import os
 import re
+import sys
+import threading
 
 import numpy as np
 import pandas as pd
@@ -190,3 +193,18 @@ def test_dataset_schema_is_mlflows_inference_over_every_row():
     assert not by_name["plan"].required  # its one missing value is past row 2 000
     assert by_name["calls"].required
     assert by_name["level"].type.name == "long"
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's"
+)
+def test_the_report_card_runs_below_the_process_priority():
+    from churnlib.training._trainer import REPORT_NICENESS, _report_executor
+
+    def priority():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    here = priority()
+    there = _report_executor().submit(priority).result(timeout=60)
+    assert there == min(19, here + REPORT_NICENESS)
+    assert priority() == here  # the caller's own priority is untouched
