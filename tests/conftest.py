@@ -40,6 +40,35 @@ def churn_data():
     return df.drop(columns="churned"), df["churned"]
 
 
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """One small ``churnlib demo`` in a fresh interpreter, shared by the session.
+
+    ``(completed process, work directory)``: the CLI smoke test checks what it
+    printed and wrote, the dashboard tests open the work directory (the demo
+    is the slowest single step of the suite; it runs once). It runs from an
+    empty folder of its own, the work directory's parent.
+    """
+    from tests.cli.conftest import run
+
+    cwd = tmp_path_factory.mktemp("demo-run")
+    workdir = cwd / "demo"
+    proc = run(
+        "demo",
+        "--workdir",
+        workdir,
+        "--n-customers",
+        1_500,
+        "--batches",
+        4,
+        "--batch-size",
+        300,
+        cwd=cwd,
+        timeout=600,
+    )
+    return proc, workdir
+
+
 @pytest.fixture
 def pyplot():
     """matplotlib.pyplot on the Agg backend; closes figures before and after."""

@@ -84,21 +84,8 @@ def _unexpected_stderr(stderr):
     ]
 
 
-def test_demo_runs_the_whole_loop(tmp_path):
-    workdir = tmp_path / "demo"
-    proc = run(
-        "demo",
-        "--workdir",
-        workdir,
-        "--n-customers",
-        1_500,
-        "--batches",
-        4,
-        "--batch-size",
-        400,
-        cwd=tmp_path,
-        timeout=600,
-    )
+def test_demo_runs_the_whole_loop(demo_run):
+    proc, workdir = demo_run  # run from workdir.parent (tests/conftest.py)
     assert proc.returncode == 0, proc.stderr
     assert _unexpected_stderr(proc.stderr) == []
     out = proc.stdout
@@ -128,7 +115,7 @@ def test_demo_runs_the_whole_loop(tmp_path):
     assert f"mlflow ui --backend-store-uri sqlite:///{workdir / 'mlflow.db'}" in out
     assert "Alerts" in out
     # only the work folder was written
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+    assert sorted(p.name for p in workdir.parent.iterdir()) == ["demo"]
     # the model is promoted to production in the store ...
     (version,) = ModelStore(workdir / "models").versions()
     assert version.aliases == ("production",)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 pytest.importorskip("streamlit")
@@ -36,30 +32,9 @@ def app(workdir):
 
 
 @pytest.fixture(scope="session")
-def demo_workdir(tmp_path_factory):
-    """A small ``churnlib demo`` work directory (run once per session)."""
-    folder = tmp_path_factory.mktemp("demo") / "churnlib-demo"
-    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "churnlib",
-            "demo",
-            "--workdir",
-            str(folder),
-            "--n-customers",
-            "1500",
-            "--batches",
-            "4",
-            "--batch-size",
-            "300",
-            "--quiet",
-        ],
-        check=True,
-        env=env,
-        cwd=folder.parent,
-        capture_output=True,
-        timeout=400,
-    )
+def demo_workdir(demo_run):
+    """A small ``churnlib demo`` work directory: 1,500 customers, 4 batches of
+    300 (the session's one demo run, shared with the CLI smoke test)."""
+    proc, folder = demo_run
+    assert proc.returncode == 0, proc.stderr
     return folder
