@@ -34,8 +34,11 @@ def call(*args):
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    """A trained model published to a store, plus tables to score and monitor."""
+def workspace(tmp_path_factory, mlflow_tracking_uri):
+    """A trained model published to a store, plus tables to score and monitor.
+
+    Training tracks into the session's SQLite store (set up once per session).
+    """
     folder = tmp_path_factory.mktemp("cli")
     made = call(
         "generate",
@@ -56,7 +59,7 @@ def workspace(tmp_path_factory):
     )
     later[["customer_id", "churned"]].to_csv(folder / "outcomes.csv", index=False)
     later.to_parquet(folder / "holdout.parquet")
-    tracking = f"sqlite:///{folder / 'mlflow.db'}"
+    tracking = mlflow_tracking_uri
     trained = call(
         "train",
         "--data",
@@ -397,7 +400,7 @@ def leaky_table(tmp_path_factory):
     return folder
 
 
-def _train(folder, *extra):
+def _train(folder, tracking_uri, *extra):
     return call(
         "train",
         "--data",
@@ -407,15 +410,17 @@ def _train(folder, *extra):
         "--estimator",
         "logistic_regression",
         "--tracking-uri",
-        f"sqlite:///{folder / 'mlflow.db'}",
+        tracking_uri,
         "--store",
         folder / "models",
         *extra,
     )
 
 
-def test_train_drops_leaks_and_named_columns(leaky_table):
-    result = _train(leaky_table, "--drop", "gender", "--drop", "age")
+def test_train_drops_leaks_and_named_columns(leaky_table, mlflow_tracking_uri):
+    result = _train(
+        leaky_table, mlflow_tracking_uri, "--drop", "gender", "--drop", "age"
+    )
     assert result.returncode == 0, result.stderr
     assert "retention_call_outcome (leakage, AUC 1.000)" in result.stdout
     assert "gender (dropped)" in result.stdout
@@ -427,8 +432,8 @@ def test_train_drops_leaks_and_named_columns(leaky_table):
     assert not contract.allow_leakage
 
 
-def test_train_allow_leakage_keeps_them_and_says_so(leaky_table):
-    result = _train(leaky_table, "--allow-leakage")
+def test_train_allow_leakage_keeps_them_and_says_so(leaky_table, mlflow_tracking_uri):
+    result = _train(leaky_table, mlflow_tracking_uri, "--allow-leakage")
     assert result.returncode == 0, result.stderr
     assert (
         "leakage      trained WITH suspected leaks (--allow-leakage): "

@@ -48,8 +48,12 @@ def split_lines(path, folder, *, share=0.25, seed=0):
 
 
 @pytest.fixture(scope="module", params=sorted(TABLES))
-def loop(request, tmp_path_factory):
-    """Run the whole loop on one table through ``main([...])``."""
+def loop(request, tmp_path_factory, mlflow_tracking_uri):
+    """Run the whole loop on one table through ``main([...])``.
+
+    Training tracks into the session's SQLite store (an MLflow database is
+    set up once, not once per table).
+    """
     from tests.cli.test_jobs import call
 
     name = request.param
@@ -74,7 +78,7 @@ def loop(request, tmp_path_factory):
             "--target",
             target,
             "--tracking-uri",
-            f"sqlite:///{folder / 'mlflow.db'}",
+            mlflow_tracking_uri,
             "--store",
             store,
             "--alias",

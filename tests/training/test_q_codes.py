@@ -36,13 +36,13 @@ def _coded_table(n=400, seed=0):
 
 
 @pytest.fixture(scope="module")
-def coded_fit(tmp_path_factory):
+def coded_fit(tmp_path_factory, mlflow_tracking_uri):
     folder = tmp_path_factory.mktemp("coded")
     path = folder / "coded.csv"
     _coded_table().to_csv(path, index=False)
     X, y, schema = read_churn_table(path, target="churn")
     trainer = ChurnTrainer(
-        tracking_uri=f"sqlite:///{folder}/mlflow.db",
+        tracking_uri=mlflow_tracking_uri,  # the session's (set up once)
         log_model=False,
         log_report=False,
         random_state=0,
@@ -106,7 +106,9 @@ def test_an_unknown_code_is_refused_with_the_column(coded_fit):
     assert list(err.value.columns) == ["sex"]
 
 
-def test_a_raw_pandas_frame_trains_and_scores_like_its_prepared_form(tmp_path):
+def test_a_raw_pandas_frame_trains_and_scores_like_its_prepared_form(
+    tmp_path, mlflow_tracking_uri
+):
     # pd.read_csv output straight into the trainer: yes/no text, 1/2 codes, area
     # codes and number text with blanks, as a user's first experiment has them
     raw = _coded_table(n=300, seed=1).drop(columns="customer_id")
@@ -119,7 +121,7 @@ def test_a_raw_pandas_frame_trains_and_scores_like_its_prepared_form(tmp_path):
     frame = pd.read_csv(path)
     X, y = frame.drop(columns="churn"), frame["churn"]
     trainer = ChurnTrainer(
-        tracking_uri=f"sqlite:///{tmp_path}/mlflow.db",
+        tracking_uri=mlflow_tracking_uri,
         log_model=False,
         log_report=False,
         random_state=0,
