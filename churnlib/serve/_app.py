@@ -625,6 +625,8 @@ def create_app(
             "logging": current.monitor is not None,
             # "direct" once the shortcut through the pipeline proved equal
             "predict_route": getattr(current.route, "state", "own"),
+            # "arrays" (NumPy columns) or "frames" (DataFrame selections)
+            "predict_route_kind": getattr(current.route, "kind", None),
             "log_backlog_rows": writer.backlog,
         }
         if writer.failing:

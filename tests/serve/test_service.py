@@ -455,7 +455,11 @@ def test_direct_route_serves_the_models_exact_probabilities(logged, published):
                 c.post("/v1/predict", json=published.records[i : i + 2]).status_code
                 == 200
             )
-        assert c.get("/readyz").json()["predict_route"] == "direct"
+        ready = c.get("/readyz").json()
+        assert (ready["predict_route"], ready["predict_route_kind"]) == (
+            "direct",
+            "arrays",
+        )
         for rows in (published.records[:1], published.records[20:120]):
             r = c.post("/v1/predict", json=rows)
             assert r.status_code == 200, r.text
