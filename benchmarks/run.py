@@ -87,6 +87,14 @@ def refresh_readme() -> None:
     print(f"refreshed the results table in {README.name}")
 
 
+def _children_cpu() -> float:
+    """User + system seconds of the child processes waited for so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main(argv: list[str]) -> int:
     flags = [a for a in argv if a.startswith("--")]
     names = [a for a in argv if not a.startswith("--")]
@@ -107,15 +115,24 @@ def main(argv: list[str]) -> int:
             print(f"\n=== {script.stem}: skipped ({ELSEWHERE[script.stem]}) ===")
             continue
         print(f"\n=== {script.stem} ===", flush=True)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _children_cpu()
         rc = subprocess.call([sys.executable, str(script), *flags], cwd=HERE, env=env)
-        durations.append((script.stem, time.perf_counter() - t0, rc))
+        cpu = _children_cpu() - c0
+        durations.append((script.stem, time.perf_counter() - t0, cpu, rc))
         if rc:
             failed.append(script.stem)
-    print("\n=== durations ===")
-    for stem, seconds, rc in durations:
-        print(f"{stem}: {seconds:.0f}s" + ("" if rc == 0 else f" (exit {rc})"))
-    print(f"total: {sum(s for _, s, _ in durations):.0f}s")
+    # CPU seconds (user + system of the script and the children it waited
+    # for) say more than wall time on a loaded machine
+    print("\n=== durations (wall, CPU) ===")
+    for stem, seconds, cpu, rc in durations:
+        print(
+            f"{stem}: {seconds:.0f}s, CPU {cpu:.0f}s"
+            + ("" if rc == 0 else f" (exit {rc})")
+        )
+    print(
+        f"total: {sum(d[1] for d in durations):.0f}s, "
+        f"CPU {sum(d[2] for d in durations):.0f}s"
+    )
     if "--quick" not in flags:
         refresh_readme()
     if failed:
