@@ -84,32 +84,74 @@ Kernel = Callable[[list[Any]], Any]
 def _one_hot_kernel(enc: Any) -> Kernel | None:
     """``OneHotEncoder.transform`` read off categorical codes, or None.
 
-    Only for the plain case: no dropped or infrequent categories. A
-    categorical column's levels are looked up once per level list (the
-    contract reuses one dtype object per list), then each row's code picks
-    its output column; a row with an unknown level gets zeros
-    (``handle_unknown="ignore"``) as sklearn gives it.
+    For string, number or boolean categories without dropped ones (text read
+    off categorical codes, numbers searched in the sorted categories), unknown
+    values ignored or
+    sent to the infrequent column (``handle_unknown="ignore"`` or
+    ``"infrequent_if_exist"``). Each level list of a categorical column is
+    mapped once (the contract reuses one dtype object per list) to its output
+    column, as sklearn's own transform maps it: the level's place among
+    ``categories_`` (missing values at NaN's place, if fitted with one), an
+    unknown level to the infrequent column when there is one (else no column:
+    a row of zeros), and infrequent levels grouped into that column. Then each
+    row's code picks its column.
     """
     import scipy.sparse as sp
 
     if (
         getattr(enc, "drop_idx_", None) is not None
-        or getattr(enc, "_infrequent_enabled", True)
+        or getattr(enc, "_drop_idx_after_grouping", None) is not None
         or getattr(enc, "handle_unknown", None) not in ("ignore", "infrequent_if_exist")
         or not hasattr(enc, "categories_")
     ):
         return None
-    lookups = []
+    n_columns = len(enc.categories_)
+    infrequent = getattr(enc, "_infrequent_indices", None) or [None] * n_columns
+    grouping = (
+        getattr(enc, "_default_to_infrequent_mappings", None) or [None] * n_columns
+    )
+    sizes = getattr(enc, "_n_features_outs", None)
+    if (
+        len(infrequent) != n_columns
+        or len(grouping) != n_columns
+        or sizes is None
+        or len(sizes) != n_columns
+    ):
+        return None
+    to_infrequent = enc.handle_unknown == "infrequent_if_exist"
+    # per column: text levels (read off categorical codes) or numbers and
+    # booleans (a sorted search over plain arrays)
+    lookups: list[dict[str, int] | None] = []
+    numbers: list[np.ndarray | None] = []
     nan_at = []
     for cats in enc.categories_:
-        if cats.dtype != object or not all(
+        if cats.dtype == object and all(
             isinstance(c, str) or (isinstance(c, float) and np.isnan(c)) for c in cats
         ):
+            lookups.append({c: i for i, c in enumerate(cats) if isinstance(c, str)})
+            numbers.append(None)
+            nans = [i for i, c in enumerate(cats) if not isinstance(c, str)]
+            nan_at.append(nans[0] if nans else -1)
+        elif cats.dtype.kind in "biuf":
+            present = cats[~np.isnan(cats)] if cats.dtype.kind == "f" else cats
+            if np.any(present[1:] <= present[:-1]):
+                return None  # sklearn keeps them sorted; anything else: its own
+            lookups.append(None)
+            numbers.append(present)
+            nan_at.append(len(present) if len(present) < len(cats) else -1)
+        else:
             return None
-        lookups.append({c: i for i, c in enumerate(cats) if isinstance(c, str)})
-        nans = [i for i, c in enumerate(cats) if not isinstance(c, str)]
-        nan_at.append(nans[0] if nans else -1)
-    sizes = [len(c) for c in enc.categories_]
+
+    def output_column(j: int, place: int) -> int:
+        """Output column (within column j's block) of a place in categories_."""
+        if place < 0:  # unknown level
+            rare = infrequent[j]
+            if not to_infrequent or rare is None:
+                return -1
+            place = int(rare[0])
+        mapping = grouping[j]
+        return place if mapping is None else int(mapping[place])
+
     offsets = np.cumsum([0, *sizes])
     dtype = enc.dtype
     sparse = bool(enc.sparse_output)
@@ -125,29 +167,59 @@ def _one_hot_kernel(enc: Any) -> Kernel | None:
                 maps.clear()
             entry = maps[id(dtype_obj)] = (
                 dtype_obj,
-                [np.empty(0, np.intp)] * len(sizes),
+                [np.empty(0, np.intp)] * n_columns,
             )
         per = entry[1]
-        if not per[j].size and len(dtype_obj.categories):
-            lookup = lookups[j]
-            # one entry per level (not per row), plus the missing-value slot
+        if not per[j].size:
+            lookup = lookups[j] or {}
+            # one entry per level (not per row), then the missing-value slot
+            places = [lookup.get(c, -1) for c in dtype_obj.categories]
             per[j] = np.array(
-                [lookup.get(c, -1) for c in dtype_obj.categories] + [nan_at[j]],
-                dtype=np.intp,
+                [output_column(j, p) for p in [*places, nan_at[j]]], dtype=np.intp
             )
         return per[j]
 
+    # numeric columns: output column of each place, then of "unknown"
+    by_place = [
+        None
+        if present is None
+        else np.array(
+            [output_column(j, p) for p in range(len(enc.categories_[j]))]
+            + [output_column(j, -1)],
+            dtype=np.intp,
+        )
+        for j, present in enumerate(numbers)
+    ]
+
+    def numeric_index(j: int, values: np.ndarray) -> np.ndarray:
+        present = numbers[j]
+        outs = by_place[j]
+        assert present is not None
+        assert outs is not None
+        place = np.searchsorted(present, values)
+        inside = place < len(present)
+        found = inside.copy()
+        found[inside] = present[place[inside]] == values[inside]
+        place = np.where(found, place, -1)  # -1: unknown -> the last slot
+        if values.dtype.kind == "f":
+            place = np.where(np.isnan(values), nan_at[j], place)
+        return outs[place]
+
+    def readable(j: int, col: Any) -> bool:
+        if lookups[j] is not None:
+            return isinstance(col, pd.Categorical)
+        return isinstance(col, np.ndarray) and col.dtype.kind in "biuf"
+
     def kernel(columns: list[Any]) -> Any:
-        if not all(isinstance(c, pd.Categorical) for c in columns):
+        if not all(readable(j, c) for j, c in enumerate(columns)):
             return enc.transform(_arrays(columns))
         n = len(columns[0])
         index = np.empty((n, len(columns)), dtype=np.intp)
         for j, col in enumerate(columns):
-            mapping = level_map(j, col.dtype)
-            if not mapping.size:  # no levels at all: every row missing
-                index[:, j] = nan_at[j]
-                continue
-            index[:, j] = mapping[col.codes]  # code -1 (missing) -> last slot
+            if lookups[j] is None:
+                index[:, j] = numeric_index(j, col)
+            else:  # code -1 (missing) picks the last slot, the missing one
+                index[:, j] = level_map(j, col.dtype)[col.codes]
         known = index >= 0
         cols = (index + offsets[:-1])[known]
         if sparse:

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnlib.serve._plan import CheckedProba, direct_proba
+from churnlib.serve._plan import (
+    CheckedProba,
+    _one_hot_kernel,
+    column_getter,
+    direct_proba,
+)
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +238,79 @@ def test_arrays_route_reads_missing_and_unseen_levels_as_the_encoder(data, name)
     direct = direct_proba(model, arrays=True)
     for frame in (odd, served.iloc[:12], odd.iloc[:1], odd.iloc[1:2]):
         np.testing.assert_array_equal(direct(frame), model.predict_proba(frame))
+
+
+def test_arrays_route_groups_infrequent_and_unknown_levels_as_the_encoder(data):
+    """Infrequent levels, unseen ones sent to the infrequent column, booleans."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from churnlib.features import ChurnPreprocessor
+
+    X, y, served, _ = data
+    cats = list(X.select_dtypes("category").columns)
+    flags = list(X.select_dtypes("bool").columns)
+    models = {
+        "ChurnPreprocessor, rare levels grouped": Pipeline(
+            [
+                ("prep", ChurnPreprocessor(min_frequency=0.3)),
+                ("clf", LogisticRegression(max_iter=2000)),
+            ]
+        ),
+        "encoder on text and booleans, sparse": Pipeline(
+            [
+                (
+                    "prep",
+                    ColumnTransformer(
+                        [
+                            (
+                                "enc",
+                                OneHotEncoder(
+                                    handle_unknown="infrequent_if_exist",
+                                    max_categories=3,
+                                ),
+                                cats + flags,
+                            )
+                        ],
+                        sparse_threshold=1.0,
+                    ),
+                ),
+                ("clf", LogisticRegression(max_iter=2000)),
+            ]
+        ),
+    }
+    odd = served.iloc[:40].copy()
+    odd["contract"] = odd["contract"].cat.add_categories(["weekly"])
+    odd.iloc[0, odd.columns.get_loc("contract")] = "weekly"  # unseen
+    odd.iloc[1, odd.columns.get_loc("payment_method")] = np.nan
+    for name, model in models.items():
+        model.fit(X, y)
+        encoder = (
+            model[0].column_transformer_.named_transformers_["categorical"]
+            if "ChurnPreprocessor" in name
+            else model[0].named_transformers_["enc"]
+        )
+        # the case under test: some levels are grouped as infrequent
+        assert any(i is not None for i in encoder._infrequent_indices), name
+        kernel = _one_hot_kernel(encoder)
+        assert kernel is not None, name
+        # read off the codes and arrays, not handed back to the encoder
+        seen = served
+        if "ChurnPreprocessor" in name:  # what its column transformer gets
+            seen = model[0].validator_.transform(model[0]._features(served))
+        column = column_getter(seen)
+        columns = [column(c) for c in encoder.feature_names_in_]
+        enc_transform = encoder.transform
+        try:
+            encoder.transform = None  # any fallback would fail here
+            kernel(columns)
+        finally:
+            encoder.transform = enc_transform
+            del encoder.transform
+        direct = direct_proba(model, arrays=True)
+        for frame in (odd, served, odd.iloc[:1], odd.iloc[1:2]):
+            np.testing.assert_array_equal(
+                direct(frame), model.predict_proba(frame), err_msg=name
+            )
