@@ -638,16 +638,22 @@ class ChurnTrainer:
             figures = False  # the metrics and metrics.json are still logged
         else:
             figures = True
+        from joblib import parallel_config
+
         try:
             from churnlib.evaluation import evaluate
 
-            report = evaluate(model, X_valid, y_valid, threshold=threshold)
-            report.log_to_mlflow(
-                run_id,
-                tracking_uri=tracker.uri,
-                prefix=REPORT_METRIC_PREFIX,
-                figures=figures,
-            )
+            # one core for the background work: joblib's setting is this
+            # thread's own, so a forest's predictions (one call per permuted
+            # column and repeat) run here instead of dispatching to the pool
+            with parallel_config(backend="sequential"):
+                report = evaluate(model, X_valid, y_valid, threshold=threshold)
+                report.log_to_mlflow(
+                    run_id,
+                    tracking_uri=tracker.uri,
+                    prefix=REPORT_METRIC_PREFIX,
+                    figures=figures,
+                )
         except ImportError as err:
             logger.info("Evaluation report not logged (%s).", err)
             tracker.set_run_tags(run_id, {"churnlib.report": f"skipped: {err}"[:250]})
