@@ -412,8 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n_train, kill_after = 20_000, 3.0
     if args.quick:  # a smoke run (CI): every phase, small counts
-        args.rounds, args.requests_1, args.requests_100 = 1, 120, 30
-        n_train, kill_after = 4_000, 1.5
+        args.rounds, args.requests_1, args.requests_100 = 1, 60, 20
+        n_train, kill_after = 3_000, 1.5
     concurrencies = tuple(int(c) for c in args.concurrency.split(","))
     counts = {1: args.requests_1, 100: args.requests_100}
 
