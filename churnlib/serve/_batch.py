@@ -127,6 +127,7 @@ class Batcher:
         self._first_queued = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._in_flight = 0
+        self._waited = False
         self.batches = 0
         self.batched_requests = 0
         self.waits = 0  # batches that waited for a request in flight
@@ -172,11 +173,14 @@ class Batcher:
             loop = asyncio.get_running_loop()
             left = self._first_queued + self.max_wait - loop.time()
             if left > 0:
-                self.waits += 1
+                if not self._waited:  # count each batch once
+                    self._waited = True
+                    self.waits += 1
                 self._timer = loop.call_later(left, self._drain)
                 return
         jobs, self._pending = self._pending, []
         self._pending_rows = 0
+        self._waited = False
         self._scheduled = False
         if not jobs:
             return
