@@ -447,7 +447,10 @@ class CheckedProba:
     not, is dropped for good. After ``checks`` calls the fastest survivor
     serves; with none left, the model's own method does. A batch the
     trusted route cannot take (a column dtype it does not read, say) is
-    answered by the model's own method.
+    answered by the model's own method. Once trusted, every
+    ``recheck_every``-th call is compared again (later batches may hold
+    levels or missing values the first ones did not): a difference drops that
+    route for good, and the model's answer is returned.
 
     Parameters
     ----------
@@ -455,6 +458,8 @@ class CheckedProba:
         The fitted model.
     checks : int, default=3
         Calls compared before a direct route is trusted.
+    recheck_every : int, default=256
+        Period of the spot checks after that (0: none).
 
     Attributes
     ----------
@@ -464,7 +469,9 @@ class CheckedProba:
         The direct route that serves (``"arrays"`` or ``"frames"``).
     """
 
-    def __init__(self, model: Any, *, checks: int = 3) -> None:
+    def __init__(
+        self, model: Any, *, checks: int = 3, recheck_every: int = 256
+    ) -> None:
         self._own: Callable[[Any], Any] = model.predict_proba
         self._candidates: list[tuple[str, Callable[[Any], np.ndarray]]] = [
             (kind, route)
@@ -481,11 +488,18 @@ class CheckedProba:
         self._lock = threading.Lock()
         self.state = "unchecked" if self._candidates else "own"
         self.kind: str | None = None
+        self.recheck_every = int(recheck_every)
+        self.rechecks = 0  # spot checks made after the route was trusted
+        self._since_check = 0
 
     def __call__(self, X: Any) -> np.ndarray:
         """Return ``predict_proba(X)`` as float64."""
         direct = self._direct
         if self._left <= 0 and direct is not None:
+            self._since_check += 1
+            if self.recheck_every > 0 and self._since_check >= self.recheck_every:
+                self._since_check = 0
+                return self._spot_check(direct, X)
             try:
                 return direct(X)
             except Exception:  # a batch unlike the checked ones: ask the model
@@ -515,6 +529,27 @@ class CheckedProba:
                 self._direct = kept[0][1]
                 if self._left <= 0:
                     self.state, self.kind = "direct", kept[0][0]
+        return own
+
+    def _spot_check(self, direct: Callable[[Any], np.ndarray], X: Any) -> np.ndarray:
+        own = np.asarray(self._own(X), dtype=np.float64)
+        self.rechecks += 1
+        try:
+            fast = direct(X)
+        except Exception:  # answered by the model anyway (see __call__)
+            return own
+        if fast.shape == own.shape and np.array_equal(fast, own):
+            return own
+        with self._lock:
+            kind = self.kind or "direct"
+            self._candidates = [c for c in self._candidates if c[1] is not direct]
+            self._direct = None
+            self.state, self.kind = "own", None
+        logger.warning(
+            "direct route %r dropped: a spot check found probabilities that "
+            "differ from the model's own; serving through predict_proba",
+            kind,
+        )
         return own
 
     def _drop(self, kind: str, why: str) -> None:

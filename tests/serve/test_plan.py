@@ -314,3 +314,30 @@ def test_arrays_route_groups_infrequent_and_unknown_levels_as_the_encoder(data):
             np.testing.assert_array_equal(
                 direct(frame), model.predict_proba(frame), err_msg=name
             )
+
+
+def test_a_trusted_route_is_spot_checked_and_dropped_at_a_difference(data):
+    X, y, served, _ = data
+    model = _models(X)["column transformer"].fit(X, y)
+    checked = CheckedProba(model, checks=1, recheck_every=3)
+    checked(served.iloc[:4])
+    assert (checked.state, checked.kind) == ("direct", "arrays")
+    honest = checked._direct
+    calls = []
+
+    def drifts(frame: pd.DataFrame) -> np.ndarray:  # right once, then off a bit
+        calls.append(len(frame))
+        out = honest(frame)
+        return out if len(calls) == 1 else np.nextafter(out, 2.0)
+
+    checked._direct = drifts
+    rows = served.iloc[10:16]
+    expected = model.predict_proba(rows)
+    np.testing.assert_array_equal(checked(rows), expected)  # the route, right
+    checked(rows)  # the route, a bit off: not compared on this call
+    # the third call after trust is a spot check: the model answers, and the
+    # route is dropped for good
+    np.testing.assert_array_equal(checked(rows), expected)
+    assert (checked.state, checked.kind, checked.rechecks) == ("own", None, 1)
+    np.testing.assert_array_equal(checked(rows), expected)
+    assert len(calls) == 3  # never asked again
