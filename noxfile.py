@@ -1,11 +1,12 @@
-"""Sessions: lint, tests, docs, demo, bench, bench_peers, resolve, clean_env.
+"""Sessions: lint, tests, docs, demo, bench, bench_smoke, bench_peers, resolve,
+clean_env.
 
 The README's two commands call ``nox -s demo`` and ``nox -s lint tests docs``;
 ``.ci/run`` calls ``nox -s resolve clean_env`` (a fresh resolve of every extra
 plus the test group, and the demo in a venv made by uv, which puts no pip in
 it, and, where nox itself uses uv, by virtualenv), then the second README
-command verbatim, then ``nox -s bench -- --quick`` (every benchmark at smoke
-size, so none can rot).
+command verbatim, then ``nox -s bench_smoke`` (every benchmark at smoke size,
+so none can rot, with the interpreter of the tests session).
 """
 
 from __future__ import annotations
@@ -122,6 +123,37 @@ def bench(session: nox.Session) -> None:
         "benchmarks/run.py",
         *session.posargs,
         env={"MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+
+
+@nox.session(venv_backend="none")
+def bench_smoke(session: nox.Session) -> None:
+    """The benchmarks' smoke tier in the environment ``nox -s tests`` built.
+
+    What CI runs after the suite: ``benchmarks/run.py --quick`` (every script
+    at tiny sizes, one round, targets not judged) with the tests session's
+    interpreter, which already has every extra, so CI does not pay a second
+    install of them (minutes on 2 cores). It adds the one package only a
+    benchmark uses, scikit-uplift (bench_uplift's peer). ``nox -s bench --
+    --quick`` runs the same tier in an environment of its own.
+    """
+    bindir = "Scripts" if sys.platform == "win32" else "bin"
+    python = Path(".nox", "tests", bindir, "python")
+    if not python.exists():
+        session.error(
+            f"bench_smoke runs with the tests session's interpreter ({python}), "
+            "which does not exist: run `nox -s tests` first."
+        )
+    session.run(
+        str(python), "-m", "pip", "install", "--quiet", "scikit-uplift", external=True
+    )
+    session.run(
+        str(python),
+        "benchmarks/run.py",
+        "--quick",
+        *session.posargs,
+        env={"MLFLOW_DISABLE_TELEMETRY": "true"},
+        external=True,
     )
 
 
