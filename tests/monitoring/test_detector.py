@@ -277,7 +277,7 @@ def _plain_counts(det, frame):
         missing = int(col.isna().sum())
         counts = [int((col == c).sum()) for c in kept]
         other = len(col) - missing - sum(counts)
-        cats.append((counts + [other], missing))
+        cats.append(([*counts, other], missing))
     return rows, cats
 
 
