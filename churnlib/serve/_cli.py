@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["add_parser", "main", "run"]
@@ -64,28 +64,25 @@ def _port(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
-    return value
+def _duration(unit: str, most: float | None = None) -> Callable[[str], float]:
+    """Return an argparse type: a number of ``unit`` >= 0 (and <= ``most``)."""
+    bounds = ">= 0" if most is None else f"in 0..{most:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {unit}, got {text!r}") from None
+        # "not >=" also refuses nan
+        if not value >= 0 or (most is not None and value > most):
+            raise argparse.ArgumentTypeError(f"expected {unit} {bounds}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _milliseconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected milliseconds, got {text!r}"
-        ) from None
-    if not 0 <= value <= 1000:
-        raise argparse.ArgumentTypeError(
-            f"expected milliseconds in 0..1000, got {text!r}"
-        )
-    return value
+_seconds = _duration("seconds")
+_milliseconds = _duration("milliseconds", 1000)
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:

@@ -115,12 +115,14 @@ def test_summaries_of_other_detectors_do_not_merge(detector, reference):
         DriftSummary.merge([])
 
 
+# a reference column for a binner: finite values, quantile edges from them
+reference_samples = arrays(
+    np.float64, st.integers(1, 300), elements=st.floats(-1e3, 1e3, allow_nan=False)
+)
+
+
 @given(
-    arrays(
-        np.float64,
-        st.integers(1, 300),
-        elements=st.floats(-1e3, 1e3, allow_nan=False),
-    ),
+    reference_samples,
     arrays(
         np.float64,
         st.integers(1, 300),
@@ -370,11 +372,7 @@ def test_error_inside_a_thread_names_the_column():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    arrays(
-        np.float64,
-        st.integers(1, 300),
-        elements=st.floats(-1e3, 1e3, allow_nan=False),
-    ),
+    reference_samples,
     arrays(
         np.float64,
         st.integers(0, 40_000),  # several of the binner's cache-sized steps
