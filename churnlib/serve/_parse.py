@@ -149,7 +149,11 @@ def _split_frame(payload: dict[str, Any], max_rows: int) -> pd.DataFrame:
 def _check_cells(frame: pd.DataFrame) -> None:
     """Refuse nested values (objects or lists inside a cell), naming the columns."""
     bad = []
-    for name in frame.columns[(frame.dtypes == "object").to_numpy()]:
+    array_of = getattr(frame, "_get_column_array", None)  # no Series, no dtypes
+    for i, name in enumerate(frame.columns):
+        values = frame.iloc[:, i] if array_of is None else array_of(i)
+        if values.dtype != "object":
+            continue
         col = frame[name]
         kind = pd.api.types.infer_dtype(col, skipna=True)
         if (

@@ -254,3 +254,23 @@ def test_log_frames_are_stacked_column_by_column_like_concat():
     )
     one = concat_frames(frames[3:4])
     pd.testing.assert_frame_equal(one, frames[3].reset_index(drop=True))
+
+
+def test_nested_cells_are_refused_naming_every_such_column():
+    body = json.dumps(
+        [
+            {"a": [1, 2], "b": 1, "c": "x", "d": {"k": 1}},
+            {"a": None, "b": 2, "c": "y", "d": None},
+        ]
+    ).encode()
+    with pytest.raises(RequestError) as info:
+        parse_table(body, "application/json", max_rows=10)
+    assert info.value.status == 422
+    assert info.value.columns == ("a", "d")
+    # plain values of every kind pass, and keep their types
+    ok = parse_table(
+        json.dumps([{"a": 1, "b": "x", "c": None, "d": True}]).encode(),
+        "application/json",
+        max_rows=10,
+    )
+    assert ok.to_dict("records") == [{"a": 1, "b": "x", "c": None, "d": True}]
