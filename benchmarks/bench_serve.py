@@ -7,10 +7,23 @@ One run, same model, same machine, loopback only, bounded request counts:
    and ``churnlib serve STORE@production --monitor ... --reference ...``
    (API key on, access log on, every prediction logged to a file:// monitor
    store).
-2. An asyncio + httpx client loop sends a fixed number of requests of 1 row
-   and of 100 rows at 1, 8 and 32 concurrent clients, alternating which
-   server goes first in each cell and round; each figure is the median of
-   ``--rounds`` rounds (throughput, p50, p99).
+2. A bounded asyncio client loop sends a fixed number of requests of 1 row
+   and of 100 rows at 1, 8 and 32 concurrent clients (one keep-alive
+   connection each; a client sends its next request when the last was
+   answered), alternating which server goes first in each cell and round;
+   each figure is the median of ``--rounds`` rounds (throughput, p50, p99;
+   only HTTP 200 responses count as answered). Latency runs from before a
+   request is written to its whole response read.
+
+   The load generator shares the two cores with the servers, so it is kept
+   light, the same for both servers: since round 5 it writes each request as
+   prepared bytes on an asyncio connection and reads the response with
+   httptools (the C parser uvicorn uses), about 0.1 ms of CPU a request;
+   ``--client httpx`` uses ``httpx.AsyncClient`` as rounds 1-4 did (about
+   1.5 ms a request, as much as a 1-row request costs the server). After
+   training the benchmark's model this process freezes its heap
+   (:func:`gc.freeze`), so the collector's full passes stop pausing every
+   client at once (0.1 s each).
 3. Logging: the churnlib server is stopped with SIGTERM and the rows in the
    monitor store are counted against the rows it answered (target: 0 lost).
 4. Crash: a fresh churnlib server is loaded and killed with SIGKILL mid-run;
@@ -34,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import platform
@@ -191,6 +205,104 @@ def launch_mlflow(root: Path, model_dir: str) -> tuple[Proc, str]:
 
 
 # ------------------------------------------------------------------ load
+#: the load generator: "raw" (asyncio streams and httptools' C parser, the
+#: default) or "httpx" (httpx.AsyncClient, the generator of rounds 1-4)
+CLIENT = "raw"
+TIMEOUT = 60.0
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection: send a request, await its response.
+
+    The request is sent as prepared bytes (the same for every request of a
+    cell) and the response parsed by httptools (the C parser uvicorn uses):
+    status and body, chunked or not. A closed or reset connection, or no
+    answer within ``TIMEOUT`` seconds, raises ConnectionError.
+    """
+
+    def __init__(self) -> None:
+        import httptools
+
+        self._parser = httptools.HttpResponseParser(self)
+        self._error = httptools.HttpParserError
+        self.transport: asyncio.Transport | None = None
+        self._waiter: asyncio.Future[tuple[int, bytes, bool]] | None = None
+        self._body: list[bytes] = []
+        self.closed = False
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except self._error as err:
+            self._fail(ConnectionError(f"unreadable response: {err}"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(ConnectionError("the server closed the connection"))
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._body = []
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(
+                (
+                    self._parser.get_status_code(),
+                    b"".join(self._body),
+                    self._parser.should_keep_alive(),
+                )
+            )
+
+    def _fail(self, err: Exception) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(err)
+        if self.transport is not None:
+            self.transport.close()
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = loop.call_later(
+            TIMEOUT, self._fail, ConnectionError(f"no answer in {TIMEOUT:g} s")
+        )
+        assert self.transport is not None
+        self.transport.write(request)
+        try:
+            status, body, keep_alive = await waiter
+        finally:
+            timer.cancel()
+        if not keep_alive:
+            self.transport.close()
+            self.closed = True
+        return status, body
+
+
+def _request_bytes(url: str, payload: bytes, headers: dict[str, str]) -> bytes:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    head = [
+        f"POST {parts.path or '/'} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+        f"Content-Length: {len(payload)}",
+        "",
+        "",
+    ]
+    return "\r\n".join(head).encode("latin-1") + payload
+
+
 async def _load(
     url: str,
     payload: bytes,
@@ -199,41 +311,95 @@ async def _load(
     concurrency: int,
     *,
     keep: bool = False,
+    client: str | None = None,
 ) -> dict[str, Any]:
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency
-    )
+    """Send ``n_requests`` from ``concurrency`` workers, one connection each.
+
+    Each worker sends its next request when the last one was answered (a
+    closed loop); latency is from before the request is sent to its whole
+    response read, and only 200 responses count as answered.
+    """
     latencies: list[float] = []
     failures = 0
     ok = 0
     transport_errors = 0  # no answer: the server may still have logged it
     bodies: list[tuple[float, bytes]] = []
     todo = iter(range(n_requests))
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    kind = client or CLIENT
 
-        async def worker() -> None:
-            nonlocal failures, ok, transport_errors
-            for _ in todo:
-                t0 = time.perf_counter()
-                try:
-                    r = await client.post(url, content=payload, headers=headers)
-                except httpx.TransportError:
-                    failures += 1
-                    transport_errors += 1
-                    if keep:  # the server is gone (crash run): stop
-                        return
-                    continue
-                latencies.append(time.perf_counter() - t0)
-                if r.status_code != 200:
-                    failures += 1
-                else:
-                    ok += 1
-                    if keep:
-                        bodies.append((time.time(), r.content))
+    if kind == "httpx":
+        limits = httpx.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency
+        )
+        http = httpx.AsyncClient(limits=limits, timeout=TIMEOUT)
 
-        start = time.perf_counter()
+        async def post() -> tuple[int, bytes]:
+            r = await http.post(url, content=payload, headers=headers)
+            return r.status_code, r.content
+
+        def worker_post() -> Any:
+            return post
+
+        closing: Any = http.aclose
+    else:
+        from urllib.parse import urlsplit
+
+        request = _request_bytes(url, payload, headers)
+        where = urlsplit(url)
+        loop = asyncio.get_running_loop()
+        opened: list[_Connection] = []
+
+        def worker_post() -> Any:
+            conn: list[_Connection] = []
+
+            async def post() -> tuple[int, bytes]:
+                if not conn or conn[0].closed:
+                    try:
+                        _, protocol = await loop.create_connection(
+                            _Connection, where.hostname, where.port
+                        )
+                    except OSError as err:
+                        raise ConnectionError(str(err)) from None
+                    conn[:] = [protocol]
+                    opened.append(protocol)
+                return await conn[0].send(request)
+
+            return post
+
+        async def closing() -> None:
+            for protocol in opened:
+                if protocol.transport is not None:
+                    protocol.transport.close()
+
+    errors = (httpx.TransportError, ConnectionError)
+
+    async def worker() -> None:
+        nonlocal failures, ok, transport_errors
+        post = worker_post()
+        for _ in todo:
+            t0 = time.perf_counter()
+            try:
+                status, content = await post()
+            except errors:
+                failures += 1
+                transport_errors += 1
+                if keep:  # the server is gone (crash run): stop
+                    return
+                continue
+            latencies.append(time.perf_counter() - t0)
+            if status != 200:
+                failures += 1
+            else:
+                ok += 1
+                if keep:
+                    bodies.append((time.time(), content))
+
+    start = time.perf_counter()
+    try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - start
+    finally:
+        await closing()
+    wall = time.perf_counter() - start
     latencies.sort()
     n = len(latencies)
     return {
@@ -399,6 +565,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="write the figures as JSON here")
     parser.add_argument("--workdir", help="keep the files here (default: temp)")
     parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="load generator: asyncio streams + httptools (raw, default) or "
+        "httpx.AsyncClient (the generator of rounds 1-4, about 1.5 ms of CPU "
+        "a request on these cores)",
+    )
+    parser.add_argument(
         "--serve-arg",
         dest="serve_args",
         action="append",
@@ -408,6 +582,8 @@ def main(argv: list[str] | None = None) -> int:
         "(repeatable)",
     )
     args = parser.parse_args(argv)
+    global CLIENT
+    CLIENT = args.client
     # stopped from outside: still stop the servers (the finally below)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n_train, kill_after = 20_000, 3.0
@@ -434,6 +610,11 @@ def main(argv: list[str] | None = None) -> int:
         phases[name] = round(time.perf_counter() - started - sum(phases.values()), 1)
 
     store_url, model_dir, reference, records = publish(root, n_train)
+    # Training imported pandas, sklearn and churnlib into this process, which
+    # is also the load generator: without this, a full collection of that
+    # heap (0.1 s on 2 cores) pauses every client at once now and then.
+    gc.collect()
+    gc.freeze()
     bodies = payloads(records)
     monitor = (root / "monitor").as_uri()
     crash_monitor = (root / "monitor-crash").as_uri()
