@@ -293,11 +293,11 @@ _GOOD_HIGH = {**HIGHER_IS_BETTER, "churn_rate": False}
 
 def _segment_codes(col: pd.Series, values: tuple[str, ...]) -> np.ndarray:
     """Position of each row's segment value in ``values`` (-1: other)."""
-    from churnlib.monitoring._detector import _category_codes
+    from churnlib.monitoring._categories import category_codes
 
     if not pd.api.types.is_string_dtype(col.dtype):
         col = col.astype(STRING)
-    codes, _ = _category_codes(col, pd.Index(values, dtype=object))
+    codes, _ = category_codes(col, pd.Index(values, dtype=object))
     return codes
 
 

@@ -18,6 +18,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from churnlib._validation import Interval, StrOptions, validate_estimator_params
 from churnlib.exceptions import DataValidationError
+from churnlib.monitoring._categories import (
+    category_counts,
+    counted_without_gil,
+    value_counts,
+)
 from churnlib.monitoring._stats import (
     _chi2_from_counts,
     _js_from_counts,
@@ -443,18 +448,40 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         return out
 
     def _map(
-        self, fn: Callable[[_T], _R], items: Sequence[_T], n_rows: int
+        self,
+        fn: Callable[[_T], _R],
+        items: Sequence[_T],
+        n_rows: int,
+        *,
+        lane: Sequence[int] = (),
     ) -> list[_R]:
-        """``[fn(i) for i in items]``, on threads for large inputs (see n_jobs)."""
+        """``[fn(i) for i in items]``, on threads for large inputs (see n_jobs).
+
+        ``lane``: positions of items that hold the GIL throughout (Python
+        objects hashed row by row). They run one after the other on a single
+        thread, started first, so the other threads keep doing the numpy
+        work that releases the GIL instead of queueing for it.
+        """
         n_jobs = getattr(self, "n_jobs", -1)  # detectors pickled before n_jobs
         workers = 1 if n_jobs is None else int(n_jobs)
         if workers < 0:
             workers = max(_available_cpus() + 1 + workers, 1)
-        workers = min(workers, len(items))
+        in_lane = set(lane)
+        jobs = [list(lane)] if lane else []
+        jobs += [[i] for i in range(len(items)) if i not in in_lane]
+        workers = min(workers, len(jobs))
         if workers <= 1 or n_rows < _THREADED_ROWS:
             return [fn(item) for item in items]
+
+        def run(job: list[int]) -> list[_R]:
+            return [fn(items[i]) for i in job]
+
+        out: list[Any] = [None] * len(items)
         with ThreadPoolExecutor(workers, thread_name_prefix="churnlib-drift") as pool:
-            return list(pool.map(fn, items))
+            for job, results in zip(jobs, pool.map(run, jobs), strict=True):
+                for i, result in zip(job, results, strict=True):
+                    out[i] = result
+        return out
 
     # ------------------------------------------------------------------ #
     # fit
@@ -517,7 +544,21 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             lo, hi = float(np.fmin.reduce(full)), float(np.fmax.reduce(full))
             return np.unique(q), np.unique(q[coarse_pos]), lo, hi
 
-        learned = self._map(learn_numeric, num, n)
+        # numeric sorts and category counts in one pool run: hashing Python
+        # objects (GIL-bound) overlaps the sorts (which release the GIL)
+        def learn(job: tuple[str, str]) -> Any:
+            kind, name = job
+            return learn_numeric(name) if kind == "n" else value_counts(X[name])
+
+        jobs = [("c", name) for name in cat] + [("n", name) for name in num]
+        done = self._map(
+            learn,
+            jobs,
+            n,
+            lane=[i for i, name in enumerate(cat) if not counted_without_gil(X[name])],
+        )
+        counted: list[tuple[pd.Series, int]] = done[: len(cat)]
+        learned: list[tuple[np.ndarray, np.ndarray, float, float]] = done[len(cat) :]
         self.bin_edges_: dict[str, np.ndarray] = {}
         self._coarse: list[np.ndarray] = []
         for name, (edges, coarse, _, _) in zip(num, learned, strict=True):
@@ -536,7 +577,6 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
 
         # categories, most frequent first (ties: first seen); their counts
         # are the reference histogram, so the reference is hashed only once
-        counted = self._map(lambda name: _value_counts(X[name]), cat, n)
         self.categories_: dict[str, np.ndarray] = {}
         self._all_categories: list[pd.Index] = []
         ranked: list[tuple[np.ndarray, int]] = []
@@ -623,23 +663,29 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 row[:k] = counts[:k]
                 row[k] = counts[k:].sum()
                 return row, n_missing, 0
-            full, n_missing = _category_counts(cat_columns[j], self._all_categories[j])
+            full, n_missing = category_counts(cat_columns[j], self._all_categories[j])
             # full: one count per reference category, then missing or unseen
             n_unseen = int(full[-1]) - n_missing
             row[:k] = full[:k]
             row[k] = full[k:-1].sum() + n_unseen  # rare and unseen: "other"
             return row, n_missing, n_unseen
 
-        # Python-object columns hold the GIL while hashed, so they run here,
-        # not on threads where they would stall the numpy work
-        objects = [j for j, col in enumerate(cat_columns) if col.dtype == object]
-        threaded = [("c", j) for j in range(len(cat)) if j not in set(objects)]
-        threaded += [("n", j) for j in range(len(num))]
+        # Python-object columns hashed row by row hold the GIL throughout, so
+        # they run here, not on threads where they would stall the numpy work
+        objects = [
+            j
+            for j, col in enumerate(cat_columns)
+            if reference_counts is None and not counted_without_gil(col)
+        ]
+        jobs = [("c", j) for j in range(len(cat))] + [("n", j) for j in range(len(num))]
 
         def count(job: tuple[str, int]) -> tuple[Any, ...]:
             kind, j = job
             return count_numeric(j) if kind == "n" else count_categorical(j)
 
+        # (unlike fit's sorts, the binning here takes the GIL back every
+        # step, so the numpy threads would queue behind an object lane)
+        threaded = [job for job in jobs if job[0] == "n" or job[1] not in objects]
         done = dict(zip(threaded, self._map(count, threaded, n), strict=True))
         done.update({("c", j): count_categorical(j) for j in objects})
         numeric = [done["n", j] for j in range(len(num))]
@@ -870,93 +916,3 @@ def _available_cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(len(os.sched_getaffinity(0)), 1)
     return os.cpu_count() or 1
-
-
-def _arrow_strings(col: pd.Series) -> Any:
-    """Return the Arrow string array behind ``col`` (None if there is none).
-
-    Zero-copy for pandas >= 3 ``str`` columns and ``string[pyarrow]`` ones, so
-    their hashing runs in Arrow's C++ code (without the GIL).
-    """
-    data = getattr(col.array, "_pa_array", None)
-    if data is None:
-        return None
-    import pyarrow as pa
-
-    if not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
-        return None
-    return data
-
-
-def _value_counts(col: pd.Series) -> tuple[pd.Series, int]:
-    """Count the non-missing values of ``col``, in first-seen order.
-
-    Returns the counts and the number of missing values. Arrow strings are
-    counted by Arrow; Python objects (pandas < 3 strings) by pandas' hash
-    table directly, which is cheaper than converting them to Arrow first.
-    """
-    data = None if col.dtype == object else _arrow_strings(col)
-    if data is None:
-        counts = col.value_counts(dropna=True, sort=False)
-        # every value not counted is missing (isna on objects costs a hash)
-        return counts, len(col) - int(counts.sum())
-    import pyarrow.compute as pc
-
-    vc = pc.value_counts(data)
-    values = vc.field("values")
-    counts_ = vc.field("counts").to_numpy()
-    keep = values.is_valid().to_numpy(zero_copy_only=False)
-    index = pd.Index(np.asarray(values.to_pylist(), dtype=object)[keep])
-    return pd.Series(counts_[keep], index=index), int(data.null_count)
-
-
-def _category_counts(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, int]:
-    """Count ``col`` per category; the last slot: missing or unseen values.
-
-    Returns the counts (``len(categories) + 1``) and the number of missing
-    values. Arrow strings are looked up with the slot already in place of
-    nulls and counted as the int32 codes they are (no shifting or widening
-    pass); the other kinds go through :func:`_category_codes`.
-    """
-    data = _arrow_strings(col)
-    n = len(categories)
-    if (
-        data is not None
-        and not isinstance(col.dtype, pd.CategoricalDtype)
-        and all(isinstance(c, str) for c in categories)
-    ):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        value_set = pa.array(list(categories), type=data.type)
-        idx = pc.index_in(data, value_set=value_set).fill_null(n)
-        codes = idx.to_numpy(zero_copy_only=False)
-        return np.bincount(codes, minlength=n + 1), int(data.null_count)
-    codes, n_missing = _category_codes(col, categories)
-    counts = np.bincount(codes + 1, minlength=n + 1)
-    return np.roll(counts, -1), n_missing
-
-
-def _category_codes(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, int]:
-    """Position of each value in ``categories`` (-1: missing or unseen)."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        recode = categories.get_indexer(col.cat.categories)
-        codes = col.cat.codes.to_numpy()
-        out = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1)
-        return out.astype(np.intp), int((codes < 0).sum())
-    data = None if col.dtype == object else _arrow_strings(col)
-    if data is not None and all(isinstance(c, str) for c in categories):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        value_set = pa.array(list(categories), type=data.type)
-        idx = pc.index_in(data, value_set=value_set).fill_null(-1)
-        codes = np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.intp)
-        return codes, int(data.null_count)
-    values = col.to_numpy(dtype=object)
-    codes = categories.get_indexer(values).astype(np.intp)
-    # only values that are not a reference category can be missing: testing
-    # those few costs far less than isna over a column of Python objects
-    unknown = codes < 0
-    n_missing = int(pd.isna(values[unknown]).sum()) if unknown.any() else 0
-    return codes, n_missing
