@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import Any, ClassVar, TypeVar
 
@@ -548,7 +549,10 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         # objects (GIL-bound) overlaps the sorts (which release the GIL)
         def learn(job: tuple[str, str]) -> Any:
             kind, name = job
-            return learn_numeric(name) if kind == "n" else value_counts(X[name])
+            if kind == "n":
+                return learn_numeric(name)
+            with _hashable_values(name):
+                return value_counts(X[name])
 
         jobs = [("c", name) for name in cat] + [("n", name) for name in num]
         done = self._map(
@@ -663,7 +667,10 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 row[:k] = counts[:k]
                 row[k] = counts[k:].sum()
                 return row, n_missing, 0
-            full, n_missing = category_counts(cat_columns[j], self._all_categories[j])
+            with _hashable_values(cat[j]):
+                full, n_missing = category_counts(
+                    cat_columns[j], self._all_categories[j]
+                )
             # full: one count per reference category, then missing or unseen
             n_unseen = int(full[-1]) - n_missing
             row[:k] = full[:k]
@@ -909,6 +916,20 @@ def _thresholds(
         elif name == "chi2":
             out[sel] = np.fmax(chi[sel], floor**2 * np.nan_to_num(safe_n[sel]))
     return out
+
+
+@contextmanager
+def _hashable_values(name: str) -> Iterator[None]:
+    """Turn pandas' TypeError on unhashable values (lists, dicts) into ours."""
+    try:
+        yield
+    except TypeError as err:
+        raise DataValidationError(
+            f"Column {name!r} holds values that cannot be counted as categories "
+            f"({err}). Convert them to strings (e.g. df[{name!r}].astype(str)) "
+            "or leave the column out of the drift check.",
+            columns=[name],
+        ) from err
 
 
 def _available_cpus() -> int:

@@ -198,3 +198,19 @@ def test_object_counts_of_a_strided_view():
     assert list(uniques) == ["cd", "ab"]
     assert list(counts) == [10_000, 10_000]
     assert n_missing == 0
+
+
+@pytest.mark.parametrize("rows", [500, 120_000])  # in the calling thread, on threads
+@pytest.mark.parametrize("value", [[1, 2], {"a": 1}])
+def test_unhashable_values_name_the_column(rows, value):
+    from churnlib.exceptions import DataValidationError
+
+    rng = np.random.default_rng(0)
+    bad = _objects([value] * rows)
+    frame = pd.DataFrame({"x": rng.normal(size=rows), "tags": bad})
+    with pytest.raises(DataValidationError, match=r"'tags'.*astype\(str\)") as info:
+        DriftDetector().fit(frame)
+    assert info.value.columns == ("tags",)
+    detector = DriftDetector().fit(frame.assign(tags="plan a"))
+    with pytest.raises(DataValidationError, match="'tags'"):
+        detector.check(frame)
