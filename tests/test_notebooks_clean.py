@@ -1,7 +1,8 @@
 """The walkthrough notebooks are committed clean: no outputs, no execution counts.
 
-They are executed by the test suite (``pytest --nbmake notebooks``) and rendered
-by the docs build, so stored outputs would only go stale and bloat diffs.
+They are executed and rendered by the docs build (``nox -s docs``, part of the
+README's test command; an error in any cell fails it), so stored outputs would
+only go stale and bloat diffs.
 """
 
 from __future__ import annotations
