@@ -160,6 +160,15 @@ def value_counts(col: pd.Series) -> tuple[pd.Series, int]:
     if col.dtype == object:
         uniques, counts, n_missing = object_counts(col.to_numpy())
         return pd.Series(counts, index=pd.Index(uniques, dtype=object)), n_missing
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        # the levels that occur, first seen first, as for any other kind (not
+        # in level order, and not the unused levels, which no row holds)
+        codes = col.cat.codes.to_numpy()
+        present = codes[codes >= 0]
+        order = pd.unique(present)
+        per_level = np.bincount(present, minlength=len(col.cat.categories))
+        index = pd.Index(np.asarray(col.cat.categories, dtype=object)[order])
+        return pd.Series(per_level[order], index=index), len(codes) - len(present)
     data = arrow_strings(col)
     if data is None:
         found = col.value_counts(dropna=True, sort=False)
@@ -214,6 +223,8 @@ def category_codes(col: pd.Series, categories: pd.Index) -> tuple[np.ndarray, in
     if isinstance(col.dtype, pd.CategoricalDtype):
         recode = categories.get_indexer(col.cat.categories)
         codes = col.cat.codes.to_numpy()
+        if len(recode) == 0:  # no level at all: every value is missing
+            return np.full(len(codes), -1, dtype=np.intp), len(codes)
         out = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1)
         return out.astype(np.intp), int((codes < 0).sum())
     data = None if col.dtype == object else arrow_strings(col)

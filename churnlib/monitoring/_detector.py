@@ -69,9 +69,27 @@ _R = TypeVar("_R")
 
 
 def _is_categorical_dtype(series: pd.Series) -> bool:
+    if _numeric_kind(series.dtype) != "number":
+        return False  # datetimes and durations: numbers of seconds
     return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(
         series
     )
+
+
+def _numeric_kind(dtype: Any) -> str:
+    """``"datetime"``, ``"timedelta"`` or ``"number"``: how a column is read."""
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "timedelta"
+    return "number"
+
+
+_KIND_WORDS = {
+    "number": "numbers",
+    "datetime": "dates and times",
+    "timedelta": "durations",
+}
 
 
 class _Binner:
@@ -240,10 +258,11 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         Finer reference-quantile bins on which the KS statistic is evaluated.
     categorical_features : list of str or None, default=None
         Columns to treat as categorical. None treats non-numeric and boolean
-        columns as categorical.
+        columns as categorical; dates, times and durations are numeric
+        (seconds).
     max_categories : int, default=50
         Most frequent reference categories kept per column; the rest share an
-        "other" bin (with unseen categories).
+        "other" bin. Values the reference never held have a bin of their own.
     subsample : int or None, default=200_000
         Rows sampled to compute quantile edges (histograms always use every
         row). None uses every row.
@@ -385,12 +404,21 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 raise DataValidationError(
                     "DriftDetector needs at least one column; got 0 columns."
                 )
-            names = [str(c) for c in X.columns]
+            given = X.columns.tolist()
+            names = [str(c) for c in given]
+            dup = []
             if len(set(names)) != len(names):
                 dup = sorted({n for n in names if names.count(n) > 1})
+            if dup and not reset:  # extra columns are ignored, repeated ones too
+                dup = [n for n in dup if n in set(self._columns)]
+            if dup:
                 raise DataValidationError(
                     f"Duplicate column names {dup}; rename them.", columns=dup
                 )
+            if names != given:
+                # column names are read as text (int names from a CSV read
+                # with header=None, tuples of a MultiIndex), as at fit
+                X = X.set_axis(names, axis=1)
             if reset:
                 validate_data(self, X, reset=True, skip_check_array=True)
             if len(X) == 0 and reset:
@@ -422,14 +450,51 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 try:
                     frame[name] = pd.to_numeric(frame[name])
                 except (TypeError, ValueError):
-                    frame[name] = frame[name].astype(str)
+                    col = frame[name]  # text, missing values kept missing
+                    frame[name] = col.astype(str).where(col.notna(), None)
         return frame
 
     @staticmethod
-    def _float_column(col: pd.Series, name: str) -> np.ndarray:
-        """Return the column as float64, NaN for missing (a view if it is one)."""
+    def _float_column(col: pd.Series, name: str, kind: str = "number") -> np.ndarray:
+        """Return the column as float64, NaN for missing (a view if it is one).
+
+        ``kind``: what the column held in the reference (see
+        :func:`_numeric_kind`). Dates and times are read as seconds since
+        1970-01-01 (UTC for time-zone-aware ones), durations as seconds.
+        """
         dtype = col.dtype
-        if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        now = _numeric_kind(dtype)
+        if now == "number" and (
+            pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype)
+        ):
+            now = "booleans" if pd.api.types.is_bool_dtype(dtype) else "complex"
+        if now != kind:
+            held = _KIND_WORDS.get(now, f"{now} values")
+            if now == "complex":
+                fix = "Pass the real part or the magnitude (np.abs) instead."
+            elif kind == "number":
+                fix = (
+                    "Convert it to numbers (e.g. astype(float)), or pass it in "
+                    "categorical_features when fitting."
+                )
+            else:
+                fix = f"Convert it back to {_KIND_WORDS[kind]}."
+            raise DataValidationError(
+                f"Column {name!r} held {_KIND_WORDS[kind]} in the reference but "
+                f"holds {held} now (dtype {dtype}). {fix}",
+                columns=[name],
+            )
+        if kind != "number":
+            if isinstance(dtype, pd.DatetimeTZDtype) or getattr(
+                getattr(dtype, "pyarrow_dtype", None), "tz", None
+            ):
+                col = col.dt.tz_convert(None)  # the same instants, in UTC
+            unit = "datetime64[us]" if kind == "datetime" else "timedelta64[us]"
+            stamps = col.to_numpy(dtype=unit)
+            since = stamps - np.datetime64(0, "us") if kind == "datetime" else stamps
+            seconds: np.ndarray = since / np.timedelta64(1, "s")  # NaT -> NaN
+            return seconds
+        if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
             values = col.to_numpy()
             if dtype == np.float64:
                 # a read-only view: the binning never writes into it
@@ -507,7 +572,7 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         self._floors()
         X = self._as_frame(X, reset=True)
         names = [str(c) for c in X.columns]
-        forced = set(self.categorical_features or ())
+        forced = {str(c) for c in self.categorical_features or ()}
         missing = sorted(forced - set(names))
         if missing:
             raise DataValidationError(
@@ -517,9 +582,17 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             )
         cat = [n for n in names if n in forced or _is_categorical_dtype(X[n])]
         num = [n for n in names if n not in cat]
+        complex_ = [n for n in num if pd.api.types.is_complex_dtype(X[n].dtype)]
+        if complex_:
+            raise DataValidationError(
+                f"Columns {complex_} hold complex numbers, which the drift check "
+                "does not read. Pass their real parts or magnitudes (np.abs).",
+                columns=complex_,
+            )
         self._columns = tuple(names)
         self.numeric_features_ = tuple(num)
         self.categorical_features_ = tuple(cat)
+        self._numeric_kinds = tuple(_numeric_kind(X[n].dtype) for n in num)
 
         rng = check_random_state(self.random_state)
         n = len(X)
@@ -533,11 +606,15 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         coarse_pos = np.searchsorted(levels, coarse_levels)
 
         def learn_numeric(name: str) -> tuple[np.ndarray, np.ndarray, float, float]:
-            full = self._float_column(X[name], name)
+            full = self._float_column(X[name], name, _numeric_kind(X[name].dtype))
+            # quantiles of the finite values: +-inf (a ratio over zero) fall
+            # in the outermost bins, but an edge at infinity would be NaN
             # one sort (NaN last) beats np.quantile's partition with ~100 kth
             # values by several times; same values as np.quantile
             col = np.sort(full if rows is None else full[rows])
             col = col[: len(col) - int(np.count_nonzero(np.isnan(col)))]
+            if len(col) and not (np.isfinite(col[0]) and np.isfinite(col[-1])):
+                col = col[np.isfinite(col)]  # sorted: only the ends can be inf
             if len(col) == 0:
                 return np.empty(0), np.empty(0), np.nan, np.nan
             q = _sorted_quantiles(col, levels)
@@ -638,6 +715,8 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         slots = self._num_slots
         # each column taken out of the frame once (a Series per access)
         numeric_columns = [X[name] for name in num]
+        # detectors pickled before datetimes were read as numbers
+        kinds = getattr(self, "_numeric_kinds", ("number",) * len(num))
         cat_columns = [X[name] for name in cat]
 
         def count_numeric(j: int) -> tuple[np.ndarray, int, int, int]:
@@ -650,7 +729,7 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                     counts, below, above = exact.counts(values)
                     row[: exact.n_bins] = counts
                     return row, 0, below, above
-            x = self._float_column(column, num[j])
+            x = self._float_column(column, num[j], kinds[j])
             binner = self._binners[j]
             counts, n_nan, below, above = binner.counts(
                 x, self._ref_min[j], self._ref_max[j]
@@ -801,9 +880,18 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             sizes = np.array(
                 [len(self.categories_[n]) for n in cur.categorical_features]
             )
+            # values the reference never held get a bin of their own, apart
+            # from its rare ones ("other"): merged, a column whose values are
+            # all new (a new product line, every date moved) could look like
+            # the reference's long tail and go unflagged
+            rows = np.arange(len(sizes))
+            unseen = cur.categorical_unseen.astype(np.int64)
+            cc = np.column_stack([cc, unseen])
+            cc[rows, sizes] -= unseen
+            rc = np.column_stack([rc, np.zeros(len(rc), dtype=rc.dtype)])
             slots = np.arange(rc.shape[1])[None, :]
-            # the "other" slot counts only when either sample has such values
-            other = slots == sizes[:, None]
+            # "other" and "new" count only when either sample has such values
+            other = (slots == sizes[:, None]) | (slots == rc.shape[1] - 1)
             mask = (slots < sizes[:, None]) | (other & ((rc > 0) | (cc > 0)))
             self._coarse_stats(
                 cat_methods, rc, cc, mask, cur.categorical_features, n_eff, results
@@ -920,10 +1008,15 @@ def _thresholds(
 
 @contextmanager
 def _hashable_values(name: str) -> Iterator[None]:
-    """Turn pandas' TypeError on unhashable values (lists, dicts) into ours."""
+    """Turn the errors of counting uncountable values into ours.
+
+    pandas raises TypeError on unhashable objects (lists, dicts); Arrow raises
+    ArrowNotImplementedError (a NotImplementedError) on list and struct
+    columns.
+    """
     try:
         yield
-    except TypeError as err:
+    except (TypeError, NotImplementedError) as err:
         raise DataValidationError(
             f"Column {name!r} holds values that cannot be counted as categories "
             f"({err}). Convert them to strings (e.g. df[{name!r}].astype(str)) "
