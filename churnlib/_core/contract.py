@@ -535,13 +535,32 @@ def _prepare_numeric(
         )
     if np.isinf(values).any():
         raise _bad_values(s, np.isinf(values), spec, source, "finite numbers")
+    return pd.Series(_training_numbers(values, spec.dtype), index=s.index)
+
+
+def _training_numbers(values: np.ndarray, dtype: str) -> np.ndarray:
+    """Finite float64 ``values`` in the training dtype where that is exact.
+
+    An integer feature gets its integer dtype back when every value is a
+    whole number inside that dtype's range; otherwise (missing values,
+    fractions, or numbers the dtype cannot hold, such as 300 in a ``uint8``
+    feature or 1e20 in an ``int64`` one) the values stay float64, the same
+    numbers, never wrapped around.
+    """
+    if not dtype.startswith(("int", "uint")) or len(values) == 0:
+        return values
+    info = np.iinfo(dtype)
+    # float(info.max) + 1 is exactly 2**bits: a strict bound that float
+    # rounding cannot let through (2**63 does not fit int64)
+    low, high = float(info.min), float(info.max) + 1.0
     if (
-        spec.dtype.startswith(("int", "uint"))
-        and not np.isnan(values).any()
-        and np.all(values == np.round(values))
+        np.isnan(values).any()
+        or not np.all(values == np.round(values))
+        or values.min() < low
+        or values.max() >= high
     ):
-        return pd.Series(values.astype(spec.dtype), index=s.index)
-    return pd.Series(values, index=s.index)
+        return values
+    return values.astype(dtype)
 
 
 def _code_text(value: object) -> str:
@@ -773,13 +792,7 @@ def _prepare_array(values: Any, spec: FeatureSpec, na: frozenset[str]) -> Any:
         numbers = values.astype(np.float64)
         if np.isinf(numbers).any():
             return None  # refused, with its message, by the general reading
-        if (
-            spec.dtype.startswith(("int", "uint"))
-            and not np.isnan(numbers).any()
-            and np.all(numbers == np.round(numbers))
-        ):
-            return numbers.astype(spec.dtype)
-        return numbers
+        return _training_numbers(numbers, spec.dtype)
     if spec.role == "binary":
         if isinstance(values, np.ndarray) and values.dtype.kind == "b":
             return values.copy()

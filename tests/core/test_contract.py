@@ -215,3 +215,33 @@ def test_prepare_never_crashes_on_readable_values_and_is_idempotent(frame):
     assert len(X) == len(frame)
     assert not X["c"].isin(["Unknown", "", " y"]).any()
     pd.testing.assert_frame_equal(contract.prepare(X), X)
+
+
+@pytest.mark.parametrize("fast", [True, False])  # the array reading and the general one
+@pytest.mark.parametrize(
+    ("dtype", "values", "expected_dtype"),
+    [
+        ("uint8", [300, -1, 7], "float64"),  # outside 0..255: not wrapped to 44, 255
+        ("int8", [127, -128, 5], "int8"),  # the very edges fit
+        ("int64", [1e20, 3, 4], "float64"),
+        ("int64", [2.0**63, 3, 4], "float64"),  # 2**63 is one past int64's max
+        ("int64", [-(2.0**63), 3, 4], "int64"),
+        ("uint64", [2.0**64, 1, 2], "float64"),
+        ("int32", ["300000000000", "1", "2"], "float64"),  # text, too
+        ("int32", [1.5, 2, 3], "float64"),
+    ],
+)
+def test_numbers_outside_an_integer_feature_dtype_are_kept_not_wrapped(
+    fast, dtype, values, expected_dtype, monkeypatch
+):
+    from churnlib._core import contract as contract_module
+
+    if not fast:
+        monkeypatch.setattr(contract_module, "_array_getter", lambda raw: None)
+    spec = FeatureSpec(name="n", role="numeric", dtype=dtype)
+    raw = pd.DataFrame({"n": values})
+    # (the suite turns warnings into errors: no "invalid value in cast")
+    prepared = ModelContract(features=(spec,)).prepare(raw)["n"]
+    assert str(prepared.dtype) == expected_dtype
+    expected = pd.to_numeric(pd.Series(values)).to_numpy(dtype=float)
+    np.testing.assert_array_equal(prepared.to_numpy(dtype=float), expected)
