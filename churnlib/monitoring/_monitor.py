@@ -53,6 +53,17 @@ def _to_utc(values: Any, n: int, what: str) -> np.ndarray:
     """Convert times to int64 microseconds since the epoch (UTC); None is now."""
     if values is None:
         values = pd.Timestamp.now(tz="UTC")
+    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind == "M":
+        # NumPy times (naive: UTC), what a service hands over: no pandas trip
+        if len(values) != n:
+            raise DataValidationError(
+                f"timestamp of {what} has {len(values)} values for {n} rows; "
+                "pass one timestamp, or one per row."
+            )
+        fast: np.ndarray = values.astype("datetime64[us]").view(np.int64)
+        if (fast == np.iinfo(np.int64).min).any():  # NaT
+            raise DataValidationError(f"timestamp of {what} has missing values.")
+        return fast
     try:
         if np.ndim(values) == 0:
             ts = pd.Series(pd.Timestamp(values)).repeat(n).reset_index(drop=True)
@@ -424,7 +435,7 @@ class ChurnMonitor:
                 "The monitor was built without reference scores, so scores cannot be "
                 "monitored; pass reference_scores or model to ChurnMonitor."
             )
-        features = ref.normalize(prepared)
+        features = ref.normalized_columns(prepared)
         ids_s = self._ids(X, ids, n, generate_ids)
         ts = _to_utc(timestamp, n, "log_predictions")
         keys = pd.MultiIndex.from_arrays(
@@ -439,10 +450,10 @@ class ChurnMonitor:
                 "repeated rows.",
                 columns=[self.id_column or "id"],
             )
-        frame = features.reset_index(drop=True)
-        frame.insert(0, SCORE, scores)
-        frame.insert(0, TS, ts)
-        frame.insert(0, ID, ids_s.to_numpy())
+        # one frame built at once (not three inserts into a reset copy)
+        columns: dict[str, Any] = {ID: ids_s.to_numpy(), TS: ts, SCORE: scores}
+        columns.update(features)
+        frame = pd.DataFrame(columns)
         if model_version is not None:
             frame[MODEL_VERSION] = str(model_version)
         self._log.write("predictions", frame)

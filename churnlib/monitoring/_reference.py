@@ -357,27 +357,44 @@ class Reference:
 
     def normalize(self, X: pd.DataFrame) -> pd.DataFrame:
         """Features with stable dtypes: float64 numerics, strings or bools."""
-        out = {}
+        return pd.DataFrame(self.normalized_columns(X), index=X.index)
+
+    def normalized_columns(self, X: pd.DataFrame) -> dict[str, Any]:
+        """Return the columns of :meth:`normalize`, as arrays by feature name."""
+        kinds = self.__dict__.get("_kinds")
+        if kinds is None:  # once per reference (and for ones pickled before)
+            kinds = self._kinds = {
+                name: _column_kind(self.dtypes[name]) for name in self.features
+            }
+        out: dict[str, Any] = {}
         for name in self.features:
             col = X[name]
-            ref_dtype = self.dtypes[name]
-            categorical = not pd.api.types.is_numeric_dtype(
-                ref_dtype
-            ) or pd.api.types.is_bool_dtype(ref_dtype)
-            if not categorical:
+            kind = kinds[name]
+            if kind == "number":
+                dtype = col.dtype
+                if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+                    out[name] = col.to_numpy().astype(np.float64)  # a copy
+                    continue
                 try:
-                    out[name] = pd.to_numeric(col).astype(np.float64)
+                    numbers = pd.to_numeric(col)
+                    out[name] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
                 except (TypeError, ValueError) as err:
                     raise DataValidationError(
                         f"Column {name!r} is numeric in the reference but holds "
                         f"non-numeric values (dtype {col.dtype}); fix the column.",
                         columns=[name],
                     ) from err
-            elif pd.api.types.is_bool_dtype(ref_dtype):
-                out[name] = col
+            elif kind == "bool":
+                out[name] = col.array  # positional, like every other column
+            elif isinstance(col.dtype, pd.CategoricalDtype):
+                # a few category labels converted, then taken by code: the
+                # same strings as col.astype(STRING), without a Python object
+                # per row (a logged batch is mostly prepared categoricals)
+                labels = _string_labels(col.dtype)
+                out[name] = labels.take(col.cat.codes.to_numpy(), allow_fill=True)
             else:
-                out[name] = col.astype(STRING)
-        return pd.DataFrame(out, index=X.index)
+                out[name] = col.astype(STRING).array
+        return out
 
     def band(self, size: int) -> dict[str, float]:
         """Return each reference metric's standard deviation at ``size`` rows."""
@@ -392,6 +409,32 @@ class Reference:
     ) -> dict[str, float]:
         """Scale bootstrap standard deviations from ``boot_n`` rows to ``n``."""
         return {k: v * math.sqrt(boot_n / max(n, 1)) for k, v in sd0.items()}
+
+
+def _column_kind(dtype: Any) -> str:
+    """How :meth:`Reference.normalize` stores a column: number, bool or text."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    return "text"
+
+
+#: Category labels as strings, per categorical dtype (prepared frames share
+#: one dtype object per feature, so this holds a few entries).
+_LABELS: dict[int, tuple[Any, Any]] = {}
+
+
+def _string_labels(dtype: pd.CategoricalDtype) -> Any:
+    """Return the categories of ``dtype`` as a string array (``astype(STRING)``)."""
+    hit = _LABELS.get(id(dtype))
+    if hit is not None and hit[0] is dtype:
+        return hit[1]
+    labels = pd.Series(dtype.categories).astype(STRING).array
+    if len(_LABELS) > 256:  # dtypes that come and go (unprepared frames)
+        _LABELS.clear()
+    _LABELS[id(dtype)] = (dtype, labels)
+    return labels
 
 
 def missing_rates(summary: DriftSummary) -> dict[str, float]:
