@@ -269,7 +269,11 @@ def create_app(
     from starlette.routing import Route
 
     from churnlib.deployment import ModelStore
+    from churnlib.serve._logs import redact_access_log
 
+    # uvicorn's request lines would carry query strings (a key sent as
+    # ?api_key=...): they are logged with the query replaced.
+    redact_access_log()
     for name, value in (
         ("max_body_bytes", max_body_bytes),
         ("max_rows", max_rows),

@@ -37,7 +37,7 @@ import pandas as pd
 
 from churnlib.exceptions import DataValidationError
 from churnlib.serve._model import ServedModel
-from churnlib.serve._parse import Records, RequestError, records_frame
+from churnlib.serve._parse import CSV_HINT, Records, RequestError, records_frame
 from churnlib.serve._writer import LogWriter
 
 __all__ = ["Batcher", "Clock", "Scored", "answer_rows", "json_strings"]
@@ -227,7 +227,9 @@ class Batcher:
             try:
                 (result,) = self._score(served, [job])
             except DataValidationError as err:
-                _fail(job, RequestError(422, str(err), columns=err.columns))
+                hint = _hint(job.raw)
+                message = f"{err} {hint}" if hint else str(err)
+                _fail(job, RequestError(422, message, columns=err.columns))
             except RequestError as err:
                 _fail(job, err)
             except (TypeError, ValueError) as err:
@@ -380,6 +382,14 @@ def answer_rows(
         head + ',"churn_probability":' + probs + decision + stamps.astype(object) + tail
     )
     return rows
+
+
+def _hint(raw: pd.DataFrame | Records) -> str | None:
+    """Return what the parser noticed about a table (a CSV read as one column)."""
+    if isinstance(raw, Records):
+        return None
+    hint = raw.attrs.get(CSV_HINT)
+    return hint if isinstance(hint, str) else None
 
 
 def _done(job: _Job, result: Scored) -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import sys
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -52,15 +55,52 @@ def _no_constants(name: str) -> Any:
     )
 
 
-def _loads(body: bytes) -> Any:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as err:
+def _refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook``: the object, or a 422 naming its repeated keys."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        counts = Counter(k for k, _ in pairs)
+        repeated = sorted(k for k, n in counts.items() if n > 1)
         raise RequestError(
-            400, f"The body is not UTF-8 text (byte {err.start}); send UTF-8 JSON."
-        ) from None
+            422,
+            f"A JSON object in the body names {_describe_repeats(repeated)} more "
+            "than once, so which value counts would be a guess; send each "
+            "column (field) once an object.",
+            columns=tuple(repeated),
+        )
+    return obj
+
+
+def _describe_repeats(names: list[str]) -> str:
+    """``'age'`` or ``the columns ['age', 'contract']``, for a refusal."""
+    return repr(names[0]) if len(names) == 1 else f"the columns {names}"
+
+
+def _keys_held(payload: Any) -> int:
+    """Count the keys of the objects at the top two levels of a JSON body.
+
+    Every key in the text is followed by one ``:`` (strings may hold more),
+    and an object that repeats a key holds fewer keys than its text names.
+    So when the body's ``:`` count equals this count, no object repeats a
+    key; otherwise the body is parsed again, refusing repeats (bodies with
+    ``:`` in strings, e.g. timestamps, or objects nested deeper).
+    """
+    held = 0
+    items = [payload]
+    if isinstance(payload, dict):
+        held += len(payload)
+        items = list(payload.values())
+    for item in items:
+        if isinstance(item, dict):
+            held += len(item)
+        elif isinstance(item, list) and item and set(map(type, item)) == {dict}:
+            held += sum(map(len, item))
+    return held
+
+
+def _decode(text: str, hook: Any = None) -> Any:
     try:
-        return json.loads(text, parse_constant=_no_constants)
+        return json.loads(text, parse_constant=_no_constants, object_pairs_hook=hook)
     except json.JSONDecodeError as err:
         raise RequestError(
             400,
@@ -68,6 +108,40 @@ def _loads(body: bytes) -> Any:
             f"{err.colno}. Send a list of records, e.g. "
             '[{"tenure_months": 3, "contract": "month-to-month"}].',
         ) from None
+    except RecursionError:
+        raise RequestError(
+            400,
+            "The body is JSON nested deeper than this service reads (lists or "
+            f"objects inside each other about {sys.getrecursionlimit()} levels "
+            "deep); send a list of records of plain values.",
+        ) from None
+    except ValueError as err:  # Python's limit on the digits of an integer
+        if "integer string conversion" not in str(err):
+            raise RequestError(
+                400,
+                f"The body could not be read as JSON ({type(err).__name__}); send "
+                "a list of records of plain values.",
+            ) from None
+        raise RequestError(
+            400,
+            "The body holds a number with more than "
+            f"{sys.get_int_max_str_digits()} digits, more than this service "
+            "reads; send numbers as ordinary (64-bit) integers or decimals.",
+        ) from None
+
+
+def _loads(body: bytes) -> Any:
+    """Decode a JSON body; 400 for what is not JSON, 422 for repeated keys."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RequestError(
+            400, f"The body is not UTF-8 text (byte {err.start}); send UTF-8 JSON."
+        ) from None
+    payload = _decode(text)
+    if text.count(":") != _keys_held(payload):
+        payload = _decode(text, _refuse_repeats)
+    return payload
 
 
 def _check_rows(n: int, max_rows: int) -> None:
@@ -225,13 +299,66 @@ def _csv_frame(body: bytes, max_rows: int) -> pd.DataFrame:
         ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        header = body.split(b"\n", 1)[0]
+        looks = [
+            label
+            for sep, label in ((b";", "';'"), (b"\t", "tabs"), (b"|", "'|'"))
+            if sep in header
+        ]
+        hint = (
+            f" (the header looks separated by {looks[0]})"
+            if looks and b"," not in header
+            else ""
+        )
         raise RequestError(
             400,
-            f"The CSV body could not be read ({first}); send comma-separated UTF-8 "
-            "text with one header line.",
+            f"The CSV body could not be read ({first}){hint}; send comma-separated "
+            "UTF-8 text with one header line.",
         ) from None
+    _check_header(frame, body)
     _check_rows(len(frame), max_rows)
     return frame
+
+
+# pandas renames a repeated CSV column "age" to "age.1" (or "age.2", ...)
+_MANGLED = re.compile(r"(.+)\.[0-9]+")
+
+#: the key of ``DataFrame.attrs`` holding a hint for a CSV read as one column
+CSV_HINT = "churnlib_serve_hint"
+
+
+def _check_header(frame: pd.DataFrame, body: bytes) -> None:
+    """Refuse a CSV header that repeats a column; note one read as one column."""
+    names = [str(c) for c in frame.columns]
+    present = set(names)
+    if any((m := _MANGLED.fullmatch(n)) and m[1] in present for n in names):
+        header = pd.read_csv(
+            io.BytesIO(body),
+            header=None,
+            nrows=1,
+            dtype=str,
+            encoding="utf-8",
+            na_filter=False,  # a column named "NA" is a name
+        ).iloc[0]
+        counts = Counter(str(v) for v in header.tolist())
+        # empty names are pandas' distinct "Unnamed: i"
+        repeated = sorted(n for n, k in counts.items() if k > 1 and n)
+        if repeated:
+            raise RequestError(
+                422,
+                f"The CSV header names {_describe_repeats(repeated)} more than "
+                "once, so which value counts would be a guess; send each column "
+                "once.",
+                columns=tuple(repeated),
+            )
+    if len(names) == 1:
+        for sep, label in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+            if sep in names[0]:
+                frame.attrs[CSV_HINT] = (
+                    f"The CSV header was read as one column: the body looks "
+                    f"separated by {label}; send comma-separated CSV."
+                )
+                break
 
 
 def _labels(values: Any, decode: Any) -> np.ndarray:
@@ -294,6 +421,18 @@ def _micros(values: Any, n: int, field: str) -> np.ndarray:
     return micros
 
 
+def _refuse_future(micros: np.ndarray, field: str, fix: str) -> None:
+    """Refuse times after now (this server's clock, no allowance for skew)."""
+    import time
+
+    if (micros > time.time_ns() // 1000).any():
+        raise RequestError(
+            422,
+            f"Some {field} times lie in the future; {fix}.",
+            columns=(field,),
+        )
+
+
 def parse_outcomes(
     body: bytes, *, max_rows: int, decode: Any = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -354,6 +493,8 @@ def parse_outcomes(
         )
     labels_arr = _labels(frame["churned"], decode)
     micros = _micros(_plain(observed), len(frame), "observed_at")
+    if observed is not None:
+        _refuse_future(micros, "observed_at", "send outcomes once observed")
     scored = None
     if scored_raw is not None:
         scored = _micros(_plain(scored_raw), len(frame), "scored_at")
@@ -371,8 +512,6 @@ def parse_events(body: bytes, *, max_rows: int) -> tuple[np.ndarray, np.ndarray]
     ``{"ids": [...], "churned_at": [...] | "..."}``. Dates may not lie in the
     future (an event is something that happened).
     """
-    import time
-
     payload = _loads(body)
     if isinstance(payload, dict) and "ids" in payload:
         ids = payload.get("ids")
@@ -408,10 +547,5 @@ def parse_events(body: bytes, *, max_rows: int) -> tuple[np.ndarray, np.ndarray]
             422, "Every event needs a churned_at date.", columns=("churned_at",)
         )
     churned_at = _micros(_plain(when), len(frame), "churned_at")
-    if (churned_at > time.time_ns() // 1000).any():
-        raise RequestError(
-            422,
-            "Some churned_at dates lie in the future; send events once they happened.",
-            columns=("churned_at",),
-        )
+    _refuse_future(churned_at, "churned_at", "send events once they happened")
     return ids_col.astype(str).to_numpy(dtype=object), churned_at

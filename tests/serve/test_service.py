@@ -150,6 +150,11 @@ BAD_CASES = [
     ("oversized", 413, "at most 400000 bytes", None),
     ("content type", 415, "Unsupported Content-Type", None),
     ("empty", 422, "no rows", None),
+    ("huge integer", 400, "a number with more than 4300 digits", None),
+    ("deep nesting", 400, "JSON nested deeper than this service reads", None),
+    ("repeated key", 422, "names 'age' more than once", ["age"]),
+    ("csv repeated column", 422, "CSV header names 'age' more than once", ["age"]),
+    ("csv semicolons", 422, "the body looks separated by ';'", None),
 ]
 
 
@@ -185,6 +190,21 @@ def _bad_request(case: str, records: list[dict], n: int) -> dict[str, Any]:
         return {"content": "age=3", "headers": {"Content-Type": "text/plain"}}
     if case == "empty":
         return {"json": []}
+    if case == "huge integer":
+        text = json.dumps(good).replace('"age": 50', '"age": ' + "9" * 5000, 1)
+        return {"content": text, **as_json}
+    if case == "deep nesting":  # 100 kB, under the body limit
+        return {"content": "[" * 50_000 + "]" * 50_000, **as_json}
+    if case == "repeated key":  # the last value would silently win
+        text = json.dumps(good).replace('"age": 50', '"age": 50, "age": 18', 1)
+        return {"content": text, **as_json}
+    as_csv = {"headers": {"Content-Type": "text/csv"}}
+    if case == "csv repeated column":  # pandas would read the second as age.1
+        frame = pd.DataFrame(good)
+        frame.insert(len(frame.columns), "age", 18, allow_duplicates=True)
+        return {"content": frame.to_csv(index=False), **as_csv}
+    if case == "csv semicolons":
+        return {"content": pd.DataFrame(good).to_csv(index=False, sep=";"), **as_csv}
     raise AssertionError(case)
 
 
@@ -222,6 +242,78 @@ def test_refused_requests_log_nothing(logged, published):
     log = read_log(monitor)
     assert not log["__id__"].str.startswith("BAD-").any()
     assert (log["__id__"] == "AFTER-BAD").sum() == 1
+
+
+def test_refusals_log_only_their_access_lines(logged, published):
+    """Bad bodies on every endpoint: a 4xx each, no traceback, nothing stored."""
+    server, monitor, _ = logged
+    records = [dict(r, age=50) for r in published.records[:3]]
+    json_type = {"Content-Type": "application/json"}
+    before = len(server.output())
+    with server.client() as c:
+        statuses = [
+            c.post("/v1/predict", **_bad_request(case, records, n)).status_code
+            for n, (case, *_rest) in enumerate(BAD_CASES)
+        ]
+        for path in ("/v1/outcomes", "/v1/churn-events"):
+            huge = c.post(
+                path, content='[{"id": ' + "9" * 5000 + "}]", headers=json_type
+            )
+            assert huge.status_code == 400, huge.text
+            assert "more than 4300 digits" in huge.json()["error"]
+            deep = c.post(path, content="[" * 50_000 + "]" * 50_000, headers=json_type)
+            assert deep.status_code == 400, deep.text
+            assert "nested deeper" in deep.json()["error"]
+        twice = c.post(
+            "/v1/outcomes",
+            content='[{"id": "LATE-0", "churned": true, "churned": false}]',
+            headers=json_type,
+        )
+        assert twice.status_code == 422, twice.text
+        assert twice.json()["columns"] == ["churned"]
+        assert "'churned' more than once" in twice.json()["error"]
+        future = c.post(
+            "/v1/outcomes",
+            json=[{"id": "LATE-1", "churned": True, "observed_at": "9999-12-31"}],
+        )
+        assert future.status_code == 422, future.text
+        assert future.json()["columns"] == ["observed_at"]
+        assert "observed_at times lie in the future" in future.json()["error"]
+        ok = c.post(
+            "/v1/outcomes",
+            json=[{"id": "LATE-OK", "churned": True, "observed_at": "2026-01-02"}],
+        )
+        assert ok.status_code == 202, ok.text
+    assert all(400 <= s < 500 for s in statuses), statuses
+    got = _wait_rows(monitor, {"LATE-OK"}, "outcomes")
+    assert len(got) == 1
+    stored = read_log(monitor, "outcomes")["__id__"]
+    assert not stored.isin(["LATE-0", "LATE-1"]).any()
+    new_lines = server.output()[before:].splitlines()
+    assert new_lines  # the access lines
+    for line in new_lines:
+        assert '"POST /v1/' in line, line  # nothing but the request lines
+    assert "Traceback" not in server.output()
+
+
+def test_keys_in_query_strings_never_reach_the_log(logged, published):
+    server, _, _ = logged
+    with server.client(token=None) as c:
+        refused = c.post(f"/v1/predict?api_key={TOKEN}", json=published.records[:1])
+        assert refused.status_code == 401
+        assert TOKEN not in refused.text
+    with server.client() as c:
+        served = c.post(
+            f"/v1/predict?token={OTHER_TOKEN}&x=1", json=published.records[:1]
+        )
+        assert served.status_code == 200
+        metrics = c.get(f"/metrics?key={OTHER_TOKEN}").text
+    assert OTHER_TOKEN not in metrics
+    output = server.output()
+    assert TOKEN not in output
+    assert OTHER_TOKEN not in output
+    assert '"POST /v1/predict?[query redacted] HTTP/1.1" 401' in output
+    assert '"POST /v1/predict?[query redacted] HTTP/1.1" 200' in output
 
 
 def test_outcomes_and_churn_events_round_trip(logged, published):

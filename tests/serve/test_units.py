@@ -274,3 +274,174 @@ def test_nested_cells_are_refused_naming_every_such_column():
         max_rows=10,
     )
     assert ok.to_dict("records") == [{"a": 1, "b": "x", "c": None, "d": True}]
+
+
+HUGE_INT = b"9" * 5000
+DEEP = b"[" * 50_000 + b"]" * 50_000
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'[{"id": "a", "age": ' + HUGE_INT + b"}]", "more than 4300 digits"),
+        (b'[{"id": "a", "age": -' + HUGE_INT + b"}]", "more than 4300 digits"),
+        (DEEP, "nested deeper than this service reads"),
+        (b'[{"id": "a", "age": ' + b"[" * 5000 + b"]" * 5000 + b"}]", "nested deeper"),
+    ],
+)
+def test_json_beyond_the_decoders_limits_is_a_clear_400(body, message):
+    """Python's own limits (digits of an int, recursion) are refusals, not 500s."""
+    for parse in (
+        lambda b: parse_table(b, "application/json", max_rows=5),
+        lambda b: parse_outcomes(b, max_rows=5),
+        lambda b: parse_events(b, max_rows=5),
+    ):
+        with pytest.raises(RequestError, match=message) as info:
+            parse(body)
+        assert info.value.status == 400
+    # a float that long is a number: inf, refused later as not finite
+    frame = parse_table(b'[{"a": ' + HUGE_INT + b".5}]", "application/json", max_rows=5)
+    assert frame["a"].tolist() == [float("inf")]
+
+
+@pytest.mark.parametrize(
+    ("body", "columns"),
+    [
+        (b'[{"customer_id": "C1", "age": 51, "age": 18}]', ["age"]),
+        # ':' inside strings: the slower reading that checks every object
+        (b'[{"t": "12:00", "age": 51, "b": 1, "age": 18, "b": 2}]', ["age", "b"]),
+        (b'{"records": [{"a": 1}, {"a": 2, "a": 3}]}', ["a"]),
+        (b'{"records": [{"a": 1}], "records": [{"a": 2}]}', ["records"]),
+        (b'{"dataframe_records": [{"a": 1, "a": 1}]}', ["a"]),
+        (b'[{"a": 1, "x": {"k": 1, "k": 2}}]', ["k"]),
+    ],
+)
+def test_repeated_json_keys_are_refused_naming_them(body, columns):
+    with pytest.raises(RequestError, match="more than once") as info:
+        parse_table(body, "application/json", max_rows=5, lazy=True)
+    assert info.value.status == 422
+    assert list(info.value.columns) == columns
+    for name in columns:
+        assert repr(name) in info.value.message
+
+
+def test_repeated_keys_of_outcomes_and_events_are_refused():
+    for parse, body, field in (
+        (
+            parse_outcomes,
+            b'[{"id": "a", "churned": true, "churned": false}]',
+            "churned",
+        ),
+        (parse_outcomes, b'{"ids": ["a"], "ids": ["b"], "churned": [1]}', "ids"),
+        (parse_events, b'[{"id": "a", "id": "b", "churned_at": "2026-01-01"}]', "id"),
+    ):
+        with pytest.raises(RequestError, match=f"names '{field}' more than once") as e:
+            parse(body, max_rows=5)
+        assert e.value.status == 422
+        assert e.value.columns == (field,)
+
+
+def test_bodies_without_repeats_read_alike_on_both_paths():
+    """The fast check (':' count) and the per-object check agree on good bodies."""
+    records = [
+        {"customer_id": "C:1", "age": 51, "when": "2026-01-01T10:00:00Z"},
+        {"customer_id": "C2", "age": None, "when": "x"},
+    ]
+    plain = [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]  # no ':' in any string
+    for rows in (records, plain):
+        for body in (rows, {"records": rows}, {"dataframe_records": rows}):
+            got = parse_table(
+                json.dumps(body).encode(), "application/json", max_rows=5, lazy=True
+            )
+            assert list(got) == rows
+    split = {"dataframe_split": {"columns": ["a", "b"], "data": [[1, "p:q"]]}}
+    got = parse_table(json.dumps(split).encode(), "application/json", max_rows=5)
+    assert got.to_dict("records") == [{"a": 1, "b": "p:q"}]
+
+
+@pytest.mark.parametrize(
+    ("header", "repeated"),
+    [
+        ("customer_id,age,tenure_months,age", ["age"]),
+        ("a,b,a,a.1", ["a"]),  # pandas names them a, b, a.2, a.1
+        ("a,b,a,b", ["a", "b"]),
+        ("\ufeffa,b,a", ["a"]),
+        ("a,,a,", ["a"]),  # empty names are pandas' "Unnamed: 1", "Unnamed: 3"
+        ("NA,x,NA", ["NA"]),
+    ],
+)
+def test_repeated_csv_columns_are_refused_from_the_header_itself(header, repeated):
+    n = header.count(",") + 1
+    body = (header + "\n" + ",".join(["1"] * n) + "\n").encode()
+    with pytest.raises(RequestError, match="CSV header names") as info:
+        parse_table(body, "text/csv", max_rows=5)
+    assert info.value.status == 422
+    assert list(info.value.columns) == repeated
+    # a column that merely looks like pandas' renaming is a column of its own
+    frame = parse_table(b"a,a.1,b.2\n1,2,3\n", "text/csv", max_rows=5)
+    assert frame.columns.tolist() == ["a", "a.1", "b.2"]
+
+
+def test_csv_in_other_separators_carries_a_hint():
+    from churnlib.serve._parse import CSV_HINT
+
+    for sep, label in ((";", "';'"), ("\t", "tabs")):
+        body = sep.join(["customer_id", "age", "tenure_months"]) + "\nC1" + sep + "5\n"
+        frame = parse_table(body.encode(), "text/csv", max_rows=5)
+        assert frame.shape[1] == 1
+        assert f"looks separated by {label}" in frame.attrs[CSV_HINT]
+    assert CSV_HINT not in parse_table(b"a,b\n1,2\n", "text/csv", max_rows=5).attrs
+    # rows with more fields than the one-column header: unreadable, and why
+    with pytest.raises(RequestError, match="header looks separated by ';'"):
+        parse_table(b"a;b\n1,5;2\n1,5;3,5\n", "text/csv", max_rows=5)
+
+
+def test_future_observation_times_are_refused_like_future_churn_events():
+    for parse, body, field in (
+        (
+            parse_outcomes,
+            b'[{"id": "a", "churned": 1, "observed_at": "9999-12-31"}]',
+            "observed_at",
+        ),
+        (
+            parse_outcomes,
+            b'{"ids": ["a"], "churned": [1], "observed_at": "2999-01-01"}',
+            "observed_at",
+        ),
+        (parse_events, b'[{"id": "a", "churned_at": "9999-12-31"}]', "churned_at"),
+    ):
+        with pytest.raises(
+            RequestError, match=f"Some {field} times lie in the future"
+        ) as info:
+            parse(body, max_rows=5)
+        assert (info.value.status, info.value.columns) == (422, (field,))
+    # now and the past are fine; no time at all means now
+    _, _, observed, _ = parse_outcomes(
+        b'[{"id": "a", "churned": 1, "observed_at": "2026-01-01"}]', max_rows=5
+    )
+    assert observed.tolist() == [1767225600000000]
+    parse_outcomes(b'[{"id": "a", "churned": 1}]', max_rows=5)
+
+
+def test_access_log_records_lose_their_query_strings():
+    import logging
+
+    from churnlib.serve._logs import ACCESS_LOGGER, redact_access_log
+
+    redact_access_log()
+    redact_access_log()  # once only
+    logger = logging.getLogger(ACCESS_LOGGER)
+    assert len(logger.filters) == 1
+    record = logger.makeRecord(
+        ACCESS_LOGGER,
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:1", "POST", "/v1/predict?api_key=s3cret&x=1", "1.1", 401),
+        None,
+    )
+    assert logger.filters[0].filter(record)
+    assert record.getMessage() == (
+        '127.0.0.1:1 - "POST /v1/predict?[query redacted] HTTP/1.1" 401'
+    )
