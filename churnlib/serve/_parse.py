@@ -299,25 +299,44 @@ def _csv_frame(body: bytes, max_rows: int) -> pd.DataFrame:
         ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        header = body.split(b"\n", 1)[0]
-        looks = [
-            label
-            for sep, label in ((b";", "';'"), (b"\t", "tabs"), (b"|", "'|'"))
-            if sep in header
-        ]
-        hint = (
-            f" (the header looks separated by {looks[0]})"
-            if looks and b"," not in header
-            else ""
-        )
         raise RequestError(
             400,
-            f"The CSV body could not be read ({first}){hint}; send comma-separated "
-            "UTF-8 text with one header line.",
+            f"The CSV body could not be read ({first}){_separator_hint(body)}; "
+            "send comma-separated UTF-8 text with one header line.",
         ) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas reads the values beyond the header as the index and shifts
+        # every column by them: each name would get its neighbour's values
+        raise RequestError(
+            400,
+            f"The CSV rows hold more values than the header's {frame.shape[1]} "
+            "names (a trailing comma adds an empty value), so no value could be "
+            f"matched to its column{_separator_hint(body)}; send one header name "
+            "per value.",
+        )
     _check_header(frame, body)
     _check_rows(len(frame), max_rows)
     return frame
+
+
+#: separators of CSV-like text that pandas, reading commas, takes for text
+_OTHER_SEPARATORS = ((";", "';'"), ("\t", "tabs"), ("|", "'|'"))
+
+
+def _separator_of(header: str) -> str | None:
+    """Name the separator a header without commas seems to use, if any."""
+    if "," in header:
+        return None
+    for sep, label in _OTHER_SEPARATORS:
+        if sep in header:
+            return label
+    return None
+
+
+def _separator_hint(body: bytes) -> str:
+    header = body.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    label = _separator_of(header)
+    return "" if label is None else f" (the header looks separated by {label})"
 
 
 # pandas renames a repeated CSV column "age" to "age.1" (or "age.2", ...)
@@ -351,14 +370,12 @@ def _check_header(frame: pd.DataFrame, body: bytes) -> None:
                 "once.",
                 columns=tuple(repeated),
             )
-    if len(names) == 1:
-        for sep, label in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
-            if sep in names[0]:
-                frame.attrs[CSV_HINT] = (
-                    f"The CSV header was read as one column: the body looks "
-                    f"separated by {label}; send comma-separated CSV."
-                )
-                break
+    label = _separator_of(names[0]) if len(names) == 1 else None
+    if label is not None:
+        frame.attrs[CSV_HINT] = (
+            "The CSV header was read as one column: the body looks separated by "
+            f"{label}; send comma-separated CSV."
+        )
 
 
 def _labels(values: Any, decode: Any) -> np.ndarray:

@@ -392,8 +392,10 @@ def test_csv_in_other_separators_carries_a_hint():
         assert f"looks separated by {label}" in frame.attrs[CSV_HINT]
     assert CSV_HINT not in parse_table(b"a,b\n1,2\n", "text/csv", max_rows=5).attrs
     # rows with more fields than the one-column header: unreadable, and why
-    with pytest.raises(RequestError, match="header looks separated by ';'"):
-        parse_table(b"a;b\n1,5;2\n1,5;3,5\n", "text/csv", max_rows=5)
+    for body in (b"a;b\n1,5;2\n1,5;3,5\n", b"a;b\n1,5;2\n"):  # decimal commas
+        with pytest.raises(RequestError, match="header looks separated by ';'") as e:
+            parse_table(body, "text/csv", max_rows=5)
+        assert e.value.status == 400
 
 
 def test_future_observation_times_are_refused_like_future_churn_events():
@@ -445,3 +447,17 @@ def test_access_log_records_lose_their_query_strings():
     assert record.getMessage() == (
         '127.0.0.1:1 - "POST /v1/predict?[query redacted] HTTP/1.1" 401'
     )
+
+
+@pytest.mark.parametrize(
+    "body", [b"a,b\n1,2,3\n", b"a,b\n1,2,\n", b"a,b\n1,2,3,4\n5,6,7,8\n"]
+)
+def test_csv_rows_wider_than_the_header_are_refused_not_shifted(body):
+    """pandas would take the extra values as the index: a=2, b=3 for "1,2,3"."""
+    with pytest.raises(RequestError, match="more values than the header's 2") as e:
+        parse_table(body, "text/csv", max_rows=5)
+    assert e.value.status == 400
+    # narrower rows are missing values at the end, as in any CSV reader
+    frame = parse_table(b"a,b\n1\n", "text/csv", max_rows=5)
+    assert frame["a"].tolist() == [1]
+    assert frame["b"].isna().all()
