@@ -234,10 +234,22 @@ def is_integer_code(name: object, values: np.ndarray) -> bool:
 
 
 def describe_values(values: Any, limit: int = 6) -> str:
-    """Format values as ``'a', 'b', ... (n in all)`` for messages."""
+    """Format values as ``'a', 'b', ... (n in all)`` for messages.
+
+    A value whose repr is longer than 60 characters (a pasted paragraph, a
+    5,000-digit number) is cut, with its length, so one cell cannot flood a
+    message, a log line or an HTTP response.
+    """
     vals = list(values)
-    text = ", ".join(repr(v) for v in vals[:limit])
+    text = ", ".join(_short_repr(v) for v in vals[:limit])
     return text + (f", ... ({len(vals)} in all)" if len(vals) > limit else "")
+
+
+def _short_repr(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    if len(text) <= width:
+        return text
+    return f"{text[: width - 20]}... ({len(text)} characters)"
 
 
 def python_scalar(value: Any) -> Any:

@@ -245,3 +245,13 @@ def test_numbers_outside_an_integer_feature_dtype_are_kept_not_wrapped(
     assert str(prepared.dtype) == expected_dtype
     expected = pd.to_numeric(pd.Series(values)).to_numpy(dtype=float)
     np.testing.assert_array_equal(prepared.to_numpy(dtype=float), expected)
+
+
+def test_a_huge_bad_cell_is_quoted_short():
+    spec = FeatureSpec(name="age", role="numeric", dtype="float64")
+    huge = "9" * 2000 + "x"
+    with pytest.raises(DataValidationError, match="age") as info:
+        ModelContract(features=(spec,)).prepare(pd.DataFrame({"age": [huge, "1"]}))
+    message = str(info.value)
+    assert len(message) < 400
+    assert "(2003 characters)" in message  # repr: the quotes count
