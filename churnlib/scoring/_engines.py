@@ -102,6 +102,13 @@ def run_local(
     has stopped and every unfinished part file is removed.
     """
     pre, final = model_stages(model, job.info)
+    if pre is not None:
+        # the pipeline's transforms through the direct route (its one-hot
+        # kernel picks columns by code instead of comparing strings under the
+        # GIL), trusted only once its output equals theirs bit for bit
+        from churnlib._core.direct_route import CheckedTransform
+
+        pre = CheckedTransform(pre)
     if _parallel_by_itself(final):
         # the forest's own threads fill the cores while one reader encodes
         # the next batch: more readers would only hold more batches in memory

@@ -22,7 +22,7 @@ import pandas as pd
 
 from churnlib._urls import redact_url
 from churnlib.exceptions import DataValidationError
-from churnlib.serve._plan import column_getter
+from churnlib._core.direct_route import column_getter
 
 __all__ = ["ModelFollower", "ServedModel", "load_served"]
 
@@ -84,7 +84,7 @@ def _churn_proba(model: Any) -> tuple[Callable[[pd.DataFrame], np.ndarray], Any]
     from sklearn import config_context
 
     from churnlib._core.model_facts import positive_index
-    from churnlib.serve._plan import CheckedProba
+    from churnlib._core.direct_route import CheckedProba
 
     col = positive_index(model)
     # the model's own predict_proba until a direct route proved bit-equal

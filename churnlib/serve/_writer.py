@@ -61,7 +61,7 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
     GIL the event loop needs. Frames whose columns or dtypes differ go
     through :func:`pandas.concat`. The result has a fresh RangeIndex.
     """
-    from churnlib.serve._plan import column_getter
+    from churnlib._core.direct_route import column_getter
 
     if len(frames) == 1:
         return frames[0].reset_index(drop=True)

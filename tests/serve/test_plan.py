@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnlib.serve._plan import (
+from churnlib._core.direct_route import (
     CheckedProba,
     _one_hot_kernel,
     column_getter,
