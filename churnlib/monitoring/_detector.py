@@ -598,7 +598,11 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         n = len(X)
         rows = None
         if self.subsample is not None and n > self.subsample:
-            rows = np.sort(rng.choice(n, size=self.subsample, replace=False))
+            # RandomState.choice without replacement permutes all n rows (57 ms
+            # at 1M, a sixth of fit + check); a Generator seeded from it draws
+            # the same kind of sample in 12 ms, as reproducibly
+            draw = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+            rows = np.sort(draw.choice(n, size=self.subsample, replace=False))
 
         coarse_levels = np.arange(1, self.n_bins) / self.n_bins
         fine_levels = np.arange(1, self.n_quantiles) / self.n_quantiles
