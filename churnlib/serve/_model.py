@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnlib._core.direct_route import column_getter
 from churnlib._urls import redact_url
 from churnlib.exceptions import DataValidationError
-from churnlib._core.direct_route import column_getter
 
 __all__ = ["ModelFollower", "ServedModel", "load_served"]
 
@@ -83,8 +83,8 @@ def _churn_proba(model: Any) -> tuple[Callable[[pd.DataFrame], np.ndarray], Any]
     """``X -> P(churn)`` (positive column decided once per model), and its route."""
     from sklearn import config_context
 
-    from churnlib._core.model_facts import positive_index
     from churnlib._core.direct_route import CheckedProba
+    from churnlib._core.model_facts import positive_index
 
     col = positive_index(model)
     # the model's own predict_proba until a direct route proved bit-equal
