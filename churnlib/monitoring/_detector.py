@@ -89,6 +89,9 @@ _KIND_WORDS = {
     "number": "numbers",
     "datetime": "dates and times",
     "timedelta": "durations",
+    # what a numeric column may hold now but never in a reference
+    "booleans": "booleans",
+    "complex": "complex numbers",
 }
 
 
@@ -410,7 +413,8 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             if len(set(names)) != len(names):
                 dup = sorted({n for n in names if names.count(n) > 1})
             if dup and not reset:  # extra columns are ignored, repeated ones too
-                dup = [n for n in dup if n in set(self._columns)]
+                features = set(self._columns)
+                dup = [n for n in dup if n in features]
             if dup:
                 raise DataValidationError(
                     f"Duplicate column names {dup}; rename them.", columns=dup
@@ -469,7 +473,7 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         ):
             now = "booleans" if pd.api.types.is_bool_dtype(dtype) else "complex"
         if now != kind:
-            held = _KIND_WORDS.get(now, f"{now} values")
+            held = _KIND_WORDS[now]
             if now == "complex":
                 fix = "Pass the real part or the magnitude (np.abs) instead."
             elif kind == "number":

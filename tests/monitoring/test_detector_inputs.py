@@ -211,12 +211,17 @@ def test_missing_times_are_missing_values():
             pd.date_range("2020-01-01", periods=100),
             "held durations",
         ),
-        (np.arange(100.0), np.arange(100) % 2 == 0, "held numbers .* holds booleans"),
+        (
+            np.arange(100.0),
+            np.arange(100) % 2 == 0,
+            "held numbers .* holds booleans now",
+        ),
         (
             np.arange(100),
             pd.array([True, False] * 50, dtype="boolean"),
             "holds booleans",
         ),
+        (np.arange(100.0), np.arange(100) * (1 + 1j), "holds complex numbers now"),
     ],
 )
 def test_a_column_that_changed_kind_is_refused(reference, current, words):
