@@ -53,37 +53,34 @@ def _to_utc(values: Any, n: int, what: str) -> np.ndarray:
     """Convert times to int64 microseconds since the epoch (UTC); None is now."""
     if values is None:
         values = pd.Timestamp.now(tz="UTC")
+    micros: np.ndarray | None = None
     if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind == "M":
         # NumPy times (naive: UTC), what a service hands over: no pandas trip
-        if len(values) != n:
+        micros = values.astype("datetime64[us]").view(np.int64)
+        count, missing = len(micros), bool((micros == np.iinfo(np.int64).min).any())
+    else:
+        try:
+            if np.ndim(values) == 0:
+                ts = pd.Series(pd.Timestamp(values)).repeat(n).reset_index(drop=True)
+            else:
+                ts = pd.Series(pd.to_datetime(pd.Series(values).to_numpy()))
+        except (TypeError, ValueError) as err:
             raise DataValidationError(
-                f"timestamp of {what} has {len(values)} values for {n} rows; "
-                "pass one timestamp, or one per row."
-            )
-        fast: np.ndarray = values.astype("datetime64[us]").view(np.int64)
-        if (fast == np.iinfo(np.int64).min).any():  # NaT
-            raise DataValidationError(f"timestamp of {what} has missing values.")
-        return fast
-    try:
-        if np.ndim(values) == 0:
-            ts = pd.Series(pd.Timestamp(values)).repeat(n).reset_index(drop=True)
-        else:
-            ts = pd.Series(pd.to_datetime(pd.Series(values).to_numpy()))
-    except (TypeError, ValueError) as err:
+                f"timestamp of {what} could not be read as dates: {err}. Pass a "
+                "datetime, a string like '2026-01-01', or one per row."
+            ) from err
+        count, missing = len(ts), bool(ts.isna().any())
+    if count != n:
         raise DataValidationError(
-            f"timestamp of {what} could not be read as dates: {err}. Pass a "
-            "datetime, a string like '2026-01-01', or one per row."
-        ) from err
-    if len(ts) != n:
-        raise DataValidationError(
-            f"timestamp of {what} has {len(ts)} values for {n} rows; pass one "
+            f"timestamp of {what} has {count} values for {n} rows; pass one "
             "timestamp, or one per row."
         )
-    if ts.isna().any():
+    if missing:
         raise DataValidationError(f"timestamp of {what} has missing values.")
-    if ts.dt.tz is not None:
-        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    micros: np.ndarray = ts.astype("datetime64[us]").to_numpy().view(np.int64)
+    if micros is None:
+        if ts.dt.tz is not None:
+            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+        micros = ts.astype("datetime64[us]").to_numpy().view(np.int64)
     return micros
 
 
