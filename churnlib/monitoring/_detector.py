@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from numbers import Integral, Real
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,8 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = {
 }
 
 _AUTO = {"numeric": ("psi", "ks"), "categorical": ("psi", "chi2")}
+#: Largest integer magnitude below which every integer is a float64 exactly.
+_EXACT_FLOAT_INT = 2**53
 _GRID = 2048  # cells of the binning lookup table
 _MAX_PASSES = 6  # edges per lookup cell before falling back to searchsorted
 #: Fewest rows for which columns are summarized on several threads: below it
@@ -199,6 +201,11 @@ class _IntegerBinner:
             return None  # uint64 - int64 would go through float64
         if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo > cls.MAX_RANGE:
             return None
+        if max(abs(lo), abs(hi)) > _EXACT_FLOAT_INT:
+            # lo and hi are the float extremes; past 2**53 they are rounded,
+            # and buckets cut at the rounded values would count the
+            # reference's own extremes as out of range
+            return None
         info = np.iinfo(dtype)
         if lo - 1 < info.min or hi + 1 > info.max:
             return None  # the out-of-range buckets must fit the dtype
@@ -218,6 +225,19 @@ class _IntegerBinner:
             per_value += np.bincount(buckets[:k], minlength=len(self.table))
         counts = np.bincount(self.table, weights=per_value, minlength=self.n_bins)
         return counts.astype(np.int64), int(per_value[0]), int(per_value[-1])
+
+
+class _Learned(NamedTuple):
+    """What fit learns of a numeric column."""
+
+    edges: np.ndarray  # fine bin edges (reference quantiles)
+    coarse: np.ndarray  # coarse bin edges
+    lo: float  # reference minimum (NaN: no finite value)
+    hi: float  # reference maximum
+    binner: _Binner
+    exact: _IntegerBinner | None  # integer buckets, when they qualify
+    counts: np.ndarray  # the reference histogram on the fine bins
+    n_nan: int  # missing values of the reference
 
 
 class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
@@ -613,22 +633,42 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         levels = np.unique(np.concatenate([coarse_levels, fine_levels]))
         coarse_pos = np.searchsorted(levels, coarse_levels)
 
-        def learn_numeric(name: str) -> tuple[np.ndarray, np.ndarray, float, float]:
-            full = self._float_column(X[name], name, _numeric_kind(X[name].dtype))
+        def learn_numeric(name: str) -> _Learned:
+            column = X[name]
+            values = column.to_numpy()
+            integers = isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu"
+            # integers are sorted and bucketed as they are; their float
+            # conversion is monotone, so the sorted integers converted are
+            # the sorted floats
+            kind = _numeric_kind(column.dtype)  # dates and durations: seconds
+            full = values if integers else self._float_column(column, name, kind)
+            col = np.sort(full if rows is None else full[rows]).astype(np.float64)
             # quantiles of the finite values: +-inf (a ratio over zero) fall
             # in the outermost bins, but an edge at infinity would be NaN
             # one sort (NaN last) beats np.quantile's partition with ~100 kth
             # values by several times; same values as np.quantile
-            col = np.sort(full if rows is None else full[rows])
-            col = col[: len(col) - int(np.count_nonzero(np.isnan(col)))]
+            col = col[: int(np.searchsorted(col, np.nan, side="left"))]
             if len(col) and not (np.isfinite(col[0]) and np.isfinite(col[-1])):
                 col = col[np.isfinite(col)]  # sorted: only the ends can be inf
             if len(col) == 0:
-                return np.empty(0), np.empty(0), np.nan, np.nan
-            q = _sorted_quantiles(col, levels)
-            # fmin/fmax skip NaN in one pass (np.nanmin copies the column)
-            lo, hi = float(np.fmin.reduce(full)), float(np.fmax.reduce(full))
-            return np.unique(q), np.unique(q[coarse_pos]), lo, hi
+                edges = coarse = np.empty(0)
+                lo = hi = np.nan
+            else:
+                q = _sorted_quantiles(col, levels)
+                edges, coarse = np.unique(q), np.unique(q[coarse_pos])
+                # fmin/fmax skip NaN in one pass (np.nanmin copies the column)
+                lo, hi = float(np.fmin.reduce(full)), float(np.fmax.reduce(full))
+            # the reference histogram, counted here rather than in a second
+            # pool run after every column is learned (no wait at the seam)
+            binner = _Binner(edges)
+            exact = _IntegerBinner.maybe(edges, column.dtype, lo, hi)
+            if exact is not None and integers:
+                counts, _, _ = exact.counts(values)
+                n_nan = 0
+            else:
+                floats = self._float_column(column, name, kind) if integers else full
+                counts, n_nan, _, _ = binner.counts(floats, lo, hi)
+            return _Learned(edges, coarse, lo, hi, binner, exact, counts, n_nan)
 
         # numeric sorts and category counts in one pool run: hashing Python
         # objects (GIL-bound) overlaps the sorts (which release the GIL)
@@ -647,21 +687,18 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             lane=[i for i, name in enumerate(cat) if not counted_without_gil(X[name])],
         )
         counted: list[tuple[pd.Series, int]] = done[: len(cat)]
-        learned: list[tuple[np.ndarray, np.ndarray, float, float]] = done[len(cat) :]
+        learned: list[_Learned] = done[len(cat) :]
         self.bin_edges_: dict[str, np.ndarray] = {}
         self._coarse: list[np.ndarray] = []
-        for name, (edges, coarse, _, _) in zip(num, learned, strict=True):
-            self.bin_edges_[name] = edges
+        for name, item in zip(num, learned, strict=True):
+            self.bin_edges_[name] = item.edges
             # coarse group of each fine bin: fine bin i is [edges[i-1], edges[i])
-            left = np.concatenate([[-np.inf], edges])
-            self._coarse.append(np.searchsorted(coarse, left, side="right"))
-        self._ref_min = np.array([item[2] for item in learned], dtype=np.float64)
-        self._ref_max = np.array([item[3] for item in learned], dtype=np.float64)
-        self._binners = [_Binner(self.bin_edges_[name]) for name in num]
-        self._int_binners = [
-            _IntegerBinner.maybe(self.bin_edges_[name], X[name].dtype, lo, hi)
-            for name, (_, _, lo, hi) in zip(num, learned, strict=True)
-        ]
+            left = np.concatenate([[-np.inf], item.edges])
+            self._coarse.append(np.searchsorted(item.coarse, left, side="right"))
+        self._ref_min = np.array([item.lo for item in learned], dtype=np.float64)
+        self._ref_max = np.array([item.hi for item in learned], dtype=np.float64)
+        self._binners = [item.binner for item in learned]
+        self._int_binners = [item.exact for item in learned]
         self._num_slots = max((len(e) + 1 for e in self.bin_edges_.values()), default=1)
 
         # categories, most frequent first (ties: first seen); their counts
@@ -680,7 +717,11 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             (len(c) + 1 for c in self.categories_.values()), default=1
         )
         self._key = uuid.uuid4().hex
-        self.reference_stats_ = self._summarize(X, reference_counts=ranked)
+        self.reference_stats_ = self._summarize(
+            X,
+            reference_counts=ranked,
+            reference_bins=[(item.counts, item.n_nan) for item in learned],
+        )
         return self
 
     # ------------------------------------------------------------------ #
@@ -716,8 +757,15 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         X: pd.DataFrame,
         *,
         reference_counts: Sequence[tuple[np.ndarray, int]] | None = None,
+        reference_bins: Sequence[tuple[np.ndarray, int]] | None = None,
     ) -> DriftSummary:
-        """Count ``X`` on the bins; ``reference_counts``: fit's category counts."""
+        """Count ``X`` on the bins.
+
+        ``reference_counts`` and ``reference_bins``: fit's category counts and
+        numeric bin and NaN counts, given only for the reference itself
+        (whose values are never below its minimum or above its maximum), so
+        that it is not counted twice.
+        """
         num, cat = self.numeric_features_, self.categorical_features_
         n = len(X)
         slots = self._num_slots
@@ -730,6 +778,10 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         def count_numeric(j: int) -> tuple[np.ndarray, int, int, int]:
             column = numeric_columns[j]
             row = np.zeros(slots, dtype=np.int64)
+            if reference_bins is not None:
+                counts, n_nan = reference_bins[j]
+                row[: len(counts)] = counts
+                return row, n_nan, 0, 0
             exact = self._int_binners[j]
             if exact is not None and column.dtype.kind in "iu":
                 values = column.to_numpy()
@@ -779,9 +831,15 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
 
         # (unlike fit's sorts, the binning here takes the GIL back every
         # step, so the numpy threads would queue behind an object lane)
-        threaded = [job for job in jobs if job[0] == "n" or job[1] not in objects]
+        threaded = [
+            job
+            for job in jobs
+            if (job[0] == "n" and reference_bins is None)
+            or (job[0] == "c" and reference_counts is None and job[1] not in objects)
+        ]
         done = dict(zip(threaded, self._map(count, threaded, n), strict=True))
-        done.update({("c", j): count_categorical(j) for j in objects})
+        # fit's counts, placed in their rows (no pass over the data)
+        done.update({job: count(job) for job in jobs if job not in done})
         numeric = [done["n", j] for j in range(len(num))]
         categorical = [done["c", j] for j in range(len(cat))]
 

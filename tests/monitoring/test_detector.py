@@ -348,6 +348,46 @@ def test_reference_histogram_is_the_summary_of_the_reference():
     _assert_plain(det, ref)
 
 
+@pytest.mark.parametrize("n", [1, 7, 3000, 120_000])  # 120k: learned on threads
+def test_reference_histogram_of_every_kind_is_its_summary(n):
+    # fit counts the reference while it learns the bins; check counts with
+    # the bins afterwards: both must give the same histogram for every kind
+    rng = np.random.default_rng(n)
+    ref = pd.DataFrame(
+        {
+            "float": rng.normal(size=n),
+            "inf": rng.lognormal(3, 0.6, n),
+            "small_int": rng.poisson(3, n),
+            "int8": rng.integers(-128, 127, n).astype(np.int8),
+            "uint64": rng.integers(0, 2**63, n, dtype=np.uint64),
+            "huge_int": rng.integers(-(2**62), 2**62, n),
+            "stamp": pd.to_datetime(rng.integers(0, 2**32, n), unit="s"),
+            "nullable": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+        }
+    )
+    ref.loc[::7, "float"] = np.nan
+    ref.loc[::13, "inf"] = np.inf
+    ref.loc[1::17, "inf"] = -np.inf
+    ref.loc[::5, "nullable"] = pd.NA
+    ref.loc[::9, "stamp"] = pd.NaT
+    for subsample in (None, 100):
+        det = DriftDetector(subsample=subsample, random_state=0).fit(ref)
+        assert det.reference_stats_ == det.summarize(ref)
+        assert det.reference_stats_.numeric_below.sum() == 0
+        assert det.reference_stats_.numeric_above.sum() == 0
+
+
+def test_integers_past_2_53_are_not_out_of_their_own_range():
+    # float(2**62 + 1) rounds down: integer buckets cut at the rounded
+    # maximum counted the reference's own maximum as above its range
+    ref = pd.DataFrame({"v": np.array([2**62 + 1, 2**62 + 1], dtype=np.int64)})
+    det = DriftDetector().fit(ref)
+    assert det._int_binners[0] is None
+    s = det.summarize(ref)
+    assert (s.numeric_below[0], s.numeric_above[0]) == (0, 0)
+    assert s == det.reference_stats_
+
+
 def test_threads_do_not_change_the_result():
     rng = np.random.default_rng(8)
     n = 120_000  # above the size from which columns run on threads
