@@ -179,6 +179,22 @@ def _log_predictions(
     return EXIT_OK
 
 
+def _require_monitor(url: str, storage_options: dict[str, Any]) -> None:
+    """Refuse a ``--monitor`` that holds no monitor, creating nothing there.
+
+    Opening a monitor creates its store (the first ``monitor log`` does), so a
+    mistyped URL would otherwise report "0 alerts" from a new, empty store
+    and a scheduled alerting job would stay green.
+    """
+    from churnlib.monitoring._log import ParquetLog
+
+    if not ParquetLog(url, storage_options, create=False).exists():
+        raise JobError(
+            f"no monitor at {redact_url(url)}: check --monitor (a monitor is "
+            "created by its first `churnlib monitor log`)"
+        )
+
+
 def cmd_monitor_report(args: argparse.Namespace) -> int:
     """``churnlib monitor report``."""
     from churnlib.monitoring import JsonLinesSink, WebhookSink
@@ -186,6 +202,7 @@ def cmd_monitor_report(args: argparse.Namespace) -> int:
     storage_options = parse_storage_options(args.storage_option)
     if args.output:
         check_html_url(args.output, "--output")
+    _require_monitor(args.monitor, storage_options)
     sinks: list[Any] = []
     webhook = args.webhook or os.environ.get("CHURNLIB_ALERT_WEBHOOK")
     if webhook:

@@ -161,6 +161,8 @@ class ParquetLog:
         url: str,
         storage_options: Mapping[str, Any] | None,
         timeout: float | None = None,
+        *,
+        create: bool = True,
     ) -> None:
         import fsspec
 
@@ -174,6 +176,8 @@ class ParquetLog:
         fs, root = fsspec.core.url_to_fs(url, **options)
         self.fs = BoundedFileSystem(fs, self.timeout)
         self.root = root.rstrip("/")
+        if not create:
+            return  # a query opens the store as it is (see exists)
         try:
             for kind in KINDS:
                 self.fs.makedirs(f"{self.root}/{kind}", exist_ok=True)
@@ -209,6 +213,11 @@ class ParquetLog:
 
     def where(self, kind: str, part: str) -> str:
         return redact_url(f"{self.url.rstrip('/')}/{kind}/{part}")
+
+    def exists(self) -> bool:
+        """Whether a monitor store is here (its ``monitor.json``)."""
+        with self._bounded("read", "monitor.json"):
+            return bool(self.fs.exists(f"{self.root}/monitor.json"))
 
     def read_meta(self) -> dict[str, Any] | None:
         import json

@@ -306,6 +306,24 @@ def test_monitor_log_and_report(cli, workspace, monitor_args, tmp_path):
     assert_one_line_error(missing, "nope.parquet")
 
 
+def test_monitor_report_on_a_mistyped_monitor_fails_and_creates_nothing(
+    cli, monitor_args, tmp_path
+):
+    # a typo in --monitor must not turn into a green "0 alerts" from a new,
+    # empty store: a scheduled --fail-on-alert job would never fail again
+    typo = tmp_path / "monitr"
+    args = list(monitor_args)
+    args[1] = typo
+    result = cli("monitor", "report", *args, "--fail-on-alert")
+    assert_one_line_error(result, "no monitor at", "monitr", "--monitor")
+    assert not typo.exists()
+    # an empty folder is no monitor either, and stays empty
+    typo.mkdir()
+    result = cli("monitor", "report", *args)
+    assert_one_line_error(result, "no monitor at")
+    assert list(typo.iterdir()) == []
+
+
 def test_monitor_refuses_predictions_without_ids(cli, workspace, monitor_args):
     folder = workspace["folder"]
     no_ids = workspace["later"].drop(columns=["churned", "customer_id"])
