@@ -179,7 +179,7 @@ def _log_predictions(
     return EXIT_OK
 
 
-def _require_monitor(url: str, storage_options: dict[str, Any]) -> None:
+def _require_monitor(url: str, storage_options: dict[str, Any] | None) -> None:
     """Refuse a ``--monitor`` that holds no monitor, creating nothing there.
 
     Opening a monitor creates its store (the first ``monitor log`` does), so a
