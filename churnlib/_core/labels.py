@@ -31,7 +31,10 @@ __all__ = ["LabelRule", "decode_labels", "infer_label_rule"]
 
 
 def _fold(value: Any) -> str:
-    return str(value).strip().casefold()
+    # a full stop ends some exports' labels ("True." / "False." in the UCI
+    # telecom churn table): the same word as without it
+    text = str(value).strip().casefold()
+    return text[:-1].rstrip() if text.endswith(".") and len(text) > 1 else text
 
 
 def _as_series(values: Any, name: str | None) -> pd.Series:

@@ -24,6 +24,9 @@ from churnlib.exceptions import DataValidationError
         (["Churned", "Not churned"], "Churned"),
         (["retained", "gone"], "gone"),
         (["active", "cancelled"], "cancelled"),
+        # the UCI telecom churn table writes its labels with a full stop
+        (["False.", "True.", "False."], "True."),
+        (["yes.", "no."], "yes."),
     ],
 )
 def test_the_one_rule_finds_the_churn_label(values, pos):
@@ -99,3 +102,12 @@ def test_decoding_ignores_case_and_whitespace(flags, words, style):
     rule = infer_label_rule([pos, neg])
     raw = [style(pos if f else neg) for f in flags]
     assert rule.decode(raw).tolist() == flags
+
+
+def test_a_full_stop_does_not_make_another_label():
+    rule = infer_label_rule(["True.", "False."])
+    assert rule.decode(["True", "false.", " TRUE. "]).tolist() == [True, False, True]
+    # "1." is the number word 1; a lone "." stays what it is (no label)
+    assert infer_label_rule(["1.", "0."]).pos_label == "1."
+    with pytest.raises(DataValidationError, match="Pass pos_label="):
+        infer_label_rule([".", "x"])
