@@ -63,6 +63,7 @@ _NAME_TOKENS = frozenset(
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?.*)?$")
 _MIN_ROWS_UNNAMED_ID = 50
 _MIN_CLASS_FOR_LEAKAGE = 20
+_LEAKAGE_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -444,27 +445,70 @@ def infer_schema(
     return schema
 
 
+def _out_of_fold_rates(
+    codes: np.ndarray, fold: np.ndarray, y: np.ndarray, prior: float
+) -> np.ndarray:
+    """Each row's level churn rate from the other folds (m-estimate, weight 10).
+
+    Rows of one level in one fold share their score, and a level the other
+    folds never saw scores the prior.
+    """
+    n_levels = int(codes.max()) + 1 if codes.size else 0
+    key = fold * n_levels + codes
+    size = _LEAKAGE_FOLDS * n_levels
+    counts = np.bincount(key, minlength=size).reshape(_LEAKAGE_FOLDS, n_levels)
+    hits = np.bincount(key, weights=y, minlength=size).reshape(counts.shape)
+    counts_out = counts.sum(axis=0) - counts
+    hits_out = hits.sum(axis=0) - hits
+    rates: np.ndarray = (hits_out[fold, codes] + 10.0 * prior) / (
+        counts_out[fold, codes] + 10.0
+    )
+    return rates
+
+
+def _auc(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ROC AUC of each column of ``scores`` against ``y`` (ties count half)."""
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    ranks = rankdata(scores, axis=0)
+    auc: np.ndarray = (ranks[y].sum(axis=0) - n1 * (n1 + 1) / 2.0) / (n1 * n0)
+    return auc
+
+
 def _leakage_scores(X: pd.DataFrame, y: np.ndarray) -> dict[Any, float]:
-    """Single-feature ROC AUC (folded to >= 0.5) of every feature, vectorized.
+    """Single-feature ROC AUC of every feature (about 0.5: no signal), vectorized.
 
     Numeric and binary columns are ranked as they are (missing values rank
-    lowest, so missingness that predicts churn counts too); categorical
-    columns are scored by their smoothed churn rate per level (m-estimate
-    with weight 10, missing as its own level), which is the best single-
-    column score and cannot overfit levels seen once.
+    lowest, so missingness that predicts churn counts too) and their AUC is
+    folded to ``max(AUC, 1 - AUC)``: either direction is a leak.
+
+    Categorical columns (missing as its own level) are scored out of fold,
+    as a cross-validated AUC: the rows are dealt into 5 fixed folds, each
+    row is scored by its level's smoothed churn rate in the *other* folds
+    (m-estimate with weight 10), and the AUC counts the pairs of rows within
+    a fold. A level seen once then tells nothing about its row, so a random
+    mostly-distinct column (a postcode, free text, amounts read as text)
+    scores about 0.5, while levels holding only churners (a churn reason or
+    a cancellation date filled for churners only) still rank them first.
+    That score says "more churn" by construction, so it is not folded.
     """
+    y = np.asarray(y, dtype=bool)
     n1 = int(y.sum())
     n0 = len(y) - n1
     if min(n1, n0) < _MIN_CLASS_FOR_LEAKAGE:  # too few to tell luck from leakage
         return {}
-    cols, blocks = [], []
     prior = n1 / len(y)
+    own = y.astype(float)
+    # a fixed fold per row: the same table always gets the same scores
+    fold = np.random.default_rng(0).integers(0, _LEAKAGE_FOLDS, len(y))
+    ranked: dict[Any, np.ndarray] = {}
+    encoded: dict[Any, np.ndarray] = {}
     for c in X.columns:
         s = X[c]
         if is_text(s) and not isinstance(s.dtype, pd.CategoricalDtype):
             # a raw frame (as pandas read it): score the values the reader
             # would read, so number text ranks as numbers, not as one level
-            # per distinct value (which separates any two classes)
+            # per distinct value
             s = _analyze(s).values
         if isinstance(s.dtype, pd.CategoricalDtype) or not (
             pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
@@ -472,23 +516,27 @@ def _leakage_scores(X: pd.DataFrame, y: np.ndarray) -> dict[Any, float]:
             if pd.api.types.is_datetime64_any_dtype(s):
                 continue
             codes = pd.factorize(s, use_na_sentinel=False)[0]
-            counts = np.bincount(codes)
-            hits = np.bincount(codes, weights=y)
-            enc = (hits + 10.0 * prior) / (counts + 10.0)
-            col = enc[codes]
+            encoded[c] = _out_of_fold_rates(codes, fold, own, prior)
         else:
             col = s.to_numpy(dtype=float, na_value=np.nan)
             finite = col[~np.isnan(col)]
             low = (finite.min() - 1.0) if finite.size else 0.0
-            col = np.where(np.isnan(col), low, col)
-        cols.append(c)
-        blocks.append(col)
-    if not cols:
-        return {}
-    ranks = rankdata(np.column_stack(blocks), axis=0)
-    auc = (ranks[y].sum(axis=0) - n1 * (n1 + 1) / 2.0) / (n1 * n0)
-    folded = np.maximum(auc, 1.0 - auc)
-    return dict(zip(cols, folded.tolist(), strict=True))
+            ranked[c] = np.where(np.isnan(col), low, col)
+    scores: dict[Any, float] = {}
+    if ranked:
+        auc = _auc(np.column_stack(list(ranked.values())), y)
+        scores.update(zip(ranked, np.maximum(auc, 1.0 - auc).tolist(), strict=True))
+    if encoded:
+        matrix = np.column_stack(list(encoded.values()))
+        total, weight = np.zeros(matrix.shape[1]), 0.0
+        for k in range(_LEAKAGE_FOLDS):  # folds, not rows
+            rows = fold == k
+            pairs = float(y[rows].sum()) * float((~y[rows]).sum())
+            if pairs:
+                total += pairs * _auc(matrix[rows], y[rows])
+                weight += pairs
+        scores.update(zip(encoded, (total / weight).tolist(), strict=True))
+    return {c: scores[c] for c in X.columns if c in scores}
 
 
 def _quality_warnings(
