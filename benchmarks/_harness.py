@@ -201,8 +201,8 @@ class Report:
                 "baseline": baseline,
                 "baseline_seconds": _r(base.median),
                 "baseline_seconds_range": [_r(base.low), _r(base.high)],
-                "ratio": round(r, 3),
-                "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
+                "ratio": _sig(r),
+                "ratio_range": [_sig(min(ratios)), _sig(max(ratios))],
                 "target": target,
                 "ok": None if target is None else _judged(r <= target),
                 "basis": basis,
@@ -308,6 +308,11 @@ class Report:
             print("- " + format_row(row))
 
 
+def _sig(x: float) -> float:
+    """Three significant digits (a ratio of 0.0031 keeps its 31)."""
+    return float(f"{x:.3g}")
+
+
 def _rng(pair: list[float], fmt: str) -> str:
     return f"[{format(pair[0], fmt)}-{format(pair[1], fmt)}]"
 
@@ -321,8 +326,11 @@ def format_row(row: Mapping[str, Any]) -> str:
     note = f" {row['note']}" if row.get("note") else ""
     if kind == "paired":
         target = f" (target <= {row['target']}x)" if row.get("target") else ""
+        # two decimals, or enough to show a ratio far below 0.01 (the peers)
+        fmt = ".2f" if row["ratio_range"][0] >= 0.01 else ".4f"
         return (
-            f"{row['what']}: {row['ratio']:.2f}x {_rng(row['ratio_range'], '.2f')} "
+            f"{row['what']}: {format(row['ratio'], fmt)}x "
+            f"{_rng(row['ratio_range'], fmt)} "
             f"= {row['seconds']:.3f}s {_rng(row['seconds_range'], '.3f')} vs "
             f"{row['baseline']} {row['baseline_seconds']:.3f}s "
             f"{_rng(row['baseline_seconds_range'], '.3f')}, "
