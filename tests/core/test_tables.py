@@ -33,12 +33,17 @@ def test_delimiter_inside_quotes_does_not_fool_the_sniffer(tmp_path):
     assert read_table(path).columns.tolist() == ["name", "city"]
 
 
-def test_latin1_fallback_warns(tmp_path):
+def test_non_utf8_bytes_are_read_as_cp1252_with_a_warning(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_bytes("name,city\nRen\xe9,Z\xfcrich\n".encode("latin-1"))
-    with pytest.warns(DataQualityWarning, match="latin-1"):
+    text = "name,city,contract\nRen\xe9,Z\xfcrich,Month\u2013to\u2013month \u20ac\n"
+    path.write_bytes(text.encode("cp1252"))
+    with pytest.warns(DataQualityWarning, match=r"not valid UTF-8.*Windows-1252"):
         frame = read_table(path)
-    assert frame["name"].tolist() == ["René"]
+    assert frame.iloc[0].tolist() == [
+        "René",
+        "Zürich",
+        "Month\u2013to\u2013month \u20ac",
+    ]
     assert read_table(path, encoding="latin-1")["city"].tolist() == ["Zürich"]
 
 
