@@ -88,21 +88,47 @@ def _name_hint(name: object) -> bool:
     return any(t in _NAME_TOKENS for t in _tokens(name))
 
 
+def _count_name(name: object) -> bool:
+    """Tell whether a name says count or amount besides any id word."""
+    return bool(set(_tokens(name)) & (COUNT_WORDS - _ID_TOKENS))
+
+
+def _mostly_distinct_numbers(name: object, s: pd.Series) -> bool:
+    """Whole numbers under an id-like name, at least 90 % distinct (repeats allowed).
+
+    Integers, or floats whose present values are all whole (an integer id
+    column with one blank row is read as float). Never under a name that
+    also says count or amount (``NumOfProducts``, ``num_calls``).
+    """
+    n = len(s)
+    if n < 20 or not _id_hint(name) or _count_name(name):
+        return False
+    values = s.to_numpy(dtype=float, na_value=np.nan)
+    present = values[~np.isnan(values)]
+    if present.size == 0 or not np.all(present == np.round(present)):
+        return False
+    return bool(np.unique(present).size >= 0.9 * n)
+
+
 def _looks_like_id(name: object, s: pd.Series) -> bool:
     """Apply the identifier rule documented in :func:`infer_schema`.
 
     Cheap tests come first so that large tables are not hashed needlessly.
     """
     n = len(s)
-    if n < 2 or pd.api.types.is_bool_dtype(s) or pd.api.types.is_float_dtype(s):
+    if n < 2 or pd.api.types.is_bool_dtype(s):
         return False
+    if pd.api.types.is_float_dtype(s):  # whole-number ids with a blank row
+        return _mostly_distinct_numbers(name, s)
     text = is_text(s)
     if not text and not pd.api.types.is_integer_dtype(s):
         return False
     id_hint, name_hint = _id_hint(name), _name_hint(name)
-    if not text:  # integers: unique with a hint, or a row number
+    if not text:  # integers: unique with a hint, mostly distinct ids, a row number
         if id_hint or name_hint:
-            return bool(not s.isna().any() and s.is_unique)
+            if not s.isna().any() and s.is_unique:
+                return True
+            return _mostly_distinct_numbers(name, s)
         return n >= _MIN_ROWS_UNNAMED_ID and _is_row_number(s)
     if not (id_hint or name_hint):  # unnamed text: unique in a large table
         if n < _MIN_ROWS_UNNAMED_ID or not s.iloc[:1000].is_unique:
@@ -119,6 +145,45 @@ def _looks_like_id(name: object, s: pd.Series) -> bool:
     if id_hint and n >= 20 and n_unique >= 0.9 * n:
         return True
     return name_hint and n_unique > max(20, 0.05 * n)
+
+
+#: pandas' name for a column with an empty header ("Unnamed: 0" is the
+#: header ``DataFrame.to_csv`` writes above the row labels by default)
+_UNNAMED_RE = re.compile(r"Unnamed: \d+")
+
+
+def _saved_index(name: object, s: pd.Series) -> bool:
+    """Tell whether ``s`` looks like saved row labels: no header, unique integers."""
+    return bool(
+        isinstance(name, str)
+        and _UNNAMED_RE.fullmatch(name)
+        and pd.api.types.is_integer_dtype(s)
+        and not s.isna().any()
+        and s.is_unique
+    )
+
+
+_NESTED_TYPES = (list, tuple, dict, set, frozenset, np.ndarray)
+
+
+def _nested(s: pd.Series) -> bool:
+    """Tell whether ``s`` holds lists, structs, dicts or arrays in its cells.
+
+    Arrow list/struct/map columns by their type; object columns (Parquet
+    nested columns as pandas reads them) only when pandas calls them mixed,
+    by hashing them once and looking at their distinct values.
+    """
+    if isinstance(s.dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return bool(pa.types.is_nested(s.dtype.pyarrow_dtype))
+    if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) != "mixed":
+        return False
+    try:
+        uniques = pd.factorize(s)[1]
+    except TypeError:  # unhashable cells: lists, dicts, arrays
+        return True
+    return any(isinstance(v, _NESTED_TYPES) for v in uniques)
 
 
 def _is_row_number(s: pd.Series) -> bool:
@@ -288,12 +353,33 @@ def _infer(
         )
     if target is not None:
         _check_columns(df, [target], "Target column")
-    if id_columns is None:
-        ids = [c for c in df.columns if c != target and _looks_like_id(c, df[c])]
-    else:
-        if isinstance(id_columns, str):
-            id_columns = [id_columns]
+    if isinstance(id_columns, str):
+        id_columns = [id_columns]
+    if id_columns is not None:
         _check_columns(df, id_columns, "Identifier column(s)")
+    named = set() if id_columns is None else set(id_columns)
+    ignored: dict[Any, str] = {}
+    for c in df.columns:
+        if _nested(df[c]):
+            ignored[c] = "nested"
+        elif c not in named and c != target and _saved_index(c, df[c]):
+            ignored[c] = "saved index"
+    unusable = [c for c in ignored if c == target or c in named]
+    if unusable:
+        raise DataValidationError(
+            f"Column(s) {describe_values(unusable)} hold lists, structs or arrays "
+            "in their cells, so they cannot be the "
+            f"{'target' if target in unusable else 'identifier'}: pass a column "
+            "holding one plain value per row.",
+            columns=unusable,
+        )
+    if id_columns is None:
+        ids = [
+            c
+            for c in df.columns
+            if c != target and c not in ignored and _looks_like_id(c, df[c])
+        ]
+    else:
         ids = list(id_columns)
     if target is not None and target in ids:
         raise DataValidationError(
@@ -306,7 +392,7 @@ def _infer(
         y.attrs["churnlib.unlabelled"] = unlabelled
     columns: dict[Any, _Column] = {}
     for c in df.columns:
-        if c != target and c not in ids:
+        if c != target and c not in ids and c not in ignored:
             columns[c] = _analyze(df[c], na_values)
     kinds = {
         k: tuple(str(c) for c, col in columns.items() if col.kind == k)
@@ -317,6 +403,7 @@ def _infer(
         true_values={c: (code[0],) for c, code in codes.items()},
         false_values={c: (code[1],) for c, code in codes.items()},
         coded_categories=tuple(str(c) for c, col in columns.items() if col.coded),
+        ignored={str(c): why for c, why in ignored.items()},
         numeric=kinds["numeric"],
         categorical=kinds["categorical"],
         binary=kinds["binary"],
@@ -371,10 +458,16 @@ def infer_schema(
     Raises
     ------
     DataValidationError
-        If ``target``/``id_columns`` are not columns, the target has missing
-        values, or its churn label cannot be decided.
+        If ``target``/``id_columns`` are not columns or hold nested cells, the
+        target has missing values, or its churn label cannot be decided.
     InvalidParameterError
         If ``df`` is not a DataFrame.
+
+    Warns
+    -----
+    DataQualityWarning
+        For the columns left out in ``ignored`` (nested cells, a saved
+        pandas index).
 
     See Also
     --------
@@ -401,16 +494,27 @@ def infer_schema(
     - **categorical** otherwise (text, including two-level text such as
       gender).
 
-    A column is an **identifier** (excluded from features) when it is never
-    float or bool and either: its values are unique and its name hints at an
-    id (a word such as ``id``, ``number``, ``num``, ``no``, ``key``, or one
-    ending in ``id``/``num``/``number``, e.g. ``customerID``, ``CLIENTNUM``)
-    or a name (``surname``, ``name``, ``email``...); or it is unique text in a
-    table of at least 50 rows; or it is a unique integer run
-    ``k, k+1, ..., k+n-1`` (a row number) with at least 50 rows; or it is text
-    with an id-like name and at least 90 % distinct values; or it is text
-    with a name-like name and more than ``max(20, 5 % of rows)`` distinct
-    values (surnames repeat).
+    A column is an **identifier** (excluded from features) when it is not
+    bool and either: its values are unique integers or text and its name
+    hints at an id (a word such as ``id``, ``number``, ``num``, ``no``,
+    ``key``, or one ending in ``id``/``num``/``number``, e.g. ``customerID``,
+    ``CLIENTNUM``) or a name (``surname``, ``name``, ``email``...); or it is
+    unique text in a table of at least 50 rows; or it is a unique integer
+    run ``k, k+1, ..., k+n-1`` (a row number) with at least 50 rows; or its
+    name hints at an id and it holds at least 90 % distinct values in a
+    table of at least 20 rows, as text or as whole numbers (integers, or
+    floats whose values are all whole: an integer id with a blank row) and
+    its name says no count or amount (``NumOfProducts`` is a count); or it is
+    text with a name-like name and more than ``max(20, 5 % of rows)``
+    distinct values (surnames repeat).
+
+    Two kinds of column are neither features nor identifiers; they are
+    listed in ``ignored`` with a
+    :class:`~churnlib.exceptions.DataQualityWarning`: ``"nested"`` for
+    lists, structs, dicts or arrays in the cells (Parquet nested columns),
+    and ``"saved index"`` for an empty header (pandas' ``Unnamed: 0``) over
+    unique integers, the row labels ``DataFrame.to_csv`` writes by default,
+    unless ``id_columns`` names it.
 
     The churn label, when ``pos_label`` is None, is decided by the one label
     rule of :func:`churnlib.infer_label_rule` (shared by every stage):
@@ -442,6 +546,7 @@ def infer_schema(
     """
     pos_label = _pos_label(pos_label, positive, "infer_schema")
     schema, _, _ = _infer(df, target=target, positive=pos_label, id_columns=id_columns)
+    _ignored_warnings(schema.ignored, "the table")
     return schema
 
 
@@ -537,6 +642,58 @@ def _leakage_scores(X: pd.DataFrame, y: np.ndarray) -> dict[Any, float]:
                 weight += pairs
         scores.update(zip(encoded, (total / weight).tolist(), strict=True))
     return {c: scores[c] for c in X.columns if c in scores}
+
+
+def _ignored_warnings(ignored: Mapping[str, str], source: str) -> None:
+    """Warn about the columns the reader leaves out as neither feature nor id."""
+    nested = [c for c, why in ignored.items() if why == "nested"]
+    if nested:
+        warnings.warn(
+            f"Column(s) {describe_values(nested)} of {source} hold lists, structs "
+            "or arrays in their cells, which churnlib cannot use as features: they "
+            "are left out of X, so ChurnTrainer never sees them and scoring does "
+            "not need them. If they matter, flatten them into plain columns first "
+            "(one column per struct field, a count of list items).",
+            DataQualityWarning,
+            stacklevel=4,
+        )
+    for c in (c for c, why in ignored.items() if why == "saved index"):
+        warnings.warn(
+            f"Column {c!r} of {source} has no header and holds unique integers: it "
+            "looks like the row labels pandas writes by default (DataFrame.to_csv "
+            "without index=False), so it is left out of X and is not a feature; "
+            "scoring does not need it. Write the file with index=False, or pass "
+            f"id_columns=[{c!r}, ...] if it identifies your customers.",
+            DataQualityWarning,
+            stacklevel=4,
+        )
+
+
+def _repeated_id_warnings(
+    raw: pd.DataFrame, ids: Sequence[str], labelled: np.ndarray, source: str
+) -> None:
+    """Warn when an identifier repeats: one customer's rows may be split apart."""
+    for c in ids:
+        if _name_hint(c) and not _id_hint(c):  # surnames, names repeat
+            continue
+        values = raw[c].iloc[np.flatnonzero(labelled)]
+        values = values[values.notna().to_numpy()]
+        repeated = values.duplicated(keep=False).to_numpy()
+        if not repeated.any():
+            continue
+        n_values = int(values[repeated].nunique())
+        warnings.warn(
+            f"Identifier column {c!r} of {source} repeats: {n_values} value(s) "
+            f"occur on more than one row ({int(repeated.sum())} of {len(values)} "
+            "labelled rows). Training rows are split for validation at random "
+            "(ChurnTrainer's stratified cv folds, the CLI's train/validation "
+            "split), so one customer's rows may fall in both training and "
+            "validation and the validation metrics come out optimistic. Keep one "
+            "row per customer (e.g. the latest snapshot), or split by customer "
+            "yourself and pass the held-out customers as X_valid/y_valid.",
+            DataQualityWarning,
+            stacklevel=3,
+        )
 
 
 def _quality_warnings(
@@ -666,10 +823,10 @@ def read_churn_table(
         text with blanks becomes float64 with NaN), binary as bool (float
         0/1 with NaN when values are missing), categorical as pandas
         ``category`` (placeholders become NaN), datetime as datetime64.
-        Identifier and target columns are not in ``X``. The first unique
-        identifier column becomes ``X.index`` (preferring a real id over a
-        row number or a name); the other identifiers are dropped. Without a
-        unique identifier the index is a RangeIndex.
+        Identifier, target and ``schema.ignored`` columns are not in ``X``.
+        The first unique identifier column becomes ``X.index`` (preferring a
+        real id over a row number or a name); the other identifiers are
+        dropped. Without a unique identifier the index is a RangeIndex.
     y : pandas.Series of bool
         True for churn, named after ``target``, same index as ``X``.
     schema : ChurnSchema
@@ -691,11 +848,16 @@ def read_churn_table(
     -----
     DataQualityWarning
         When some rows have no label: they are kept out of ``X`` and ``y`` (so
-    out of training and validation) and counted in the warning.
-    For each constant column, and for each column whose single-feature
-        ROC AUC against ``y`` (folded: ``max(AUC, 1 - AUC)``) exceeds
-        ``LEAKAGE_AUC`` (suspected target leakage). The leakage check
-        needs at least 20 churners and 20 non-churners; smaller tables skip it.
+        out of training and validation) and counted in the warning.
+        For each constant column, and for each column whose single-feature
+        ROC AUC against ``y`` exceeds ``LEAKAGE_AUC`` (suspected target
+        leakage; numbers folded as ``max(AUC, 1 - AUC)``, categories scored
+        out of fold). The leakage check needs at least 20 churners and 20
+        non-churners; smaller tables skip it. For the columns left out as
+        neither feature nor identifier (``schema.ignored``: nested cells, a
+        saved pandas index). When an identifier other than a name repeats
+        on labelled rows (one customer's rows may fall in both training and
+        validation).
 
     See Also
     --------
@@ -756,6 +918,9 @@ def read_churn_table(
         na_values=frozenset(na_values or ()),
     )
     assert y is not None  # target is set
+    _ignored_warnings(schema.ignored, source)
+    unlabelled = np.asarray(y.attrs.get("churnlib.unlabelled", np.zeros(len(y))), bool)
+    _repeated_id_warnings(raw, schema.id_columns, ~unlabelled, source)
     index: pd.Index = pd.RangeIndex(len(raw))
     unique_ids = [
         c for c in schema.id_columns if raw[c].notna().all() and raw[c].is_unique
@@ -764,7 +929,6 @@ def read_churn_table(
     unique_ids.sort(key=lambda c: (_name_hint(c), _is_row_number(raw[c])))
     if unique_ids:
         index = pd.Index(raw[unique_ids[0]].to_numpy(), name=unique_ids[0])
-    unlabelled = np.asarray(y.attrs.get("churnlib.unlabelled", np.zeros(len(y))), bool)
     X = pd.DataFrame({c: col.values.array for c, col in columns.items()}, index=index)
     y = pd.Series(y.to_numpy(dtype=bool), index=index, name=target)
     X_unlabelled = X.iloc[np.flatnonzero(unlabelled)]

@@ -48,6 +48,12 @@ class ChurnSchema:
     coded_categories : tuple of str
         Categorical columns read from whole-number codes (area codes, tiers,
         region codes); their categories are the codes' text (``"408"``).
+    ignored : mapping of str to str
+        Columns that are neither features nor identifiers, left out of the
+        data read: column -> reason, ``"saved index"`` (an empty header over
+        unique integers: the row labels ``DataFrame.to_csv`` writes by
+        default) or ``"nested"`` (lists, structs, dicts or arrays in its
+        cells).
 
     Examples
     --------
@@ -74,6 +80,7 @@ class ChurnSchema:
     true_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     false_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     coded_categories: tuple[str, ...] = ()
+    ignored: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in (
@@ -92,6 +99,9 @@ class ChurnSchema:
             self,
             "leakage",
             {str(k): float(v) for k, v in self.leakage.items()},
+        )
+        object.__setattr__(
+            self, "ignored", {str(k): str(v) for k, v in self.ignored.items()}
         )
         for name in ("true_values", "false_values"):
             object.__setattr__(
@@ -131,6 +141,7 @@ class ChurnSchema:
             if isinstance(v, tuple):
                 d[k] = list(v)
         d["leakage"] = dict(self.leakage)
+        d["ignored"] = dict(self.ignored)
         for name in ("true_values", "false_values"):
             d[name] = {k: list(v) for k, v in getattr(self, name).items()}
         if hasattr(self.positive, "item"):  # numpy scalar -> Python scalar

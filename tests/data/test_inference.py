@@ -63,10 +63,13 @@ def test_random_high_cardinality_text_is_not_called_a_leak(tmp_path):
     df.to_csv(path, index=False)
     X, y, schema = read_quietly(path, target="Churn")  # no leakage warning
     assert schema.leakage == {}
-    assert set(schema.categorical) == {"postcode", "street", "note", "amount_text"}
+    assert {"postcode", "street", "note"} <= set(schema.categorical)
     scores = _leakage_scores(X, y.to_numpy())
     for c in ("postcode", "street", "note", "amount_text"):
         assert abs(scores[c] - 0.5) < 0.05, (c, scores[c])
+    # amounts kept as text (one category per amount) score like noise too
+    as_text = pd.DataFrame({"amount_text": pd.Categorical(df["amount_text"])})
+    assert abs(_leakage_scores(as_text, y.to_numpy())["amount_text"] - 0.5) < 0.05
 
 
 def test_genuine_categorical_leaks_are_still_flagged(tmp_path):
@@ -165,3 +168,236 @@ def test_public_tables_keep_their_leak_verdicts(name, target, leaks):
     assert len(rec) == len(leaks)
     scores = _leakage_scores(X, y.to_numpy())
     assert max(scores[c] for c in schema.categorical) < 0.75  # Contract 0.739
+
+
+# --------------------------------------------------------------------------
+# D10: integer ids that repeat are identifiers, and the repeats are reported
+
+
+def bank_rows(n: int = 600) -> pd.DataFrame:
+    path = SHARED / "bank_churn_modelling.csv"
+    if not path.exists():
+        pytest.skip("shared churn table bank_churn_modelling.csv not found")
+    raw = pd.read_csv(path).head(n)
+    return raw.drop(columns=["RowNumber", "Surname"])
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+def test_repeated_customer_ids_are_identifiers_and_warned(tmp_path, as_text):
+    raw = bank_rows()
+    twice = pd.concat([raw, raw.sample(40, random_state=1)], ignore_index=True)
+    if as_text:
+        twice["CustomerId"] = "C" + twice["CustomerId"].astype(str)
+    path = tmp_path / "dupids.csv"
+    twice.to_csv(path, index=False)
+    with pytest.warns(DataQualityWarning, match="'CustomerId'.* repeats") as rec:
+        X, y, schema = read_churn_table(path, target="Exited")
+    assert len(rec) == 1
+    message = str(rec[0].message)
+    assert "40 value(s) occur on more than one row (80 of 640 labelled rows)" in message
+    assert "both training and validation" in message
+    assert "X_valid/y_valid" in message
+    assert schema.id_columns == ("CustomerId",)
+    assert "CustomerId" not in X
+    assert schema.key is None
+    assert isinstance(X.index, pd.RangeIndex)
+    assert len(X) == len(y) == 640
+
+
+def test_unique_integer_ids_do_not_warn(tmp_path):
+    path = tmp_path / "bank.csv"
+    bank_rows().to_csv(path, index=False)
+    X, _, schema = read_quietly(path, target="Exited")
+    assert schema.id_columns == ("CustomerId",)
+    assert X.index.name == "CustomerId"
+
+
+def test_whole_number_float_ids_with_a_blank_row_are_identifiers(tmp_path):
+    df = churn_frame(400)
+    df.insert(0, "CustomerID", np.arange(2, 402, dtype=float))
+    df.loc[150, :] = np.nan  # a fully empty row: ids are read as float
+    path = tmp_path / "float_ids.csv"
+    df.to_csv(path, index=False)
+    with pytest.warns(DataQualityWarning, match="no label on 1 of 400"):
+        X, _, schema = read_churn_table(path, target="Churn")
+    assert schema.id_columns == ("CustomerID",)
+    assert list(X.columns) == ["tenure"]
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "is_id"),
+    [
+        ("CustomerId", [i // 20 * 20 + i % 19 for i in range(400)], True),  # 95 %
+        ("CustomerId", [i % 300 for i in range(400)], False),  # 75 % distinct
+        ("NumOfProducts", list(range(390)) + list(range(10)), False),  # a count
+        ("num_calls", [float(i) for i in range(400)], False),
+        ("account_no", [float(i) for i in range(399)] + [np.nan], True),
+        ("account_no", [i + 0.5 for i in range(400)], False),  # fractions
+        ("score", list(range(380)) + list(range(20)), False),  # no id hint
+    ],
+)
+def test_mostly_distinct_number_ids(name, values, is_id):
+    from churnlib.data import infer_schema
+
+    schema = infer_schema(pd.DataFrame({name: values}))
+    assert (schema.id_columns == (name,)) is is_id
+
+
+def test_surnames_repeat_without_a_warning(tmp_path):
+    path = SHARED / "bank_churn_modelling.csv"
+    if not path.exists():
+        pytest.skip("shared churn table bank_churn_modelling.csv not found")
+    _, _, schema = read_quietly(path, target="Exited")
+    assert "Surname" in schema.id_columns  # repeats (2,932 distinct), no warning
+
+
+# --------------------------------------------------------------------------
+# D11: the row labels pandas writes by default are not a feature
+
+
+def test_saved_pandas_index_is_left_out_at_training_and_scoring(tmp_path):
+    telco = SHARED / "telco_customer_churn.csv"
+    if not telco.exists():
+        pytest.skip("shared churn table telco_customer_churn.csv not found")
+    df = pd.read_csv(telco)
+    path = tmp_path / "with_index.csv"
+    df.sample(frac=0.3, random_state=0).to_csv(path)  # index=True: 'Unnamed: 0'
+    with pytest.warns(DataQualityWarning, match="'Unnamed: 0'.*no header") as rec:
+        X, _, schema = read_churn_table(path, target="Churn")
+    assert len(rec) == 1
+    assert "index=False" in str(rec[0].message)
+    assert "Unnamed: 0" not in X
+    assert "Unnamed: 0" not in schema.features
+    assert schema.ignored == {"Unnamed: 0": "saved index"}
+    assert "Unnamed: 0" not in schema.id_columns
+    assert X.index.name == "customerID"
+    assert schema.numeric == ("tenure", "MonthlyCharges", "TotalCharges")
+
+
+@pytest.mark.parametrize("order", ["run", "shuffled"])
+def test_saved_index_alone_is_not_an_identifier_either(tmp_path, order):
+    df = churn_frame(300)
+    if order == "shuffled":
+        df = df.sample(frac=1.0, random_state=2)  # labels 0..299 out of order
+    path = tmp_path / "index_only.csv"
+    df.to_csv(path)
+    with pytest.warns(DataQualityWarning, match="'Unnamed: 0'"):
+        X, _, schema = read_churn_table(path, target="Churn")
+    assert schema.id_columns == ()
+    assert schema.key is None
+    assert list(X.columns) == ["tenure"]
+    assert schema.ignored == {"Unnamed: 0": "saved index"}
+
+
+def test_saved_index_named_as_identifier_is_kept(tmp_path):
+    df = churn_frame(300).sample(frac=1.0, random_state=2)
+    path = tmp_path / "index_id.csv"
+    df.to_csv(path)
+    X, _, schema = read_quietly(path, target="Churn", id_columns=["Unnamed: 0"])
+    assert schema.id_columns == ("Unnamed: 0",)
+    assert schema.ignored == {}
+    assert X.index.name == "Unnamed: 0"
+
+
+def test_empty_header_over_repeating_numbers_stays_a_feature(tmp_path):
+    df = churn_frame(300)
+    df.insert(0, "", np.arange(300) % 7)
+    path = tmp_path / "no_name.csv"
+    df.to_csv(path, index=False)
+    _X, _, schema = read_quietly(path, target="Churn")
+    assert "Unnamed: 0" in schema.features
+    assert schema.ignored == {}
+
+
+# --------------------------------------------------------------------------
+# D3: list, struct, dict and array cells
+
+
+def nested_parquet(tmp_path: Path, n: int = 300) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "nested.parquet"
+    table = pa.table(
+        {
+            "id": [f"c{i}" for i in range(n)],
+            "tags": [["a", "b"] if i % 2 else ["c"] for i in range(n)],
+            "addr": [{"city": "x", "zip": i} for i in range(n)],
+            "tenure": np.arange(n) % 72,
+            "Churn": ["Yes" if i % 4 == 0 else "No" for i in range(n)],
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def test_nested_parquet_columns_are_left_out_with_a_warning(tmp_path):
+    path = nested_parquet(tmp_path)
+    with pytest.warns(DataQualityWarning, match="'tags', 'addr'") as rec:
+        X, y, schema = read_churn_table(path, target="Churn")
+    assert len(rec) == 1
+    assert "flatten them" in str(rec[0].message)
+    assert list(X.columns) == ["tenure"]
+    assert X.index.name == "id"
+    assert schema.ignored == {"tags": "nested", "addr": "nested"}
+    assert schema.features == ("tenure",)
+    assert y.sum() == 75
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [[1, 2], [3]],
+        [np.array([1.0]), np.array([2.0, 3.0])],
+        [{"a": 1}, {"a": 2}],
+        [(1, 2), (3,)],
+        [{1, 2}, {3}],
+        ["text", [1]],  # mostly text, one list
+    ],
+    ids=["list", "ndarray", "dict", "tuple", "set", "mixed"],
+)
+def test_object_columns_of_containers_are_nested(cells, tmp_path):
+    n = 200
+    df = churn_frame(n)
+    df["bag"] = pd.Series((cells * n)[:n], dtype=object)
+    path = tmp_path / "bag.pkl"  # any frame: infer_schema sees it as is
+    from churnlib.data import infer_schema
+
+    with pytest.warns(DataQualityWarning, match="'bag' of the table hold lists"):
+        schema = infer_schema(df, target="Churn")
+    assert schema.ignored == {"bag": "nested"}
+    assert "bag" not in schema.features
+    assert "bag" not in schema.id_columns
+    assert not path.exists()
+
+
+def test_arrow_nested_dtypes_are_nested(tmp_path):
+    path = nested_parquet(tmp_path)
+    df = pd.read_parquet(path, dtype_backend="pyarrow")
+    from churnlib.data import infer_schema
+
+    with pytest.warns(DataQualityWarning, match="'tags', 'addr'"):
+        schema = infer_schema(df, target="Churn")
+    assert schema.ignored == {"tags": "nested", "addr": "nested"}
+    assert "tags" not in schema.features
+    assert "addr" not in schema.features
+
+
+def test_nested_target_or_identifier_is_refused(tmp_path):
+    from churnlib.exceptions import DataValidationError
+
+    path = nested_parquet(tmp_path)
+    with pytest.raises(DataValidationError, match=r"'tags'.*cannot be the target"):
+        read_churn_table(path, target="tags")
+    with pytest.raises(DataValidationError, match=r"'addr'.*cannot be the identifier"):
+        read_churn_table(path, target="Churn", id_columns=["addr"])
+
+
+def test_mixed_text_and_numbers_are_not_nested():
+    from churnlib.data import infer_schema
+
+    df = pd.DataFrame({"code": pd.Series(["a", 1, "b", 2.5] * 30, dtype=object)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        schema = infer_schema(df)
+    assert schema.ignored == {}
+    assert schema.categorical == ("code",)
