@@ -35,7 +35,7 @@ from churnlib._core.cleaning import (
     TRUE_WORDS as _TRUE,
 )
 from churnlib._core.labels import infer_label_rule
-from churnlib._core.tables import read_table
+from churnlib._core.tables import layout_hint, read_table
 from churnlib._urls import redact_url
 from churnlib.data._schema import ChurnSchema
 from churnlib.exceptions import (
@@ -327,7 +327,8 @@ def _check_columns(df: pd.DataFrame, names: Iterable[Any], what: str) -> None:
     if missing:
         raise DataValidationError(
             f"{what} {describe_values(missing)} not found in the table; its "
-            f"columns are {describe_values(list(df.columns), limit=30)}.",
+            f"columns are {describe_values(list(df.columns), limit=30)}."
+            f"{layout_hint(df)}",
             columns=missing,
         )
 
@@ -740,6 +741,9 @@ def read_churn_table(
     sheet: str | int | None = ...,
     sep: str | None = ...,
     encoding: str | None = ...,
+    decimal: str | None = ...,
+    thousands: str | None = ...,
+    header_row: int | None = ...,
     return_unlabelled: Literal[False] = ...,
 ) -> tuple[pd.DataFrame, pd.Series, ChurnSchema]: ...
 
@@ -757,6 +761,9 @@ def read_churn_table(
     sheet: str | int | None = ...,
     sep: str | None = ...,
     encoding: str | None = ...,
+    decimal: str | None = ...,
+    thousands: str | None = ...,
+    header_row: int | None = ...,
     return_unlabelled: Literal[True],
 ) -> tuple[pd.DataFrame, pd.Series, ChurnSchema, pd.DataFrame]: ...
 
@@ -773,6 +780,9 @@ def read_churn_table(
     sheet: str | int | None = None,
     sep: str | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    header_row: int | None = None,
     return_unlabelled: bool = False,
 ) -> (
     tuple[pd.DataFrame, pd.Series, ChurnSchema]
@@ -809,8 +819,18 @@ def read_churn_table(
     sep : str or None, default=None
         CSV only: the delimiter (None sniffs ``,`` ``;`` tab ``|``).
     encoding : str or None, default=None
-        CSV only: the text encoding (None tries UTF-8, then latin-1 with a
-        warning).
+        CSV only: the text encoding (None reads a byte-order mark, else UTF-8
+        where bytes are UTF-8 and cp1252 where not, with a warning; see
+        :func:`churnlib.read_table`).
+    decimal : str or None, default=None
+        CSV only: the decimal separator (``","`` for ``29,85``). None detects
+        decimal commas column by column (see :func:`churnlib.read_table`).
+    thousands : str or None, default=None
+        CSV only: the thousands separator (``","`` for ``1,234.50``). None
+        detects it with ``decimal``.
+    header_row : int or None, default=None
+        The 0-based line (CSV) or row (Excel) holding the header, for files
+        with a title above the table. None: the first line.
     return_unlabelled : bool, default=False
         Also return the rows whose label is blank or a placeholder, as a
         fourth item (they are never in ``X``/``y``; score them with the
@@ -905,6 +925,9 @@ def read_churn_table(
         sheet=sheet,
         sep=sep,
         encoding=encoding,
+        decimal=decimal,
+        thousands=thousands,
+        header_row=header_row,
     )
     if raw.shape[0] == 0:
         raise DataValidationError(

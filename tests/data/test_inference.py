@@ -7,6 +7,7 @@ of a target that is not found. Every table is written to a real file.
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -401,3 +402,77 @@ def test_mixed_text_and_numbers_are_not_nested():
         schema = infer_schema(df)
     assert schema.ignored == {}
     assert schema.categorical == ("code",)
+
+
+# --------------------------------------------------------------------------
+# D7: a target that is not found says why the columns look wrong
+
+
+def small_rows(sep: str, n: int = 120) -> str:
+    rows = [
+        sep.join([str(i), str(i % 50), "Yes" if i % 4 == 0 else "No"]) for i in range(n)
+    ]
+    return sep.join(["id", "tenure", "Churn"]) + "\n" + "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("sep", "shown"), [(";", "';'"), ("\t", "'\\t'"), ("|", "'|'")]
+)
+def test_one_column_read_names_the_delimiter(tmp_path, sep, shown):
+    from churnlib.exceptions import DataValidationError
+
+    path = tmp_path / "one.csv"
+    path.write_text(small_rows(sep))
+    with pytest.raises(DataValidationError) as e:
+        read_churn_table(path, target="Churn", sep=",")
+    message = str(e.value)
+    assert "Target column 'Churn' not found" in message
+    assert f"pass sep={shown} (--sep {shown})" in message
+    X, _, _ = read_quietly(path, target="Churn", sep=sep)  # the fix works
+    assert list(X.columns) == ["tenure"]
+
+
+def test_header_below_a_title_is_named_with_its_row(tmp_path):
+    from churnlib.exceptions import DataValidationError
+
+    pytest.importorskip("openpyxl")
+    t = pd.read_csv(io.StringIO(small_rows(",")))
+    path = tmp_path / "title.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        t.to_excel(xw, index=False, startrow=2)
+        xw.sheets["Sheet1"].cell(row=1, column=1, value="Export from CRM")
+    with pytest.raises(DataValidationError) as e:
+        read_churn_table(path, target="Churn")
+    message = str(e.value)
+    assert "header does not seem to be on the first line" in message
+    assert "header_row=2 (--header-row 2)" in message
+    X, y, schema = read_quietly(path, target="Churn", header_row=2)
+    assert schema.id_columns == ("id",)
+    assert len(X) == 120
+    assert int(y.sum()) == 30
+
+
+def test_a_found_target_needs_no_hint_and_other_columns_keep_theirs(tmp_path):
+    from churnlib.exceptions import DataValidationError
+
+    path = tmp_path / "ok.csv"
+    path.write_text(small_rows(","))
+    with pytest.raises(DataValidationError) as e:
+        read_churn_table(path, target="Churn", id_columns=["customer"])
+    assert str(e.value) == (
+        "Identifier column(s) 'customer' not found in the table; its columns are "
+        "'id', 'tenure', 'Churn'."
+    )
+
+
+def test_decimal_and_thousands_pass_through(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text(
+        "id;amount;Churn\n"
+        + "".join(
+            f"{i};1.{i:03d},5;{'Yes' if i % 3 == 0 else 'No'}\n" for i in range(60)
+        )
+    )
+    X, _, schema = read_quietly(path, target="Churn", decimal=",", thousands=".")
+    assert schema.numeric == ("amount",)
+    assert X["amount"].iloc[:2].tolist() == [1000.5, 1001.5]
