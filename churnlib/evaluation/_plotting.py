@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 
+from churnlib._core.alignment import aligned_labels
 from churnlib._optional import check_matplotlib_support
 from churnlib._validation import StrOptions, validate_params
 from churnlib.evaluation._checks import final_estimator, positive_proba
@@ -149,6 +150,7 @@ class _ChurnCurveDisplayMixin(_DisplayMixin):
         """Score ``X``, name the curve after the model, call ``from_predictions``."""
         caller = f"{cls.__name__}.from_estimator"
         check_matplotlib_support(caller)
+        y = aligned_labels(X, y, caller=caller)
         scores, pos_label = _binary_scores(
             estimator,
             X,

@@ -25,6 +25,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from churnlib._core.alignment import aligned_labels
 from churnlib._core.contract import ModelContract, get_contract
 from churnlib._core.labels import decode_labels
 from churnlib._core.model_facts import churn_proba, model_threshold
@@ -252,6 +253,8 @@ def evaluate(
             "evaluate: there are no customers to evaluate (X and y are empty). "
             "Pass held-out rows with their outcomes."
         )
+    # a pandas y is matched to X's rows by index, before prepare re-keys them
+    y = aligned_labels(X, y, caller="evaluate")
     contract = get_contract(model)
     if contract is not None and isinstance(X, pd.DataFrame):
         X = contract.prepare(X, source="the evaluation table")

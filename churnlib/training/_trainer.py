@@ -28,6 +28,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
+from churnlib._core.alignment import aligned_labels
 from churnlib._core.contract import attach_contract
 from churnlib._core.model_facts import final_estimator, through_pipeline
 from churnlib._urls import redact_url
@@ -802,13 +803,20 @@ class ChurnTrainer:
         if isinstance(drop, str):
             drop = [drop]
         frame = _as_frame(X, "X")
-        labels = _as_labels(y, "y")
+        labels = _as_labels(aligned_labels(frame, y, caller="ChurnTrainer.fit"), "y")
         check_shape(frame, labels)
         decision = decide_contract(
             frame, labels, schema=schema, allow_leakage=allow_leakage, drop=drop
         )
         X_fit, y_fit = check_training_data(decision.X, decision.y)
         if y_valid is not None and X_valid is not None:
+            y_valid = aligned_labels(
+                X_valid,
+                y_valid,
+                x_name="X_valid",
+                y_name="y_valid",
+                caller="ChurnTrainer.fit",
+            )
             y_valid = decode_valid_labels(
                 _as_labels(y_valid, "y_valid"), decision.labels
             )

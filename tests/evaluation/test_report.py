@@ -676,3 +676,15 @@ def test_save_html_failure_is_a_churnlib_error_without_secrets(report, tmp_path)
     assert e.value.__cause__ is None
     assert e.value.__context__ is None
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_outcomes_are_paired_with_rows_by_index(logistic_pipeline, churn_split):
+    # a pandas y holding the same customers in another order is matched by
+    # index; one for other rows is refused, not silently paired by position
+    *_, X_test, y_test, _ = churn_split
+    y = pd.Series(np.asarray(y_test), index=X_test.index)
+    base = evaluate(logistic_pipeline, X_test, y).metrics
+    moved = evaluate(logistic_pipeline, X_test, y.sample(frac=1, random_state=0))
+    assert moved.metrics == pytest.approx(base, nan_ok=True)
+    with pytest.raises(DataValidationError, match="evaluate: the index of y"):
+        evaluate(logistic_pipeline, X_test, y.set_axis(y.index + 10**6))

@@ -322,6 +322,27 @@ def test_bool_and_int_labels_give_the_same_metrics(make_trainer, split_data):
         assert as_bool.metrics[name] == pytest.approx(as_int.metrics[name])
 
 
+def test_labels_are_paired_with_rows_by_index_not_position(make_trainer, split_data):
+    # the same customers' labels in another order (after a sort or a merge)
+    # train the same model; labels for other rows are refused
+    X_train, X_valid, y_train, y_valid = split_data
+    kwargs = {"estimator": LogisticRegression(max_iter=1000), "log_model": False}
+    plain = make_trainer(**kwargs).fit(X_train, y_train).model
+    shuffled = y_train.sample(frac=1, random_state=0)
+    assert not shuffled.index.equals(y_train.index)
+    moved = make_trainer(**kwargs).fit(X_train, shuffled).model
+    np.testing.assert_array_equal(
+        moved.predict_proba(X_valid), plain.predict_proba(X_valid)
+    )
+    with pytest.raises(DataValidationError, match="the index of y_valid does not"):
+        make_trainer(**kwargs).fit(
+            X_train,
+            y_train,
+            X_valid=X_valid,
+            y_valid=y_valid.set_axis(y_valid.index + 10**6),
+        )
+
+
 def test_numpy_features_are_accepted(make_trainer):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 3))
