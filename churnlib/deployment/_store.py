@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import posixpath
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from numbers import Integral, Real
@@ -324,6 +325,13 @@ class ModelStore:
             aliases = sorted(self._aliases.read_all())
         except DeploymentError:
             versions, aliases = [], []
+        if not versions and not self._exists():
+            return ModelNotFoundError(
+                f"No {what}: there is no model store at {self.url}. "
+                f"{self._url_hint()}Check the URL (a store is created by its "
+                "first publish).",
+                url=self.url,
+            )
         if not versions:
             listing = "The store has no versions yet; publish one first"
         else:
@@ -337,6 +345,27 @@ class ModelStore:
             f"No {what} in the model store {self.url}. {listing}.",
             url=self.url,
         )
+
+    def _exists(self) -> bool:
+        """Whether anything is at the store's root (an empty store still is)."""
+        try:
+            return bool(self.fs.exists(self._root))
+        except (DeploymentError, OSError):
+            return True  # unknown: say what the listing says
+
+    def _url_hint(self) -> str:
+        """Say what is often wrong with a store URL that names nothing."""
+        text = str(self.url)
+        if text.startswith("file://") and not text.startswith("file:///"):
+            return (
+                "file:// URLs name an absolute path with three slashes "
+                "(file:///tmp/models); with two, the first folder is read as "
+                "a host. "
+            )
+        local = text.startswith("file:") or "://" not in text
+        if local and re.search(r"%[0-9A-Fa-f]{2}", text):
+            return "Percent-escapes (%20) in a local path are not decoded. "
+        return ""
 
     def _resolve(self, ref: Any) -> str:
         """Resolve a version id, alias, ``"latest"`` or ModelVersion to an id."""

@@ -164,7 +164,7 @@ def test_prune_never_deletes_aliased_versions(store, model):
 
 
 def test_unknown_reference_lists_what_exists(store, model):
-    with pytest.raises(ModelNotFoundError, match="no versions yet"):
+    with pytest.raises(ModelNotFoundError, match=r"no versions yet|no model store at"):
         store.load()
     v = store.publish(model, alias="production")
     with pytest.raises(ModelNotFoundError) as info:
@@ -301,3 +301,24 @@ def test_dummy_and_linear_models_round_trip(storage_url, churn_xy):
             store.load(v.version).predict_proba(num), fitted.predict_proba(num)
         )
         assert store.get(v.version).version == v.version
+
+
+def test_a_url_naming_no_store_says_so_and_what_is_often_wrong(tmp_path):
+    # a mistyped URL must not send the user to publish into the wrong place
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelNotFoundError, match="The store has no versions yet"):
+        ModelStore(tmp_path / "empty").load("production")
+    cases = {
+        str(tmp_path / "nope"): "there is no model store at",
+        f"file://{tmp_path}/my%20store": "Percent-escapes (%20) in a local path",
+        # two slashes: "file:/" + "/tmp/..." reads "tmp" as a host
+        "file:/" + str(tmp_path) + "/x": "three slashes",
+    }
+    for url, fragment in cases.items():
+        with pytest.raises(ModelNotFoundError, match="no model store at") as info:
+            ModelStore(url).load("production")
+        assert fragment in str(info.value)
+        assert "Check the URL (a store is created by its first publish)" in str(
+            info.value
+        )
+    assert not (tmp_path / "nope").exists()  # looking created nothing
