@@ -61,6 +61,16 @@ _NAME_TOKENS = frozenset(
     {"surname", "name", "firstname", "lastname", "fullname", "forename", "email"}
 )
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?.*)?$")
+#: Common non-ISO date shapes -> the formats they may be written in; a shape
+#: with two formats (day and month swapped) is read only when exactly one of
+#: them parses every distinct value.
+_OTHER_DATES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"\d{1,2}/\d{1,2}/\d{4}"), ("%m/%d/%Y", "%d/%m/%Y")),
+    (re.compile(r"\d{1,2}-\d{1,2}-\d{4}"), ("%m-%d-%Y", "%d-%m-%Y")),
+    (re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}"), ("%d.%m.%Y",)),
+    (re.compile(r"\d{4}/\d{1,2}/\d{1,2}"), ("%Y/%m/%d",)),
+)
+_TIME_RE = re.compile(r" \d{1,2}:\d{2}(:\d{2})?")
 _MIN_ROWS_UNNAMED_ID = 50
 _MIN_CLASS_FOR_LEAKAGE = 20
 _LEAKAGE_FOLDS = 5
@@ -72,6 +82,9 @@ class _Column:
     values: pd.Series  # cleaned values
     code: tuple[str, str] | None = None  # binary: raw (true, false) code texts
     coded: bool = False  # categorical read from whole-number codes
+    # non-ISO date text: the one format a datetime was read with, or the
+    # formats a categorical could be read with (day and month ambiguous)
+    date_formats: tuple[str, ...] = ()
 
 
 _tokens = name_words
@@ -103,6 +116,8 @@ def _mostly_distinct_numbers(name: object, s: pd.Series) -> bool:
     n = len(s)
     if n < 20 or not _id_hint(name) or _count_name(name):
         return False
+    if pd.api.types.is_integer_dtype(s):  # exact, also past 2**53
+        return bool(s.nunique(dropna=True) >= 0.9 * n)
     values = s.to_numpy(dtype=float, na_value=np.nan)
     present = values[~np.isnan(values)]
     if present.size == 0 or not np.all(present == np.round(present)):
@@ -190,8 +205,8 @@ def _is_row_number(s: pd.Series) -> bool:
     """Tell whether ``s`` holds unique integers k, k+1, ..., k+n-1 (any order)."""
     if not pd.api.types.is_integer_dtype(s) or s.isna().any() or len(s) == 0:
         return False
-    values = s.to_numpy(dtype=np.int64)
-    if values.max() - values.min() != values.size - 1:
+    # Python ints: uint64 ids past 2**63 neither wrap nor overflow
+    if int(s.max()) - int(s.min()) != len(s) - 1:
         return False
     return bool(s.is_unique)
 
@@ -243,12 +258,54 @@ def _analyze(s: pd.Series, na_values: frozenset[str] = frozenset()) -> _Column:
                 codes, allow_fill=True, fill_value=pd.NaT
             )
             return _Column("datetime", _series(values, s))
+    ambiguous: tuple[str, ...] = ()
+    formats = _date_formats(levels)
+    if formats:
+        parsed_any = [
+            pd.to_datetime(pd.Series(levels), errors="coerce", format=f)
+            for f in formats
+        ]
+        complete = [
+            (f, p) for f, p in zip(formats, parsed_any, strict=True) if p.notna().all()
+        ]
+        if len(complete) == 1:
+            values = pd.DatetimeIndex(complete[0][1]).take(
+                codes, allow_fill=True, fill_value=pd.NaT
+            )
+            return _Column(
+                "datetime", _series(values, s), date_formats=(complete[0][0],)
+            )
+        ambiguous = tuple(f for f, _ in complete)
     order = np.argsort(np.array([str(v) for v in levels], dtype=object), kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     cat_codes = np.where(present, rank[np.maximum(codes, 0)], -1)
     categorical = pd.Categorical.from_codes(cat_codes, categories=list(levels[order]))
-    return _Column("categorical", _series(categorical, s))
+    return _Column("categorical", _series(categorical, s), date_formats=ambiguous)
+
+
+def _date_formats(levels: np.ndarray) -> tuple[str, ...]:
+    """Return the non-ISO date formats the first distinct values are shaped as."""
+    head = [str(v) for v in levels[:20]]
+    if not head:
+        return ()
+    times = [_TIME_RE.search(v) for v in head]
+    with_time = times[0] is not None
+    if any((m is not None) != with_time for m in times):
+        return ()
+    clock = ""
+    if with_time:
+        seconds = [m is not None and m.group(1) is not None for m in times]
+        if len(set(seconds)) != 1:
+            return ()
+        clock = " %H:%M:%S" if seconds[0] else " %H:%M"
+    dates = [
+        v[: m.start()] if m is not None else v for v, m in zip(head, times, strict=True)
+    ]
+    for shape, formats in _OTHER_DATES:
+        if all(shape.fullmatch(v) for v in dates):
+            return tuple(f + clock for f in formats)
+    return ()
 
 
 def _numeric(s: pd.Series) -> _Column:
@@ -331,6 +388,33 @@ def _check_columns(df: pd.DataFrame, names: Iterable[Any], what: str) -> None:
             f"{layout_hint(df)}",
             columns=missing,
         )
+
+
+def _text_names(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Return ``df`` with its column names as text (as the contract records them).
+
+    An Excel header cell holding a number (a year such as 2019) is read as an
+    int; every later stage names columns by text, so they become text once,
+    here. Two names that only differ by type (2019 and "2019") are refused.
+    """
+    if all(isinstance(c, str) for c in df.columns):
+        return df
+    names = [str(c) for c in df.columns]
+    if len(set(names)) < len(names) and df.columns.is_unique:
+        seen: dict[str, list[Any]] = {}
+        for c in df.columns:
+            seen.setdefault(str(c), []).append(c)
+        clash = {k: v for k, v in seen.items() if len(v) > 1}
+        shown = "; ".join(
+            " and ".join(repr(c) for c in cols) for cols in clash.values()
+        )
+        raise DataValidationError(
+            f"Columns of {source} have the same name once written as text "
+            f"({shown}): a number and a text header cell say the same thing. "
+            "Rename one of each pair.",
+            columns=list(clash),
+        )
+    return df.set_axis(names, axis=1)
 
 
 def _infer(
@@ -491,7 +575,10 @@ def infer_schema(
       ``coded_categories``;
     - **numeric** if it has a numeric dtype or every present text value
       parses as a number (``" "`` becomes NaN);
-    - **datetime** if it has a datetime dtype or ISO-formatted date text;
+    - **datetime** if it has a datetime dtype or ISO-formatted date text, or
+      date text in one of the common other shapes (``03/14/2021``,
+      ``14.03.2021``, ``2021/03/14``...) that exactly one format reads (day
+      and month that cannot be told apart stay categorical);
     - **categorical** otherwise (text, including two-level text such as
       gender).
 
@@ -695,6 +782,32 @@ def _repeated_id_warnings(
             DataQualityWarning,
             stacklevel=3,
         )
+
+
+def _date_warnings(columns: Mapping[Any, _Column], source: str) -> None:
+    """Warn about date text that is not ISO: read with its format, or ambiguous."""
+    for c, col in columns.items():
+        if not col.date_formats:
+            continue
+        n_levels = int(col.values.nunique(dropna=True))
+        if col.kind == "datetime":
+            message = (
+                f"Column {c!r} of {source} holds dates written as "
+                f"{col.date_formats[0]!r} (the only format that reads all "
+                f"{n_levels:,} distinct values): it is read as dates, which are "
+                "kept in X and listed in schema.datetime but are not features, "
+                "as ISO dates are."
+            )
+        else:
+            message = (
+                f"Column {c!r} of {source} looks like dates ("
+                + " or ".join(repr(f) for f in col.date_formats)
+                + f"), but none of its {n_levels:,} distinct values tells the day "
+                "from the month (none is above 12): churnlib does not guess, so "
+                "it is read as a category with one level per date. Write the "
+                "dates as YYYY-MM-DD, or drop the column if it is not a feature."
+            )
+        warnings.warn(message, DataQualityWarning, stacklevel=3)
 
 
 def _quality_warnings(
@@ -933,6 +1046,7 @@ def read_churn_table(
         raise DataValidationError(
             f"The table at {source} has no rows; a churn table needs at least one."
         )
+    raw = _text_names(raw, source)
     schema, columns, y = _infer(
         raw,
         target=target,
@@ -942,6 +1056,7 @@ def read_churn_table(
     )
     assert y is not None  # target is set
     _ignored_warnings(schema.ignored, source)
+    _date_warnings(columns, source)
     unlabelled = np.asarray(y.attrs.get("churnlib.unlabelled", np.zeros(len(y))), bool)
     _repeated_id_warnings(raw, schema.id_columns, ~unlabelled, source)
     index: pd.Index = pd.RangeIndex(len(raw))

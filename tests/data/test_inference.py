@@ -79,13 +79,27 @@ def test_genuine_categorical_leaks_are_still_flagged(tmp_path):
     rng = np.random.default_rng(5)
     reasons = np.array(["price", "service", "moved", "competitor", "other"])
     n = len(df)
-    days, months = rng.integers(1, 29, n), rng.integers(1, 13, n)
+    days, months = rng.integers(1, 29, n), rng.integers(0, 12, n)
+    names = np.array(
+        [
+            "Jan",
+            "Feb",
+            "Mar",
+            "Apr",
+            "May",
+            "Jun",
+            "Jul",
+            "Aug",
+            "Sep",
+            "Oct",
+            "Nov",
+            "Dec",
+        ]
+    )
     df["churn_reason"] = np.where(churned, reasons[rng.integers(0, 5, n)], "")
     df["churn_note"] = np.where(churned, [f"said {i}" for i in range(n)], "")
-    df["cancel_date"] = np.where(  # not ISO: read as text, one level per date
-        churned,
-        [f"{d:02d}/{m:02d}/2023" for d, m in zip(days, months, strict=True)],
-        "",
+    df["cancel_date"] = np.where(  # not a date shape churnlib reads: text
+        churned, [f"{d} {names[m]} 2023" for d, m in zip(days, months, strict=True)], ""
     )
     df["status"] = np.where(churned, "closed", "active")
     path = tmp_path / "leaks.csv"
@@ -476,3 +490,125 @@ def test_decimal_and_thousands_pass_through(tmp_path):
     X, _, schema = read_quietly(path, target="Churn", decimal=",", thousands=".")
     assert schema.numeric == ("amount",)
     assert X["amount"].iloc[:2].tolist() == [1000.5, 1001.5]
+
+
+# --------------------------------------------------------------------------
+# D14: dates written other than ISO
+
+
+def dated_frame(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    df = churn_frame(n, seed)
+    rng = np.random.default_rng(seed)
+    days = pd.to_timedelta(rng.integers(0, 2000, n), unit="D")
+    return df, pd.Series(pd.Timestamp("2024-06-01") - days)
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    ["%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%m-%d-%Y", "%m/%d/%Y %H:%M"],
+)
+def test_common_date_formats_are_read_as_dates(tmp_path, fmt):
+    df, when = dated_frame()
+    when = when + pd.Timedelta(hours=7, minutes=5)
+    df["signup"] = when.dt.strftime(fmt)
+    df.loc[5, "signup"] = ""  # a blank stays missing
+    path = tmp_path / "dates.csv"
+    df.to_csv(path, index=False)
+    with pytest.warns(DataQualityWarning, match=f"'signup'.*written as '{fmt}'") as rec:
+        X, _, schema = read_churn_table(path, target="Churn")
+    assert len(rec) == 1
+    assert schema.datetime == ("signup",)
+    assert "signup" not in schema.features
+    expected = pd.to_datetime(when.dt.strftime(fmt), format=fmt)
+    expected[5] = pd.NaT
+    got = X["signup"].to_numpy()
+    assert (pd.isna(got) == pd.isna(expected.to_numpy())).all()
+    keep = ~pd.isna(got)
+    np.testing.assert_array_equal(
+        got[keep].astype("datetime64[s]"),
+        expected.to_numpy()[keep].astype("datetime64[s]"),
+    )
+
+
+def test_day_and_month_that_cannot_be_told_apart_are_not_guessed(tmp_path):
+    df, _ = dated_frame()
+    rng = np.random.default_rng(9)
+    df["visit"] = [
+        f"{a:02d}/{b:02d}/2023" for a, b in rng.integers(1, 13, (len(df), 2))
+    ]
+    path = tmp_path / "ambiguous.csv"
+    df.to_csv(path, index=False)
+    with pytest.warns(DataQualityWarning, match="does not guess") as rec:
+        _, _, schema = read_churn_table(path, target="Churn")
+    assert len(rec) == 1
+    assert "'%m/%d/%Y' or '%d/%m/%Y'" in str(rec[0].message)
+    assert "YYYY-MM-DD" in str(rec[0].message)
+    assert schema.categorical == ("visit",)
+    assert schema.datetime == ()
+
+
+def test_iso_dates_and_date_like_text_are_unchanged(tmp_path):
+    df, when = dated_frame()
+    df["iso"] = when.dt.strftime("%Y-%m-%d")
+    df["ref"] = [f"{i % 40}/{i % 9}/20AB" for i in range(len(df))]  # not a date
+    path = tmp_path / "iso.csv"
+    df.to_csv(path, index=False)
+    _, _, schema = read_quietly(path, target="Churn")
+    assert schema.datetime == ("iso",)
+    assert "ref" in schema.categorical
+
+
+# --------------------------------------------------------------------------
+# D18: column names that are not text; D21: uint64 ids
+
+
+def test_number_headers_become_text_names(tmp_path):
+    pytest.importorskip("openpyxl")
+    df = churn_frame(300)
+    df[2019] = np.arange(300) * 1.5
+    path = tmp_path / "years.xlsx"
+    df.to_excel(path, index=False)
+    X, _, schema = read_quietly(path, target="Churn")
+    assert list(X.columns) == ["tenure", "2019"]
+    assert schema.numeric == ("tenure", "2019")
+
+
+def test_number_and_text_header_with_one_name_are_refused(tmp_path):
+    from churnlib.exceptions import DataValidationError
+
+    pytest.importorskip("openpyxl")
+    df = churn_frame(100)
+    df[2019] = 1.0
+    df["2019"] = 2.0
+    path = tmp_path / "clash.xlsx"
+    df.to_excel(path, index=False)
+    with pytest.raises(DataValidationError, match=r"\(2019 and '2019'\)") as e:
+        read_churn_table(path, target="Churn")
+    assert e.value.columns == ("2019",)
+
+
+@pytest.mark.parametrize(
+    ("values", "is_run"),
+    [
+        (np.array([2**63 + i for i in range(60)], dtype=np.uint64), True),
+        (np.array([2**64 - 1, 0], dtype=np.uint64), False),  # wrapped to -1, 0
+        (np.array([2**63 - 1, -(2**63), *range(58)], dtype=np.int64), False),
+    ],
+)
+def test_huge_integers_neither_wrap_nor_warn(values, is_run):
+    from churnlib.data._reader import _is_row_number
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow RuntimeWarning
+        assert _is_row_number(pd.Series(values)) is is_run
+
+
+def test_uint64_customer_ids_are_identifiers(tmp_path):
+    df = churn_frame(300)
+    df.insert(0, "CustomerId", np.arange(300, dtype=np.uint64) * 7 + 2**63)
+    from churnlib.data import infer_schema
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        schema = infer_schema(df, target="Churn")
+    assert schema.id_columns == ("CustomerId",)
