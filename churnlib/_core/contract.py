@@ -42,7 +42,33 @@ __all__ = [
     "attach_contract",
     "get_contract",
     "infer_contract",
+    "with_text_names",
 ]
+
+
+def with_text_names(raw: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Return ``raw`` with its column names as text, as contracts record them.
+
+    Excel headers such as years (``2019``) and frames with integer columns
+    arrive with non-text names; training and scoring read them as text, so a
+    name means the same column at every stage.
+
+    Raises
+    ------
+    DataValidationError
+        If two names are the same text (``1`` and ``"1"``, or a repeat).
+    """
+    given = raw.columns.tolist()  # one conversion, not an Index iteration
+    columns = [str(c) for c in given]
+    if len(set(columns)) != len(columns):
+        dup = sorted({c for c in columns if columns.count(c) > 1})
+        raise DataValidationError(
+            f"{source} has duplicate column names {describe_values(dup)}: "
+            "rename them first.",
+            columns=dup,
+        )
+    return raw.set_axis(columns, axis=1) if columns != given else raw
+
 
 #: Name of the fitted-model attribute holding the contract (as JSON text, so
 #: skops persists it without any trusted type).
@@ -345,17 +371,7 @@ class ModelContract:
                 "ModelContract.prepare expects a pandas DataFrame. Got "
                 f"{type(raw).__name__} instead."
             )
-        given = raw.columns.tolist()  # one conversion, not an Index iteration
-        columns = [str(c) for c in given]
-        if len(set(columns)) != len(columns):
-            dup = sorted({c for c in columns if columns.count(c) > 1})
-            raise DataValidationError(
-                f"{source} has duplicate column names {describe_values(dup)}: "
-                "rename them first.",
-                columns=dup,
-            )
-        if columns != given:
-            raw = raw.set_axis(columns, axis=1)
+        raw = with_text_names(raw, source)
         missing = [n for n in self.feature_names if n not in raw.columns]
         if missing:
             raise DataValidationError(

@@ -29,7 +29,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from churnlib._core.alignment import aligned_labels
-from churnlib._core.contract import attach_contract
+from churnlib._core.contract import attach_contract, with_text_names
 from churnlib._core.model_facts import final_estimator, through_pipeline
 from churnlib._urls import redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
@@ -802,13 +802,15 @@ class ChurnTrainer:
             )
         if isinstance(drop, str):
             drop = [drop]
-        frame = _as_frame(X, "X")
+        frame = with_text_names(_as_frame(X, "X"), "X")
         labels = _as_labels(aligned_labels(frame, y, caller="ChurnTrainer.fit"), "y")
         check_shape(frame, labels)
         decision = decide_contract(
             frame, labels, schema=schema, allow_leakage=allow_leakage, drop=drop
         )
         X_fit, y_fit = check_training_data(decision.X, decision.y)
+        if isinstance(X_valid, pd.DataFrame):
+            X_valid = with_text_names(X_valid, "X_valid")
         if y_valid is not None and X_valid is not None:
             y_valid = aligned_labels(
                 X_valid,

@@ -20,6 +20,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
+from churnlib import get_contract
 from churnlib.exceptions import (
     DataValidationError,
     InvalidParameterError,
@@ -341,6 +342,24 @@ def test_labels_are_paired_with_rows_by_index_not_position(make_trainer, split_d
             X_valid=X_valid,
             y_valid=y_valid.set_axis(y_valid.index + 10**6),
         )
+
+
+def test_non_text_column_names_are_read_as_text(make_trainer, split_data):
+    # Excel headers such as years arrive as ints; the contract records text
+    X_train, X_valid, y_train, y_valid = split_data
+    numeric = X_train.select_dtypes("number").columns[:2]
+    names = {c: 2019 + i for i, c in enumerate(numeric)}
+    result = make_trainer(log_model=False).fit(
+        X_train.rename(columns=names), y_train,
+        X_valid=X_valid.rename(columns=names), y_valid=y_valid,
+    )  # fmt: skip
+    contract = get_contract(result.model)
+    assert {"2019", "2020"} <= set(contract.feature_names)
+    scored = result.model.predict_proba(contract.prepare(X_valid.rename(columns=names)))
+    assert scored.shape == (len(X_valid), 2)
+    clash = X_train.rename(columns=names).assign(**{"2019": 1.0})
+    with pytest.raises(DataValidationError, match="duplicate column names '2019'"):
+        make_trainer(log_model=False).fit(clash, y_train)
 
 
 def test_numpy_features_are_accepted(make_trainer):
