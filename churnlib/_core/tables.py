@@ -781,15 +781,16 @@ def read_excel(
     data = f.read()
     if sheet is not None:
         try:
-            return pd.read_excel(
+            frame = pd.read_excel(
                 io.BytesIO(data), sheet_name=sheet, header=header_row or 0
             )
         except (ValueError, KeyError) as err:
             names = pd.ExcelFile(io.BytesIO(data)).sheet_names
             raise DataValidationError(
                 f"{safe} has no sheet {sheet!r}; its sheets are {names!r}. Pass "
-                "one of those as sheet=."
+                "one of those as sheet= (--sheet)."
             ) from err
+        return _keep_zero_padded(frame, data, sheet, header_row)
     sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, header=header_row or 0)
     # The table is on the sheet with the most filled cells (notes and pivot
     # sheets are small).
@@ -798,7 +799,31 @@ def read_excel(
     }
     if not filled or max(filled.values()) == 0:
         raise DataValidationError(f"{safe} has no filled cells on any sheet.")
-    return sheets[max(filled, key=lambda k: filled[k])]
+    sheet = max(filled, key=lambda k: filled[k])
+    return _keep_zero_padded(sheets[sheet], data, sheet, header_row)
+
+
+def _keep_zero_padded(
+    frame: pd.DataFrame, data: bytes, sheet: str | int, header_row: int | None
+) -> pd.DataFrame:
+    """Give back their text to number columns whose cells were ``"007"`` text."""
+    numeric = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    if not numeric:
+        return frame
+    raw = pd.read_excel(
+        io.BytesIO(data), sheet_name=sheet, header=header_row or 0, dtype=object
+    )
+    cells = raw[numeric]
+    texts = cells.apply(lambda s: s.map(lambda v: v if isinstance(v, str) else None))
+    for column in zero_padded(texts):
+        s = raw[column]
+        frame[column] = s.where(s.isna(), s.astype(str))
+    return frame
 
 
 def read_table(

@@ -8,7 +8,6 @@ so the local and the Dask engine write the same part files with the same rows.
 
 from __future__ import annotations
 
-import contextlib
 import posixpath
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,15 +18,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnlib._core import tables
 from churnlib._core.timeouts import StorageTimeoutError
-from churnlib.exceptions import DataValidationError, TableNotFoundError
+from churnlib._urls import redact_url, redact_urls_in
+from churnlib.exceptions import (
+    ChurnlibError,
+    DataValidationError,
+    InvalidParameterError,
+    TableNotFoundError,
+)
 
 __all__: list[str] = []
 
-_PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
-_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".csv.xz", ".tsv")
 # How many rows of each CSV file are sampled to learn its column kinds.
 _CSV_SAMPLE_ROWS = 10_000
+#: The read options score_table passes through (as read_table's keywords).
+READ_OPTIONS = (
+    "sep",
+    "encoding",
+    "decimal",
+    "thousands",
+    "na_values",
+    "sheet",
+    "header_row",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +51,12 @@ class WorkUnit:
     index: int
     path: str  # protocol-stripped path, as the filesystem understands it
     url: str  # the same path with its protocol, for messages
-    fmt: str  # "parquet" or "csv"
+    fmt: str  # "parquet", "csv" or "excel"
     row_groups: tuple[int, ...] | None
     rows: int | None  # known for Parquet, None for CSV
-    csv_options: tuple[tuple[str, str], ...] = ()  # CSV: sniffed sep and encoding
+    # CSV: the read options decided from the file's first bytes and rows
+    # (pandas keywords, text and number columns); Excel: sheet and header row
+    csv_options: tuple[tuple[str, Any], ...] = ()
 
     def describe(self) -> str:
         """Name this unit in an error message."""
@@ -65,13 +81,12 @@ class InputPlan:
 
 
 def infer_format(path: str) -> str | None:
-    """``"parquet"``, ``"csv"`` or None from a file name."""
-    name = path.lower()
-    if name.endswith(_PARQUET_SUFFIXES):
-        return "parquet"
-    if name.endswith(_CSV_SUFFIXES):
-        return "csv"
-    return None
+    """``"parquet"``, ``"csv"``, ``"excel"`` or None from a file name.
+
+    The one suffix table of :mod:`churnlib._core.tables` (compression
+    suffixes such as ``.csv.gz`` included).
+    """
+    return tables.table_format(path)
 
 
 def _visible(path: str, root: str) -> bool:
@@ -79,41 +94,55 @@ def _visible(path: str, root: str) -> bool:
     return not any(part.startswith(("_", ".")) for part in rel.split("/"))
 
 
+def _head(fs: Any, path: str, n: int = 8) -> bytes:
+    with fs.open(path, "rb") as f:
+        head: bytes = f.read(n)
+    return head
+
+
 def list_input_files(
     fs: Any, path: str, url: str, fmt: str | None
 ) -> tuple[str, list[str]]:
     """Return ``(format, files)`` for a file, a directory of parts or a glob."""
+    url = redact_url(url)
+    single = False
     if any(ch in path for ch in "*?["):
         files = sorted(p for p in fs.glob(path) if fs.isfile(p))
     elif fs.isdir(path):
         files = sorted(p for p in fs.find(path) if _visible(p, path) and fs.isfile(p))
         if fmt is None:
             files = [p for p in files if infer_format(p) is not None]
-        elif fmt == "parquet":
-            files = [p for p in files if infer_format(p) in (None, "parquet")]
         else:
-            files = [p for p in files if infer_format(p) in (None, "csv")]
+            files = [p for p in files if infer_format(p) in (None, fmt)]
     elif fs.exists(path):
-        files = [path]
+        files, single = [path], True
     else:
         raise TableNotFoundError(
-            f"The input {url!r} does not exist. Pass the URL of a Parquet or CSV "
-            "file, a directory of part files, or a glob pattern.",
+            f"The input {url!r} does not exist. Pass the URL of a CSV, Parquet or "
+            "Excel file, a directory of part files, or a glob pattern.",
             url=url,
         )
     if not files:
+        known = ", ".join(sorted(tables.SUFFIXES))
         raise DataValidationError(
-            f"The input {url!r} contains no Parquet or CSV files (names ending in "
-            f"{', '.join(_PARQUET_SUFFIXES + _CSV_SUFFIXES[:2])}); files starting "
-            "with '_' or '.' are ignored. Pass input_format= for other names."
+            f"The input {url!r} contains no table files (names ending in {known}, "
+            "optionally compressed: .gz, .zip, ...); files starting with '_' or '.' "
+            "are ignored. Pass input_format= (--input-format) for other names."
         )
     if fmt is None:
         found = {f for f in map(infer_format, files) if f is not None}
+        if not found and single:  # a file without a known suffix: its bytes
+            found = {tables.table_format(path, _head(fs, path)) or "csv"}
         if len(found) != 1:
             raise DataValidationError(
-                f"Cannot tell the format of the input {url!r}: found "
-                f"{sorted(found) or 'no known'} file suffixes. Pass "
-                "input_format='parquet' or input_format='csv'."
+                f"Cannot tell the format of the input {url!r}: it holds "
+                + (
+                    f"{' and '.join(sorted(found))} files"
+                    if found
+                    else "no file with a known suffix"
+                )
+                + ". Score one format at a time (a folder or glob per format), or "
+                "pass input_format= (--input-format) to read every file as one."
             )
         fmt = found.pop()
     return fmt, files
@@ -195,84 +224,204 @@ def _compatible(kind: str, expected: str) -> bool:
     return kind == expected or "null" in (kind, expected)
 
 
-def _csv_read_kwargs(path: str) -> dict[str, Any]:
-    kw: dict[str, Any] = {"compression": "infer"}
-    if path.lower().endswith(".tsv"):
-        kw["sep"] = "\t"
-    return kw
-
-
 def _open_csv(fs: Any, path: str) -> Any:
     from fsspec.utils import infer_compression
 
     return fs.open(path, "rb", compression=infer_compression(path))
 
 
-def _sniff_csv(fs: Any, path: str) -> dict[str, str]:
-    """Sniff the delimiter (, ; tab |) and encoding (utf-8, else latin-1) of a CSV.
-
-    The same rules the training reader applies, so a semicolon-separated
-    European export scores without options.
-    """
-    import csv
-
-    with _open_csv(fs, path) as f:
-        head = f.read(64 * 1024)
-    try:
-        text = head.decode("utf-8")
-        encoding = "utf-8"
-    except UnicodeDecodeError as err:
-        if err.start >= len(head) - 4:  # a character cut by the 64 KiB window
-            text, encoding = head[: err.start].decode("utf-8"), "utf-8"
-        else:
-            text, encoding = head.decode("latin-1"), "latin-1"
-    options = {"encoding": encoding}
-    if path.lower().endswith(".tsv"):
-        return options
-    lines = text.splitlines()[:50]
-    if len(lines) > 1 and not text.endswith("\n"):
-        lines = lines[:-1]  # the last line may be cut by the window
-    # one column, or too little text to tell: pandas' default ","
-    with contextlib.suppress(csv.Error):
-        options["sep"] = csv.Sniffer().sniff("\n".join(lines), ",;\t|").delimiter
-    return options
+def _read_error(url: str, fmt: str, err: BaseException) -> DataValidationError:
+    """Say that a file cannot be read as ``fmt``: named (redacted), with the fix."""
+    detail = redact_urls_in(tables.one_line_text(str(err)))
+    fixes = {
+        "csv": "Check that it is a CSV table (pass encoding= / --encoding or sep= / "
+        "--sep if the automatic choice is wrong), or pass input_format= "
+        "(--input-format) if it is another format",
+        "parquet": "Check that it is a complete Parquet file, or pass input_format= "
+        "(--input-format) if it is another format",
+        "excel": "Check that it is an Excel workbook, or save it as CSV or Parquet",
+    }
+    name = {"csv": "CSV", "parquet": "Parquet", "excel": "Excel"}[fmt]
+    return DataValidationError(
+        f"Cannot read {redact_url(url)!r} as {name} ({type(err).__name__}: "
+        f"{detail[:300]}). {fixes[fmt]}."
+    )
 
 
-def _parquet_footer(fs: Any, path: str, url: str) -> tuple[dict[str, str], list[int]]:
+def _parquet_footer(
+    fs: Any, path: str, url: str, read: Mapping[str, Any] | None = None
+) -> tuple[dict[str, str], list[int]]:
     """Column kinds and rows per row group, from a Parquet footer."""
     import pyarrow.parquet as pq
 
+    failure: Exception | None = None
     try:
         with fs.open(path, "rb") as f:
             meta = pq.ParquetFile(f).metadata
             schema = meta.schema.to_arrow_schema()
+        kinds = {f.name: arrow_kind(f.type) for f in schema}
+        return kinds, [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     except StorageTimeoutError:
         raise  # the storage hangs: not the file's fault
     except Exception as err:  # unreadable footer: not a Parquet file
-        raise DataValidationError(
-            f"Cannot read {url!r} as Parquet ({err}). Remove it from the input "
-            "or pass input_format='csv' for CSV files."
-        ) from err
-    kinds = {f.name: arrow_kind(f.type) for f in schema}
-    return kinds, [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        failure = _read_error(url, "parquet", err)
+    raise failure
 
 
-def _csv_sample(fs: Any, path: str, url: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Column kinds from the first rows of a CSV file, and its read options."""
-    try:
-        options = _sniff_csv(fs, path)
+def _csv_plan(
+    fs: Any, path: str, url: str, read: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Column kinds from a CSV file's first rows, and how to read all of it.
+
+    The rules of the training reader (:mod:`churnlib._core.tables`), applied
+    to the first 64 KiB and the first 10,000 rows: encoding, delimiter,
+    header line; columns of zero-padded digits read as text in every batch;
+    numbers written with decimal commas or thousands separators.
+    """
+    safe = repr(redact_url(url))
+    tables.check_zip(fs, path, safe)
+    with _open_csv(fs, path) as f:
+        head = f.read(64 * 1024)
+    options = tables.csv_options(
+        head,
+        safe,
+        sep=read.get("sep"),
+        encoding=read.get("encoding"),
+        decimal=read.get("decimal"),
+        thousands=read.get("thousands"),
+        na_values=read.get("na_values"),
+        header_row=read.get("header_row"),
+        warn=False,
+    )
+    fallback = options["encoding_errors"] == tables.FALLBACK_ERRORS
+    options["encoding_errors"] = "strict"
+    plan: dict[str, Any] = {"not_utf8": False}
+
+    def sample(**extra: Any) -> pd.DataFrame:
         with _open_csv(fs, path) as f:
-            sample = pd.read_csv(
-                f, nrows=_CSV_SAMPLE_ROWS, **_csv_read_kwargs(path), **options
-            )
+            return pd.read_csv(f, nrows=_CSV_SAMPLE_ROWS, **options, **extra)
+
+    try:
+        frame = sample()
+    except UnicodeDecodeError:
+        if not fallback:
+            raise
+        options["encoding_errors"] = tables.FALLBACK_ERRORS
+        plan["not_utf8"] = True
+        frame = sample()
+    numeric = [
+        str(c)
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    text = [str(c) for c in frame.columns if pandas_kind(frame[c]) == "string"]
+    if numeric:
+        raw = sample(dtype=dict.fromkeys(numeric, str))[numeric]
+        padded = tables.zero_padded(raw)
+        for column in padded:
+            frame[column] = raw[column]
+        text += padded
+    formats = tables.number_formats(
+        frame,
+        safe,
+        sep=options["sep"],
+        decimal=read.get("decimal"),
+        thousands=read.get("thousands"),
+        warn=False,
+    )
+    tables.apply_number_formats(frame, formats)
+    text = [c for c in text if c not in formats]
+    plan["options"] = options
+    # every batch reads text columns as text, whatever its own values look
+    # like (ids all digits in one batch, a blank --column in another)
+    plan["text"] = tuple(text)
+    plan["numbers"] = tuple((c, d, t) for c, (d, t) in formats.items())
+    plan["verify_utf8"] = fallback and not plan["not_utf8"]
+    return {str(c): _csv_kind(frame[c]) for c in frame.columns}, plan
+
+
+def _csv_sample(
+    fs: Any, path: str, url: str, read: Mapping[str, Any] | None = None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Column kinds from the first rows of a CSV file, and its read options."""
+    failure: Exception | None = None
+    try:
+        return _csv_plan(fs, path, url, read or {})
     except StorageTimeoutError:
         raise
+    except (ChurnlibError, ImportError):
+        raise
+    except Exception as err:  # parse errors: never chained (the URL is in them)
+        failure = _read_error(url, "csv", err)
+    raise failure
+
+
+def _excel_sample(
+    fs: Any, path: str, url: str, read: Mapping[str, Any] | None = None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Column kinds of an Excel file (read whole: it is one partition)."""
+    read = dict(read or {})
+    frame = _read_excel(fs, path, url, read)
+    if read.get("na_values"):
+        frame = frame.replace(list(read["na_values"]), float("nan"))
+    options = {k: read.get(k) for k in ("sheet", "header_row", "na_values")}
+    return {str(c): pandas_kind(frame[c]) for c in frame.columns}, {
+        "excel": tuple(options.items()),
+        "rows": len(frame),
+    }
+
+
+def _read_excel(fs: Any, path: str, url: str, read: Mapping[str, Any]) -> pd.DataFrame:
+    safe = repr(redact_url(url))
+    failure: Exception | None = None
+    try:
+        with fs.open(path, "rb") as f:
+            return tables.read_excel(f, safe, read.get("sheet"), read.get("header_row"))
+    except StorageTimeoutError:
+        raise
+    except (ChurnlibError, ImportError):
+        raise
     except Exception as err:
-        raise DataValidationError(
-            f"Cannot read {url!r} as CSV ({err}). Remove it from the input or "
-            "pass input_format='parquet' for Parquet files."
-        ) from err
-    return {str(c): _csv_kind(sample[c]) for c in sample.columns}, options
+        failure = _read_error(url, "excel", err)
+    raise failure
+
+
+def _check_read_options(read: Mapping[str, Any], fmt: str, url: str) -> dict[str, Any]:
+    """Keep the read options that were given; refuse those the format has not."""
+    given = {k: v for k, v in read.items() if v is not None}
+    unknown = sorted(set(given) - set(READ_OPTIONS))
+    if unknown:
+        raise InvalidParameterError(
+            f"Unknown read option(s) {unknown}; the scoring reader takes "
+            f"{list(READ_OPTIONS)}."
+        )
+    if "sheet" in given and fmt != "excel":
+        raise InvalidParameterError(
+            f"sheet= (--sheet) is for Excel inputs; {redact_url(url)!r} is read "
+            f"as {fmt}."
+        )
+    if fmt == "parquet" and given:
+        raise InvalidParameterError(
+            f"{sorted(given)} are read options for CSV (and Excel) inputs; "
+            f"{redact_url(url)!r} is read as Parquet, which needs none."
+        )
+    if fmt == "excel":
+        extra = sorted(set(given) - {"sheet", "header_row", "na_values"})
+        if extra:
+            raise InvalidParameterError(
+                f"{extra} are read options for CSV inputs; {redact_url(url)!r} is "
+                "read as Excel (sheet=, header_row= and na_values= apply)."
+            )
+    return given
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
 
 
 def plan_input(
@@ -283,35 +432,61 @@ def plan_input(
     fmt: str | None,
     batch_rows: int,
     required: Sequence[str],
+    read_options: Mapping[str, Any] | None = None,
+    passthrough: Sequence[str] = (),
 ) -> InputPlan:
     """List the input, read every file's schema, check it and cut work units.
+
+    ``read_options`` are :func:`~churnlib._core.tables.read_table`'s
+    keywords (``sep``, ``encoding``, ``decimal``, ``thousands``,
+    ``na_values``, ``sheet``, ``header_row``), applied to every file.
 
     Raises :class:`DataValidationError` naming the file and the column when a
     required column is missing from a file or has a different kind there than
     in most files.
     """
+    url = redact_url(url)
     fmt, files = list_input_files(fs, path, url, fmt)
+    read = _check_read_options(read_options or {}, fmt, url)
     protocol = url.split("://", 1)[0] + "://" if "://" in url else ""
     schemas: dict[str, dict[str, str]] = {}
     units: list[WorkUnit] = []
 
     def file_url(p: str) -> str:
-        return p if "://" in p else protocol + p if protocol else p
+        return redact_url(p if "://" in p else protocol + p if protocol else p)
 
     # footers and CSV samples are read concurrently: on an object store each
     # one is a round trip, and a dataset may have thousands of files
-    reader = _parquet_footer if fmt == "parquet" else _csv_sample
+    reader = {"parquet": _parquet_footer, "csv": _csv_sample, "excel": _excel_sample}[
+        fmt
+    ]
     pool = ThreadPoolExecutor(max_workers=max(1, min(16, len(files))))
     try:
-        facts = list(pool.map(lambda p: reader(fs, p, file_url(p)), files))
+        facts = list(pool.map(lambda p: reader(fs, p, file_url(p), read), files))
     finally:  # after a failure, files not started yet are not read at all
         pool.shutdown(wait=True, cancel_futures=True)
     for p, (kinds, row_groups) in zip(files, facts, strict=True):
         schemas[p] = kinds
+        if isinstance(row_groups, dict) and "excel" in row_groups:  # one unit a file
+            units.append(
+                WorkUnit(
+                    len(units),
+                    p,
+                    file_url(p),
+                    fmt,
+                    None,
+                    row_groups["rows"],
+                    (("excel", _hashable(dict(row_groups["excel"]))),),
+                )
+            )
+            continue
         if isinstance(row_groups, dict):  # CSV: one unit a file
-            options = tuple(sorted(row_groups.items()))
+            if row_groups.pop("not_utf8"):
+                tables.warn_not_utf8(repr(file_url(p)), stacklevel=4)
+            options = tuple(sorted((k, _hashable(v)) for k, v in row_groups.items()))
             units.append(WorkUnit(len(units), p, file_url(p), fmt, None, None, options))
             continue
+        assert isinstance(row_groups, list)
         group: list[int] = []
         group_rows = 0
         for rg, n in enumerate(row_groups):
@@ -329,13 +504,28 @@ def plan_input(
 
     # columns present everywhere, and the expected kind of each (majority vote)
     first = schemas[files[0]]
+    asked = set(passthrough)
     for p in files:
         missing = [c for c in required if c not in schemas[p]]
         if missing:
+            extra = [c for c in missing if c in asked]
+            needed = [c for c in missing if c not in asked]
+            parts = []
+            if needed:
+                parts.append(
+                    f"the column(s) {needed} that scoring needs (every input file "
+                    "must have the model's feature columns and the id column)"
+                )
+            if extra:
+                parts.append(
+                    f"the column(s) {extra} asked for by columns= (--column) "
+                    "to copy to the output"
+                )
+            hint = tables.layout_hint(pd.DataFrame(columns=list(schemas[p])))
             raise DataValidationError(
-                f"{_unit_of(units, p).describe()} is missing the column(s) "
-                f"{missing} that scoring needs. Every input file must have the "
-                "model's feature columns and the id column(s).",
+                f"{_unit_of(units, p).describe()} is missing "
+                + " and ".join(parts)
+                + f".{hint}",
                 columns=missing,
             )
     columns = tuple(c for c in first if all(c in s for s in schemas.values()))
@@ -381,6 +571,63 @@ def _unit_of(units: Sequence[WorkUnit], path: str) -> WorkUnit:
     return next(u for u in units if u.path == path)
 
 
+def _with_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn an index pyarrow restored from pandas metadata back into columns.
+
+    ``df.set_index("customerID").to_parquet(...)`` stores the id as the
+    index; the scoring engine reads it as the column the schema lists.
+    """
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.name is None:
+        return frame
+    named = any(n is not None for n in index.names)
+    return frame.reset_index(drop=not named)
+
+
+def _csv_batches(
+    fs: Any, unit: WorkUnit, columns: Sequence[str], batch_rows: int
+) -> Iterator[pd.DataFrame]:
+    plan = dict(unit.csv_options)
+    options = dict(plan.get("options", ()))
+    if options.get("na_values") is not None:
+        options["na_values"] = list(options["na_values"])
+    if plan.get("verify_utf8"):
+        # the first rows were UTF-8; the rest must be too, else the file is
+        # read as training reads it (cp1252 where bytes are not UTF-8)
+        with _open_csv(fs, unit.path) as f:
+            if not tables.is_utf8(f):
+                options["encoding_errors"] = tables.FALLBACK_ERRORS
+                tables.warn_not_utf8(repr(unit.url), stacklevel=4)
+    wanted = set(columns)
+    text = [c for c in plan.get("text", ()) if c in wanted]
+    numbers = {c: (d, t) for c, d, t in plan.get("numbers", ()) if c in wanted}
+    failure: Exception | None = None
+    try:
+        with _open_csv(fs, unit.path) as f:
+            reader = pd.read_csv(
+                f,
+                usecols=list(columns),
+                chunksize=batch_rows,
+                dtype=dict.fromkeys(text, str) or None,
+                **options,
+            )
+            with reader:
+                for frame in reader:
+                    yield tables.apply_number_formats(frame, numbers)
+        return
+    except StorageTimeoutError:
+        raise
+    except UnicodeDecodeError as err:
+        failure = DataValidationError(
+            f"Cannot read {unit.describe()} as {options.get('encoding')} text: a byte "
+            f"past its first rows is not valid there ({err.reason}). Pass the file's "
+            "encoding= (--encoding), e.g. 'cp1252'."
+        )
+    except (ValueError, pd.errors.ParserError) as err:
+        failure = _read_error(unit.url, "csv", err)
+    raise failure
+
+
 def iter_unit_batches(
     fs: Any,
     unit: WorkUnit,
@@ -392,7 +639,9 @@ def iter_unit_batches(
 
     Parquet text columns named in ``dictionary`` are read dictionary-encoded
     (pandas categoricals): a few distinct levels instead of one Python string
-    a row, which cleaning and one-hot encoding then handle per level.
+    a row, which cleaning and one-hot encoding then handle per level. CSV
+    files are read with the options :func:`plan_input` decided from their
+    first rows; an Excel file is read whole, then cut.
     """
     if unit.fmt == "parquet":
         import pyarrow.parquet as pq
@@ -407,15 +656,15 @@ def iter_unit_batches(
                 columns=list(columns),
                 use_threads=False,
             ):
-                yield batch.to_pandas()
+                yield _with_columns(batch.to_pandas())
+    elif unit.fmt == "excel":
+        read = dict(dict(unit.csv_options).get("excel", ()))
+        frame = _read_excel(fs, unit.path, unit.url, read)
+        na_values = read.get("na_values")
+        if na_values:
+            frame = frame.replace(list(na_values), float("nan"))
+        frame = frame[list(columns)]
+        for lo in range(0, len(frame), batch_rows):
+            yield frame.iloc[lo : lo + batch_rows].reset_index(drop=True)
     else:
-        with _open_csv(fs, unit.path) as f:
-            reader = pd.read_csv(
-                f,
-                usecols=list(columns),
-                chunksize=batch_rows,
-                **_csv_read_kwargs(unit.path),
-                **dict(unit.csv_options),
-            )
-            with reader:
-                yield from reader
+        yield from _csv_batches(fs, unit, columns, batch_rows)

@@ -65,7 +65,7 @@ _CONSTRAINTS: dict[str, list[Any]] = {
     "storage_options": [Mapping, None],
     "threshold": [Interval(Real, 0, 1, closed="both"), None],
     "columns": [list, tuple, None],
-    "input_format": [StrOptions({"parquet", "csv"}), None],
+    "input_format": [StrOptions({"parquet", "csv", "excel"}), None],
     "output_format": [StrOptions({"parquet", "csv"})],
     "overwrite": ["boolean"],
     "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
@@ -102,6 +102,34 @@ def _timed_out(err: StorageTimeoutError, fallback: str, timeout: float) -> Stora
     return StorageError(
         timeout_message("reach", repr(where), timeout, _KNOB), url=where
     )
+
+
+def _check_input_url(url: str) -> None:
+    """Refuse an input URL carrying ``user:secret@``: it would reach the driver.
+
+    A query string (a pre-signed URL) is fine for reading; credentials before
+    ``@`` are not understood by any fsspec backend and would be quoted by its
+    errors.
+    """
+    from urllib.parse import urlsplit
+
+    from churnlib._urls import _ADDRESS_USERINFO
+
+    if "://" not in url:
+        return
+    protocol = url.split("://", 1)[0].lower()
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        netloc = url.split("://", 1)[1].split("/", 1)[0]
+    if "@" in netloc and (
+        protocol not in _ADDRESS_USERINFO or ":" in netloc.split("@")[0]
+    ):
+        raise InvalidParameterError(
+            f"The scoring input URL {redact_url(url)!r} carries credentials before "
+            "'@'. Pass them in storage_options (or the environment, e.g. "
+            "AWS_ACCESS_KEY_ID), never in the URL."
+        )
 
 
 def _explicit_ids(id_column: Any) -> tuple[str, ...] | None:
@@ -174,6 +202,13 @@ def score_table(
     model_version: str | None = None,
     trusted_types: Sequence[str] | None = None,
     timeout: float | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    na_values: Sequence[str] | None = None,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
 ) -> ScoringResult:
     """Score a whole table with a churn model and write the scores as a dataset.
 
@@ -208,8 +243,14 @@ def score_table(
         ``ClassTransformationUplift`` gives no churn probability, so it writes
         the reduction only.
     input_url : str or path-like
-        A Parquet or CSV file, a directory of part files (names starting with
-        ``_`` or ``.`` are skipped), or a glob, at any fsspec URL.
+        A Parquet, CSV or Excel file, a directory of part files (names
+        starting with ``_`` or ``.`` are skipped), or a glob, at any fsspec
+        URL. CSV files are read by the training reader's rules
+        (:func:`~churnlib.read_table`: encoding, delimiter, decimal commas,
+        zero-padded ids kept as text) decided from each file's first rows; an
+        Excel file is one partition, read whole. Credentials belong in
+        ``storage_options``, never in the URL (``s3://KEY:SECRET@...`` is
+        refused).
     output_url : str or path-like
         Directory to write: ``part-NNNNN.parquet`` (or ``.csv``) files plus a
         ``_SUCCESS`` JSON manifest written last.
@@ -241,8 +282,9 @@ def score_table(
         version), else 0.5.
     columns : list of str, default=None
         Extra input columns to copy into the output (for example a segment).
-    input_format : {"parquet", "csv"}, default=None
-        None infers it from the file names.
+    input_format : {"parquet", "csv", "excel"}, default=None
+        None infers it from the file names (a single file without a known
+        suffix: from its first bytes).
     output_format : {"parquet", "csv"}, default="parquet"
         Format of the output part files.
     overwrite : bool, default=False
@@ -262,6 +304,12 @@ def score_table(
         that stops answering fails after about this long with
         :class:`~churnlib.exceptions.StorageError`. None uses
         ``CHURNLIB_STORAGE_TIMEOUT``, else 60 -- the model store's setting.
+    sep, encoding, decimal, thousands, na_values, header_row : default=None
+        CSV read options, as for :func:`~churnlib.read_table`, applied to
+        every input file (None: decided per file, as training does).
+        ``na_values`` and ``header_row`` apply to Excel too.
+    sheet : str or int, default=None
+        Excel: the sheet (None: the one holding the table).
 
     Returns
     -------
@@ -344,6 +392,15 @@ def score_table(
         "timeout": timeout,
     }
     validate_params(_CONSTRAINTS, params, "score_table")
+    read_options = {
+        "sep": sep,
+        "encoding": encoding,
+        "decimal": decimal,
+        "thousands": thousands,
+        "na_values": None if na_values is None else list(na_values),
+        "sheet": sheet,
+        "header_row": header_row,
+    }
     bound = resolve_timeout(timeout)
     if client is not None and engine != "dask":
         raise InvalidParameterError(
@@ -369,6 +426,7 @@ def score_table(
     # a query token or credential in the output URL would be written into
     # every part's object key: refused, as for the model and monitor stores
     check_storage_url(os.fspath(output_url), "The scoring output URL")
+    _check_input_url(os.fspath(input_url))
     in_fs, in_path, in_url = _fs(input_url, so, bound)
     out_fs, out_path, out_url = _fs(output_url, so, bound)
     try:
@@ -392,6 +450,7 @@ def score_table(
             overwrite=overwrite,
             n_jobs=n_jobs,
             t_start=t_start,
+            read_options=read_options,
         )
     except StorageTimeoutError as err:
         raise _timed_out(err, in_url, bound) from None
@@ -418,6 +477,7 @@ def _run(
     overwrite: bool,
     n_jobs: int | None,
     t_start: float,
+    read_options: Mapping[str, Any] | None = None,
 ) -> ScoringResult:
     """Plan, run and commit a scoring run (storage timeouts raise through)."""
     if engine == "dask":
@@ -451,6 +511,8 @@ def _run(
         fmt=input_format,
         batch_rows=batch_rows,
         required=list(dict.fromkeys(required_known)),
+        read_options=read_options,
+        passthrough=passthrough,
     )
     ids = _choose_ids(explicit_ids, info, plan, redact_url(in_url))
     features = info.features
