@@ -63,7 +63,7 @@ def _codes(s: pd.Series) -> tuple[np.ndarray, list[Any]]:
 
 
 def _label_name(name: str | None) -> str:
-    return f"target column {name!r}" if name else "labels"
+    return f"target column {name!r}" if name else "label column"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,21 +107,26 @@ class LabelRule:
     def _matches(levels: list[Any], label: Any) -> np.ndarray:
         """Which of ``levels`` equal ``label`` (exactly, or as folded text).
 
-        A boolean or 0/1 label also matches the yes/true/1 (or no/false/0)
-        words, so a rule learned on ``True``/``False`` decodes ``"Yes"``.
+        A boolean, 0/1 or yes/no-word label also matches the other spellings
+        of the same answer, so a rule learned on ``True``/``False`` decodes
+        ``"Yes"`` and one learned on ``"Yes"``/``"No"`` decodes ``1``/``0``.
         """
         out = np.zeros(len(levels), dtype=bool)
         if label is None:
             return out
-        truth_like = isinstance(label, bool | np.bool_) or (
-            isinstance(label, int | float) and label in (0, 1)
-        )
-        words = (TRUE_WORDS if bool(label) else FALSE_WORDS) if truth_like else None
         folded = _fold(label)
+        truth: bool | None = None
+        if isinstance(label, bool | np.bool_) or (
+            isinstance(label, int | float) and label in (0, 1)
+        ):
+            truth = bool(label)
+        elif isinstance(label, str) and folded in TRUE_WORDS | FALSE_WORDS:
+            truth = folded in TRUE_WORDS
+        words = None if truth is None else (TRUE_WORDS if truth else FALSE_WORDS)
         for i, v in enumerate(levels):  # a loop over distinct values, not rows
             if words is not None:
                 if isinstance(v, bool | np.bool_ | int | float):
-                    out[i] = float(v) == float(bool(label))
+                    out[i] = float(v) == float(bool(truth))
                 else:
                     out[i] = _fold(v) in words
             else:

@@ -111,3 +111,23 @@ def test_a_full_stop_does_not_make_another_label():
     assert infer_label_rule(["1.", "0."]).pos_label == "1."
     with pytest.raises(DataValidationError, match="Pass pos_label="):
         infer_label_rule([".", "x"])
+
+
+@pytest.mark.parametrize(
+    ("trained", "later", "expected"),
+    [
+        (["Yes", "No"], [1, 0, 1.0, True, "y"], [True, False, True, True, True]),
+        ([True, False], ["Yes", "no", 1, 0.0], [True, False, True, False]),
+        ([1, 0], ["true", "F"], [True, False]),
+    ],
+)
+def test_yes_no_words_and_numbers_read_both_ways(trained, later, expected):
+    # a model trained on Yes/No evaluates a table labelled 1/0, and back
+    rule = infer_label_rule(trained)
+    assert rule.decode(later).tolist() == expected
+
+
+def test_other_labels_still_need_their_own_spelling():
+    rule = infer_label_rule(["Left", "Stayed"])
+    with pytest.raises(DataValidationError, match="neither the churn label 'Left'"):
+        rule.decode([1, 0])
