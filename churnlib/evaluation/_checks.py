@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnlib._core.cleaning import python_scalar
 from churnlib._core.model_facts import final_estimator as _final_estimator
 from churnlib.exceptions import DataValidationError, InvalidParameterError
 
@@ -99,7 +100,7 @@ def check_binary_target(
             f"classes such as {classes[:5]!r}."
         )
     if len(classes) < 2:
-        present = classes[0] if classes else "nothing"
+        present = python_scalar(classes[0]) if classes else "nothing"
         raise DataValidationError(
             f"{caller}: y_true contains a single class ({present!r}); these "
             "metrics need both churners and non-churners. Evaluate on a larger "

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing
 
+from churnlib._core.cleaning import python_scalar
 from churnlib._validation import Interval, validate_params
 from churnlib.exceptions import DataValidationError
 
@@ -159,7 +160,8 @@ def train_test_split_churn(
         )
     if len(classes) < 2:
         raise DataValidationError(
-            f"y has a single class ({labels[0]!r} for all {n} rows): a churn model "
+            f"y has a single class ({python_scalar(labels[0])!r} for all {n} rows): "
+            "a churn model "
             "needs both churners and non-churners. Check the label column and the "
             "filter that produced the table."
         )

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from churnlib._core.cleaning import is_text
+from churnlib._core.cleaning import is_text, python_scalar
 from churnlib._core.contract import binary_codes_of, read_binary
 from churnlib._validation import StrOptions, validate_estimator_params
 from churnlib.data import PLACEHOLDERS, ChurnSchema
@@ -162,7 +162,8 @@ def _check_finite(values: np.ndarray, s: pd.Series, caller: str) -> None:
             value, row, n = _first_bad(s, pd.Series(inf, index=s.index))
             raise DataValidationError(
                 f"{caller}: column {s.name!r} holds {n} infinite value(s), e.g. "
-                f"{value!r} at row {row!r}. Replace them with NaN (missing) or a "
+                f"{python_scalar(value)!r} at row {python_scalar(row)!r}. Replace "
+                "them with NaN (missing) or a "
                 "finite number.",
                 columns=[s.name],
             )

@@ -116,6 +116,9 @@ def test_single_class(frame):
     y = pd.Series(False, index=X.index)
     with pytest.raises(DataValidationError, match="single class"):
         train_test_split_churn(X, y)
+    # the value as the user wrote it, not numpy's repr (np.True_)
+    with pytest.raises(DataValidationError, match=r"single class \(True for all"):
+        train_test_split_churn(X, np.ones(len(X), dtype=bool))
 
 
 def test_too_few_per_class():

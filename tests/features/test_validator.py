@@ -118,6 +118,7 @@ def test_infinite_value_is_rejected(train):
     with pytest.raises(DataValidationError, match="infinite") as exc:
         v.transform(X)
     assert exc.value.columns == ("charges",)
+    assert "e.g. inf at row" in str(exc.value)  # not numpy's np.float64(inf)
 
 
 def test_missing_columns_are_named(train):
