@@ -46,6 +46,7 @@ __all__ = [
     "cmd_score",
     "cmd_train",
     "cmd_versions",
+    "read_options",
     "read_raw",
     "write_frame",
 ]
@@ -65,13 +66,35 @@ def check_output_table(url: str, option: str) -> None:
         )
 
 
-def read_raw(url: str, storage_options: Mapping[str, Any] | None) -> Any:
-    """Read a table as is (no cleaning): CSV, Parquet or Excel, any URL."""
+def read_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the reading flags (--sep, --encoding, ...) as read_table keywords."""
+    sheet = getattr(args, "sheet", None)
+    if isinstance(sheet, str) and sheet.isdigit():
+        sheet = int(sheet)  # --sheet 0: the first sheet
+    options = {
+        "sep": getattr(args, "sep", None),
+        "encoding": getattr(args, "encoding", None),
+        "decimal": getattr(args, "decimal", None),
+        "thousands": getattr(args, "thousands", None),
+        "na_values": getattr(args, "na_value", None),
+        "sheet": sheet,
+        "header_row": getattr(args, "header_row", None),
+    }
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def read_raw(
+    url: str, storage_options: Mapping[str, Any] | None, **options: Any
+) -> Any:
+    """Read a table as is (no cleaning): CSV, Parquet or Excel, any URL.
+
+    ``options`` are read_table's keywords (see :func:`read_options`).
+    """
     from churnlib._core.tables import read_table
     from churnlib.exceptions import ChurnlibError
 
     try:
-        return read_table(url, storage_options=storage_options)
+        return read_table(url, storage_options=storage_options, **options)
     except (ChurnlibError, ImportError):
         raise
     except FileNotFoundError as err:
@@ -155,6 +178,7 @@ def _read_labelled(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         positive=parse_label(args.positive),
         id_columns=args.id_column,
         storage_options=parse_storage_options(args.storage_option),
+        **read_options(args),
     )
 
 
@@ -320,9 +344,11 @@ def labelled_rows(
     from churnlib.exceptions import DataQualityWarning, DataValidationError
 
     if target not in raw.columns:
+        from churnlib._core.tables import layout_hint
+
         raise DataValidationError(
             f"{source} has no column {target!r} (the label, --target); its "
-            f"columns are {list(map(str, raw.columns))}",
+            f"columns are {list(map(str, raw.columns))[:30]}.{layout_hint(raw)}",
             columns=[target],
         )
     values = raw[target]
@@ -368,7 +394,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         target = args.target or contract.target
         if target is None:
             raise UsageError("the model does not name its label column: pass --target")
-        raw = read_raw(args.data, storage_options)
+        raw = read_raw(args.data, storage_options, **read_options(args))
         X, y = labelled_rows(
             raw, contract, target, parse_label(args.positive), redact_url(args.data)
         )
@@ -431,6 +457,14 @@ def _store_exists(store: Any, url: str, args: argparse.Namespace) -> bool:
     return bool(store.fs.exists(path))
 
 
+def _store_is_file(store: Any, url: str, args: argparse.Namespace) -> bool:
+    import fsspec
+
+    options = parse_storage_options(args.storage_option) or {}
+    path: str = fsspec.core.url_to_fs(str(url), **options)[1]
+    return bool(store.fs.isfile(path))
+
+
 def cmd_versions(args: argparse.Namespace) -> int:
     """``churnlib versions``."""
     store = _store(args)
@@ -439,6 +473,11 @@ def cmd_versions(args: argparse.Namespace) -> int:
         raise JobError(
             f"no model store at {redact_url(args.store)}: check the URL "
             "(a store is created by its first publish)"
+        )
+    if not versions and _store_is_file(store, args.store, args):
+        raise JobError(
+            f"{redact_url(args.store)} is a file, not a model store (a folder): "
+            "check --store"
         )
     if args.json:
         rows = [
@@ -513,6 +552,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         output_format=args.output_format,
         overwrite=args.overwrite,
         storage_options=parse_storage_options(args.storage_option),
+        input_format=args.input_format,
+        **read_options(args),
         **options,
     )
     rate = result.rows / result.seconds if result.seconds > 0 else float("nan")

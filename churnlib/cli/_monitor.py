@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from churnlib._urls import redact_url
-from churnlib.cli._batch import labelled_rows, read_raw
+from churnlib.cli._batch import labelled_rows, read_options, read_raw
 from churnlib.cli._common import (
     EXIT_OK,
     JobError,
@@ -51,7 +51,7 @@ def build_monitor(args: argparse.Namespace, *, sinks: Any = None) -> tuple[Any, 
     storage_options = parse_storage_options(args.storage_option)
     model, _ = load_model(args.model, None, storage_options)
     contract = model_contract(model)
-    raw = read_raw(args.reference, storage_options)
+    raw = read_raw(args.reference, storage_options, **read_options(args))
     source = redact_url(args.reference)
     positive = parse_label(args.positive)
     if contract is not None:
@@ -106,7 +106,7 @@ def cmd_monitor_log(args: argparse.Namespace) -> int:
     if args.generate_ids:
         raise UsageError("--generate-ids goes with --predictions, not --outcomes")
     source = redact_url(args.outcomes)
-    raw = read_raw(args.outcomes, storage_options)
+    raw = read_raw(args.outcomes, storage_options, **read_options(args))
     timestamp = _timestamps(raw, args.timestamp_column, source)
     if args.id_column is None:
         raise UsageError(
@@ -143,7 +143,7 @@ def _log_predictions(
     args: argparse.Namespace, monitor: Any, contract: Any, storage_options: Any
 ) -> int:
     source = redact_url(args.predictions)
-    raw = read_raw(args.predictions, storage_options)
+    raw = read_raw(args.predictions, storage_options, **read_options(args))
     timestamp = _timestamps(raw, args.timestamp_column, source)
     scores = None
     if args.score_column:

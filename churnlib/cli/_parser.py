@@ -105,6 +105,72 @@ def _table_args(parser: argparse.ArgumentParser, *, target_required: bool) -> No
     )
 
 
+def _separator(text: str) -> str:
+    r"""Argparse type: one character; ``\\t``, ``tab`` and ``TAB`` mean a tab."""
+    value = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(text, text)
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(
+            f"expected one character (such as ';' or ','; '\\t' for tabs), got {text!r}"
+        )
+    return value
+
+
+def _read_args(
+    parser: argparse.ArgumentParser, *, what: str = "the tables", excel: bool = True
+) -> None:
+    """Add the reader's options (read_table's keywords) for ``what``."""
+    group = parser.add_argument_group(
+        "reading the table",
+        f"How to read {what} when the automatic choice is wrong; by default\n"
+        "the delimiter, encoding, decimal commas and header line are detected.",
+    )
+    group.add_argument(
+        "--sep",
+        type=_separator,
+        metavar="C",
+        help="CSV delimiter, e.g. ';' or '\\t' (default: sniffed among , ; tab |)",
+    )
+    group.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="CSV text encoding, e.g. cp1252, utf-16, latin-1 (default: a "
+        "byte-order mark, else UTF-8 with Windows-1252 for other bytes)",
+    )
+    group.add_argument(
+        "--decimal",
+        type=_separator,
+        metavar="C",
+        help="CSV decimal separator, e.g. ',' for 29,85 (default: detected per column)",
+    )
+    group.add_argument(
+        "--thousands",
+        type=_separator,
+        metavar="C",
+        help="CSV thousands separator, e.g. '.' for 1.234,50 or ',' for 1,234.50",
+    )
+    group.add_argument(
+        "--na-value",
+        action="append",
+        metavar="TEXT",
+        help="a text read as missing, on top of blanks and placeholders such as "
+        "'Unknown' (repeatable)",
+    )
+    group.add_argument(
+        "--header-row",
+        type=positive_int(0),
+        metavar="N",
+        help="the 0-based line (CSV) or row (Excel) of the header, for a file "
+        "with a title above its table (default: 0)",
+    )
+    if excel:
+        group.add_argument(
+            "--sheet",
+            metavar="NAME",
+            help="Excel sheet name, or its 0-based number (default: the sheet "
+            "holding the table)",
+        )
+
+
 def _tracking_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tracking-uri",
@@ -275,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
         "contract) to scoring and monitoring. Optionally publish the model.",
     )
     _table_args(p, target_required=True)
+    _read_args(p, what="--data")
     p.add_argument(
         "--drop",
         action="append",
@@ -351,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _model_arg(p, mlflow=True)
     _table_args(p, target_required=False)
+    _read_args(p, what="--data")
     p.add_argument(
         "--threshold",
         type=unit_interval,
@@ -427,11 +495,12 @@ def build_parser() -> argparse.ArgumentParser:
         _batch.cmd_score,
         "score a whole table with a stored model",
         "Score a raw CSV, Parquet or Excel table (a file, a folder of part files\n"
-        "or a glob) with a model from a model store, in bounded memory. The\n"
-        "table is read the way the training table was (the model's contract):\n"
-        "no cleaning needed. Writes the scores (the training id column, churn\n"
-        "probability, decision, model version, timestamp) as a dataset whose\n"
-        "_SUCCESS marker is written last; nothing is left behind on failure.\n"
+        "or a glob) with a model from a model store, in bounded memory (an\n"
+        "Excel file is read whole, as one partition). The table is read the way\n"
+        "the training table was (the model's contract): no cleaning needed.\n"
+        "Writes the scores (the training id column, churn probability,\n"
+        "decision, model version, timestamp) as a dataset whose _SUCCESS marker\n"
+        "is written last; nothing is left behind on failure.\n"
         "Locally on every core, or on a Dask cluster with --engine dask.",
     )
     _model_arg(p)
@@ -478,6 +547,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="rows held in memory per batch (default: 100000)",
     )
     p.add_argument("--output-format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument(
+        "--input-format",
+        choices=("csv", "parquet", "excel"),
+        help="read every input file as this format (default: told by the file "
+        "names, or a lone file's first bytes)",
+    )
+    _read_args(p, what="--input (every file)")
     p.add_argument(
         "--overwrite", action="store_true", help="replace an existing output"
     )
@@ -554,6 +630,7 @@ def _add_monitor(sub: Any) -> None:
             "(refused by default: a model looks better on its training rows, so "
             "performance alerts would be misjudged)",
         )
+        _read_args(q, what="the tables (--reference and the logged table)")
         return q
 
     q = add_monitor(

@@ -78,14 +78,14 @@ def test_cp1252_late_in_the_file_reads_like_training(table, model, tmp_path):
     frame, _ = table
     big = pd.concat([frame] * 40, ignore_index=True)  # ~1 MiB, past every sample
     big["CustomerId"] = [f"c{i}" for i in range(len(big))]
-    big.loc[len(big) - 3, "plan"] = "Chèque – €"
+    big.loc[len(big) - 3, "plan"] = "Chèque \u2013 €"
     big.to_csv(tmp_path / "late.csv", index=False, encoding="cp1252")
     with pytest.warns(DataQualityWarning, match=r"late\.csv.*Windows-1252"):
         score_table(
             model, tmp_path / "late.csv", tmp_path / "o", columns=["plan"], n_jobs=1
         )
     scores = _scores(tmp_path / "o")
-    assert scores["plan"].iloc[-3] == "Chèque – €"
+    assert scores["plan"].iloc[-3] == "Chèque \u2013 €"
     assert len(scores) == len(big)
 
 
@@ -161,7 +161,7 @@ def test_read_options_are_passed_and_checked(table, model, tmp_path):
     np.testing.assert_allclose(
         _scores(tmp_path / "o")["churn_probability"], _expected(model, frame)
     )
-    with pytest.raises(InvalidParameterError, match="sheet= .* is for Excel"):
+    with pytest.raises(InvalidParameterError, match=r"sheet= .* is for Excel"):
         score_table(model, tmp_path / "t.csv", tmp_path / "o2", sheet="x")
     frame.to_parquet(tmp_path / "t.parquet")
     with pytest.raises(InvalidParameterError, match="read as Parquet"):
