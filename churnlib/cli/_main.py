@@ -68,6 +68,26 @@ def _scrub(text: str) -> str:
     return redact_urls_in(redact_text(text, _urls_given))
 
 
+#: Python keywords the library's messages suggest, as this command line spells
+#: the same fix (its flag, or what to do where there is no flag).
+_CLI_FIXES = (
+    ("pass id_column='<name>'", "pass --id-column NAME"),
+    ("pass allow_training_overlap=True", "pass --allow-training-overlap"),
+    (
+        "create it or pass create=True",
+        "check --store (a store is created by its first publish)",
+    ),
+    ("Create it, or use create=True", "Create it, or check --store"),
+)
+
+
+def _cli_words(message: str) -> str:
+    """Say the fixes a library message names the way this command line spells them."""
+    for python, flag in _CLI_FIXES:
+        message = message.replace(python, flag)
+    return message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status.
 
@@ -126,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if debug:
             traceback.print_exc()
-        message = _scrub(error_message(err))
+        message = _cli_words(_scrub(error_message(err)))
         from churnlib.exceptions import ChurnlibError
 
         expected = isinstance(

@@ -175,6 +175,12 @@ def test_promote_then_rollback(cli, workspace, tmp_path):
         cli("promote", "--store", store, "no-such-version", "production"),
         "no-such-version",
     )
+    # the fix in the command line's words: there is no create=True flag
+    line = assert_one_line_error(
+        cli("promote", "--store", tmp_path / "nowhere", "latest", "production"),
+        "check --store",
+    )
+    assert "create=True" not in line
 
 
 def test_publish_from_mlflow(cli, workspace, tmp_path):
