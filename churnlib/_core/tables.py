@@ -308,10 +308,16 @@ def describe_names(names: Sequence[str]) -> str:
 
 
 def _header_duplicates(sample: str, sep: str) -> list[str]:
-    first = next(csv.reader(io.StringIO(sample), delimiter=sep), [])
+    lines = sample.splitlines()[:1]  # any line ending: \n, \r\n or a bare \r
+    try:
+        first = next(csv.reader(lines, delimiter=sep), [])
+    except csv.Error:
+        return []
     seen: set[str] = set()
     dup = []
     for name in (c.strip() for c in first):
+        if not name:
+            continue  # pandas names empty cells "Unnamed: k", never copies
         if name in seen and name not in dup:
             dup.append(name)
         seen.add(name)
@@ -767,6 +773,22 @@ def _read_csv(
     return frame
 
 
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _check_legacy_excel(safe: str) -> None:
+    """Refuse an Excel 97-2003 workbook when no reader for it is installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("python_calamine") or importlib.util.find_spec("xlrd"):
+        return
+    raise DataValidationError(
+        f"{safe} is a legacy Excel 97-2003 workbook (.xls), which openpyxl cannot "
+        "read: save it as .xlsx or CSV, or pip install python-calamine (pandas "
+        "reads .xls with it)."
+    )
+
+
 def read_excel(
     f: Any, safe: str, sheet: str | int | None, header_row: int | None = None
 ) -> pd.DataFrame:
@@ -779,6 +801,8 @@ def read_excel(
             'pip install "churnlib[excel]".'
         ) from err
     data = f.read()
+    if data.startswith(_OLE2):
+        _check_legacy_excel(safe)
     if sheet is not None:
         try:
             frame = pd.read_excel(
@@ -968,11 +992,23 @@ def read_table(
             timeout_message("read", safe, bound, "read_table(..., timeout=seconds)"),
             url=redact_url(url),
         )
+    except IsADirectoryError:
+        failure = DataValidationError(
+            f"{safe} is a folder, not a table: pass one file (churnlib score also "
+            "takes a folder of part files)."
+        )
     except pd.errors.EmptyDataError:
         failure = DataValidationError(
             f"Could not read {safe}: the file is empty (a table needs a header row)."
         )
-    except (ValueError, OSError, pd.errors.ParserError, KeyError) as err:
+    except (
+        ValueError,
+        OSError,
+        pd.errors.ParserError,
+        KeyError,
+        csv.Error,
+        UnicodeError,
+    ) as err:
         detail = redact_url(str(err).replace(url, redact_url(url)))
         failure = DataValidationError(
             f"Could not read {safe} as a {fmt or 'CSV'} table: {type(err).__name__}: "

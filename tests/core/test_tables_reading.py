@@ -295,3 +295,40 @@ def test_zip_with_one_file_and_mac_metadata_is_read(tmp_path):
         archive.writestr("data/jan.csv", "a,b\n1,2\n")
         archive.writestr("__MACOSX/data/._jan.csv", "junk")
     assert read_table(path).to_dict("list") == {"a": [1], "b": [2]}
+
+
+# -- odd files (D19, D20, D21) ----------------------------------------------------
+
+
+def test_classic_mac_line_endings(tmp_path):
+    frame = pd.DataFrame({"a": range(5), "b": list("xyzuv")})
+    path = _write(tmp_path, "cr.csv", frame.to_csv(index=False).replace("\n", "\r"))
+    pd.testing.assert_frame_equal(read_table(path), frame)
+
+
+def test_legacy_xls_names_the_fix(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("python_calamine") or importlib.util.find_spec("xlrd"):
+        pytest.skip("a reader of .xls is installed")
+    path = _write(
+        tmp_path, "old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000)
+    )
+    with pytest.raises(
+        DataValidationError, match=r"old\.xls' is a legacy Excel.*xlsx or CSV"
+    ):
+        read_table(path)
+
+
+def test_a_folder_is_not_a_table(tmp_path):
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(DataValidationError, match="is a folder, not a table"):
+        read_table(tmp_path / "adir")
+
+
+def test_empty_header_cells_are_not_reported_as_repeats(tmp_path):
+    path = _write(tmp_path, "dup.csv", "id,tenure,tenure,,Churn,,\n1,2,3,4,5,6,7\n")
+    with pytest.warns(DataQualityWarning, match=r"\['tenure'\];") as record:
+        frame = read_table(path)
+    assert len(record) == 1
+    assert frame.columns.tolist()[3] == "Unnamed: 3"
