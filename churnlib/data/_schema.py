@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from typing import Any
 
 __all__ = ["ChurnSchema"]
+
+#: Field order of the releases that stored a schema, by number of fields: a
+#: pickled slotted dataclass is the list of its values in that order. A new
+#: field goes last, and the new layout gets a line here.
+_LAYOUTS: dict[int, tuple[str, ...]] = {
+    6: ("numeric", "categorical", "binary", "id_columns", "target", "positive"),
+    7: ("numeric", "categorical", "binary", "id_columns", "datetime", "target",
+        "positive"),
+    11: ("numeric", "categorical", "binary", "id_columns", "datetime", "target",
+         "positive", "constant", "leakage", "na_values", "key"),
+    12: ("numeric", "categorical", "binary", "id_columns", "datetime", "target",
+         "positive", "neg_labels", "constant", "leakage", "na_values", "key"),
+    15: ("numeric", "categorical", "binary", "id_columns", "datetime", "target",
+         "positive", "neg_labels", "constant", "leakage", "na_values", "key",
+         "true_values", "false_values", "coded_categories"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,6 +128,29 @@ class ChurnSchema:
                     for k, vs in getattr(self, name).items()
                 },
             )
+
+    def __setstate__(self, state: Any) -> None:
+        """Restore a pickled or skops-stored schema, also one of an older release.
+
+        The state is the list of field values (dataclass pickling of a slotted
+        class), in the field order of the release that wrote it, or a mapping
+        by name. Fields the writer did not have get their defaults, so models
+        stored before a field was added keep loading, printing and cloning.
+        """
+        if isinstance(state, Mapping):
+            values = dict(state)
+        else:
+            state = list(state)
+            names = _LAYOUTS.get(len(state), tuple(self.__dataclass_fields__))
+            values = dict(zip(names, state, strict=False))
+        for name, spec in self.__dataclass_fields__.items():
+            if name in values:
+                value = values[name]
+            elif spec.default_factory is not MISSING:
+                value = spec.default_factory()
+            else:
+                value = spec.default
+            object.__setattr__(self, name, value)
 
     def __hash__(self) -> int:
         return hash(self.to_json())
