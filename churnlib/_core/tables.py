@@ -827,6 +827,29 @@ def read_excel(
     return _keep_zero_padded(sheets[sheet], data, sheet, header_row)
 
 
+_XLSX_ZERO_PADDED = re.compile(rb"<t(?: [^>]*)?>0[0-9]+</t>")
+
+
+def _xlsx_may_hold_zero_padded(data: bytes) -> bool:
+    """Tell cheaply whether a workbook may hold a text cell such as ``"007"``.
+
+    Text cells of an ``.xlsx`` are its shared strings (or inline strings in
+    a sheet); reading them is much cheaper than reading the sheet again.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            return any(
+                _XLSX_ZERO_PADDED.search(book.read(n))
+                for n in book.namelist()
+                if n == "xl/sharedStrings.xml"
+                or (n.startswith("xl/worksheets/") and n.endswith(".xml"))
+            )
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return True  # not an .xlsx: read the cells to tell
+
+
 def _keep_zero_padded(
     frame: pd.DataFrame, data: bytes, sheet: str | int, header_row: int | None
 ) -> pd.DataFrame:
@@ -837,7 +860,7 @@ def _keep_zero_padded(
         if pd.api.types.is_numeric_dtype(frame[c])
         and not pd.api.types.is_bool_dtype(frame[c])
     ]
-    if not numeric:
+    if not numeric or not _xlsx_may_hold_zero_padded(data):
         return frame
     raw = pd.read_excel(
         io.BytesIO(data), sheet_name=sheet, header=header_row or 0, dtype=object
