@@ -107,7 +107,7 @@ def _count_name(name: object) -> bool:
 
 
 def _mostly_distinct_numbers(name: object, s: pd.Series) -> bool:
-    """Whole numbers under an id-like name, at least 90 % distinct (repeats allowed).
+    """Tell whether ``s`` holds ids as whole numbers, >= 90 % distinct (may repeat).
 
     Integers, or floats whose present values are all whole (an integer id
     column with one blank row is read as float). Never under a name that
@@ -934,10 +934,10 @@ def read_churn_table(
     encoding : str or None, default=None
         CSV only: the text encoding (None reads a byte-order mark, else UTF-8
         where bytes are UTF-8 and cp1252 where not, with a warning; see
-        :func:`churnlib.read_table`).
+        ``churnlib.read_table``).
     decimal : str or None, default=None
         CSV only: the decimal separator (``","`` for ``29,85``). None detects
-        decimal commas column by column (see :func:`churnlib.read_table`).
+        decimal commas column by column (see ``churnlib.read_table``).
     thousands : str or None, default=None
         CSV only: the thousands separator (``","`` for ``1,234.50``). None
         detects it with ``decimal``.
