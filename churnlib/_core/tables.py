@@ -222,19 +222,24 @@ def _sniff_delimiter(sample: str) -> str:
 
     A delimiter counts when at least all but one of the first 30 lines
     (the last one of a sample may be cut short) have the same number of
-    fields, more than one: one ragged line does not hide it.
+    fields, more than one: one ragged line does not hide it. One that every
+    line agrees on comes first, then the one giving more fields.
     """
     lines = [ln for ln in sample.splitlines()[:_SNIFF_LINES] if ln.strip()]
     if len(lines) > 1:
         lines = lines[:-1]  # the last line of a sample may be cut short
-    best, best_fields = ",", 1
+    best, best_fields, best_exact = ",", 1, False
     for delim in _DELIMITERS:
         widths = _widths(lines, delim)
         if not widths:
             continue
         n, hits = Counter(widths).most_common(1)[0]
-        if n > best_fields and hits >= max(1, len(widths) - 1):
-            best, best_fields = delim, n
+        exact = hits == len(widths)
+        if n < 2 or hits < len(widths) - 1:
+            continue
+        # every line agreeing beats all but one; then the most fields win
+        if (exact, n) > (best_exact, best_fields):
+            best, best_fields, best_exact = delim, n, exact
     return best
 
 
