@@ -201,6 +201,15 @@ def _nested(s: pd.Series) -> bool:
     return any(isinstance(v, _NESTED_TYPES) for v in uniques)
 
 
+def _duration(s: pd.Series) -> bool:
+    """Tell whether ``s`` holds durations (timedelta64, or an Arrow duration)."""
+    if isinstance(s.dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return bool(pa.types.is_duration(s.dtype.pyarrow_dtype))
+    return bool(pd.api.types.is_timedelta64_dtype(s.dtype))
+
+
 def _is_row_number(s: pd.Series) -> bool:
     """Tell whether ``s`` holds unique integers k, k+1, ..., k+n-1 (any order)."""
     if not pd.api.types.is_integer_dtype(s) or s.isna().any() or len(s) == 0:
@@ -447,6 +456,8 @@ def _infer(
     for c in df.columns:
         if _nested(df[c]):
             ignored[c] = "nested"
+        elif c not in named and c != target and _duration(df[c]):
+            ignored[c] = "duration"
         elif c not in named and c != target and _saved_index(c, df[c]):
             ignored[c] = "saved index"
     unusable = [c for c in ignored if c == target or c in named]
@@ -551,8 +562,8 @@ def infer_schema(
     Warns
     -----
     DataQualityWarning
-        For the columns left out in ``ignored`` (nested cells, a saved
-        pandas index).
+        For the columns left out in ``ignored`` (nested cells, durations, a
+        saved pandas index).
 
     See Also
     --------
@@ -596,13 +607,13 @@ def infer_schema(
     text with a name-like name and more than ``max(20, 5 % of rows)``
     distinct values (surnames repeat).
 
-    Two kinds of column are neither features nor identifiers; they are
+    Three kinds of column are neither features nor identifiers; they are
     listed in ``ignored`` with a
     :class:`~churnlib.exceptions.DataQualityWarning`: ``"nested"`` for
     lists, structs, dicts or arrays in the cells (Parquet nested columns),
-    and ``"saved index"`` for an empty header (pandas' ``Unnamed: 0``) over
-    unique integers, the row labels ``DataFrame.to_csv`` writes by default,
-    unless ``id_columns`` names it.
+    ``"duration"`` for timedelta columns, and ``"saved index"`` for an empty
+    header (pandas' ``Unnamed: 0``) over unique integers, the row labels
+    ``DataFrame.to_csv`` writes by default, unless ``id_columns`` names it.
 
     The churn label, when ``pos_label`` is None, is decided by the one label
     rule of :func:`churnlib.infer_label_rule` (shared by every stage):
@@ -742,6 +753,15 @@ def _ignored_warnings(ignored: Mapping[str, str], source: str) -> None:
             "are left out of X, so ChurnTrainer never sees them and scoring does "
             "not need them. If they matter, flatten them into plain columns first "
             "(one column per struct field, a count of list items).",
+            DataQualityWarning,
+            stacklevel=4,
+        )
+    for c in (c for c, why in ignored.items() if why == "duration"):
+        warnings.warn(
+            f"Column {c!r} of {source} holds durations (timedelta), which "
+            "churnlib does not read as a feature: it is left out of X, so "
+            "ChurnTrainer never sees it and scoring does not need it. To use it, "
+            f"store it as a number, e.g. days: df[{c!r}].dt.days.",
             DataQualityWarning,
             stacklevel=4,
         )
@@ -987,8 +1007,8 @@ def read_churn_table(
         leakage; numbers folded as ``max(AUC, 1 - AUC)``, categories scored
         out of fold). The leakage check needs at least 20 churners and 20
         non-churners; smaller tables skip it. For the columns left out as
-        neither feature nor identifier (``schema.ignored``: nested cells, a
-        saved pandas index). When an identifier other than a name repeats
+        neither feature nor identifier (``schema.ignored``: nested cells,
+        durations, a saved pandas index). When an identifier other than a name repeats
         on labelled rows (one customer's rows may fall in both training and
         validation).
 

@@ -68,8 +68,8 @@ class ChurnSchema:
         Columns that are neither features nor identifiers, left out of the
         data read: column -> reason, ``"saved index"`` (an empty header over
         unique integers: the row labels ``DataFrame.to_csv`` writes by
-        default) or ``"nested"`` (lists, structs, dicts or arrays in its
-        cells).
+        default), ``"nested"`` (lists, structs, dicts or arrays in its
+        cells) or ``"duration"`` (timedelta values).
 
     Examples
     --------

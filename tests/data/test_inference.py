@@ -612,3 +612,19 @@ def test_uint64_customer_ids_are_identifiers(tmp_path):
         warnings.simplefilter("error")
         schema = infer_schema(df, target="Churn")
     assert schema.id_columns == ("CustomerId",)
+
+
+def test_duration_columns_are_left_out_with_a_warning(tmp_path):
+    n = 600
+    rng = np.random.default_rng(4)
+    df = churn_frame(n)
+    df["tenure_span"] = pd.to_timedelta(rng.integers(0, 2000, n), unit="D")
+    path = tmp_path / "durations.parquet"
+    df.to_parquet(path)
+    with pytest.warns(DataQualityWarning, match=r"'tenure_span'.*durations") as rec:
+        X, _, schema = read_churn_table(path, target="Churn")
+    assert len(rec) == 1  # no leakage warning either
+    assert "dt.days" in str(rec[0].message)
+    assert schema.ignored == {"tenure_span": "duration"}
+    assert list(X.columns) == ["tenure"]
+    assert schema.leakage == {}
