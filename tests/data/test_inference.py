@@ -628,3 +628,29 @@ def test_duration_columns_are_left_out_with_a_warning(tmp_path):
     assert schema.ignored == {"tenure_span": "duration"}
     assert list(X.columns) == ["tenure"]
     assert schema.leakage == {}
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    labels=st.lists(
+        st.integers(-(2**40), 2**40), min_size=2, max_size=120, unique=True
+    ),
+    repeats=st.integers(0, 12),
+)
+def test_property_saved_index_and_repeating_ids(labels, repeats):
+    from churnlib.data import infer_schema
+
+    n = len(labels)
+    ids = list(range(1000, 1000 + n))
+    ids[: min(repeats, n // 2)] = ids[n - min(repeats, n // 2) :]  # some repeat
+    df = pd.DataFrame({"Unnamed: 0": labels, "CustomerId": ids, "tenure": ids})
+    df["tenure"] = df["tenure"] % 7
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        schema = infer_schema(df)
+    assert schema.ignored == {"Unnamed: 0": "saved index"}
+    assert [str(w.message).split("'")[1] for w in rec] == ["Unnamed: 0"]
+    distinct = len(set(ids))
+    is_id = distinct == n or (n >= 20 and distinct >= 0.9 * n)
+    assert ("CustomerId" in schema.id_columns) is is_id
+    assert ("CustomerId" in schema.features) is not is_id
