@@ -337,7 +337,11 @@ def _csv_plan(
     # like (ids all digits in one batch, a blank --column in another)
     plan["text"] = tuple(text)
     plan["numbers"] = tuple((c, d, t) for c, (d, t) in formats.items())
-    plan["verify_utf8"] = fallback and not plan["not_utf8"]
+    # a file past its first rows is checked for UTF-8 by its task, before it
+    # is read (a shorter one was decoded whole by the sample already)
+    plan["verify_utf8"] = (
+        fallback and not plan["not_utf8"] and len(frame) >= _CSV_SAMPLE_ROWS
+    )
     return {str(c): _csv_kind(frame[c]) for c in frame.columns}, plan
 
 
