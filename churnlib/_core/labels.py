@@ -7,6 +7,7 @@ nowhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -215,14 +216,38 @@ class LabelRule:
         )
 
 
+def _names_staying(name: str | None) -> bool:
+    """Whether a target's name asks "did the customer stay?" (``Retained``).
+
+    Its yes/true/1 answer then means the customer stayed, and churn is the
+    other one. Words are split at ``_``, ``-``, ``.`` and camel case first
+    (``IsActive``, ``is_active``); a name that also names churn or negates
+    (``churn_active``, ``NotActive``) does not count.
+    """
+    if not name:
+        return False
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(name))
+    words = re.sub(r"[_\-.]+", " ", words)
+    return bool(
+        STAY_WORDS.search(words)
+        and not CHURN_WORDS.search(words)
+        and not NEGATION.search(words)
+    )
+
+
 def _choose_positive(levels: list[Any], name: str | None) -> Any:
     """Pick the churn value among the distinct labels (see infer_label_rule)."""
     what = _label_name(name)
+    # a target named for staying (Retained, IsActive): yes means stayed
+    churn_answer = not _names_staying(name)
     if all(isinstance(v, bool | np.bool_) for v in levels):
-        return True
+        if churn_answer:
+            return True
+        return False if any(not bool(v) for v in levels) else None
     folded = [_fold(v) for v in levels]
     if len(levels) <= 2 and set(folded) <= (TRUE_WORDS | FALSE_WORDS):
-        pos = [v for v, f in zip(levels, folded, strict=True) if f in TRUE_WORDS]
+        answer = TRUE_WORDS if churn_answer else FALSE_WORDS
+        pos = [v for v, f in zip(levels, folded, strict=True) if f in answer]
         if len(pos) == 1:
             return pos[0]
         if not pos:
@@ -288,7 +313,9 @@ def infer_label_rule(
     -----
     Without ``pos_label``: ``True`` for booleans; the yes/true/1 value of a
     yes/no-style pair (``Yes``/``No``, ``1``/``0``, ``Y``/``N``, ``T``/``F``);
-    of two text labels, the single one naming churn (churn, attrit, exit,
+    for a ``name`` asking whether the customer stayed (``Retained``,
+    ``IsActive``, ``Renewed``) the no/false/0 value of those instead; of two
+    text labels, the single one naming churn (churn, attrit, exit,
     left, leav, cancel, lost, quit, closed, terminat, defect, lapse, gone,
     departed, inactive; not negated as in ``"Not churned"``), else the one
     other than the single one naming staying (stay, retain, existing, active,

@@ -87,7 +87,14 @@ def _label_rule(y: Any, schema: Any) -> tuple[np.ndarray, LabelRule]:
     positive = getattr(schema, "positive", None) if schema is not None else None
     name = str(name) if name is not None else target
     values = y if isinstance(y, pd.Series) else np.asarray(y)
-    decoded, rule = decode_labels(values, name=name)
+    decoded_by_reader = (
+        positive is not None
+        and target is not None
+        and pd.api.types.is_bool_dtype(getattr(values, "dtype", None))
+    )
+    # booleans the reader decoded mean churn, whatever the target's name says
+    # (a "Retained" column decoded once must not be turned over again)
+    decoded, rule = decode_labels(values, name=None if decoded_by_reader else name)
     if positive is not None and rule.pos_label is True and target is not None:
         # the reader already decoded the labels: record its raw churn value
         negs = tuple(getattr(schema, "neg_labels", ()) or ())

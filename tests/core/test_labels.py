@@ -131,3 +131,42 @@ def test_other_labels_still_need_their_own_spelling():
     rule = infer_label_rule(["Left", "Stayed"])
     with pytest.raises(DataValidationError, match="neither the churn label 'Left'"):
         rule.decode([1, 0])
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "pos"),
+    [
+        ("Retained", ["Yes", "No", "Yes"], "No"),
+        ("Active", [1, 0, 1], 0),
+        ("IsActive", [True, False], False),
+        ("is_active", ["Y", "N"], "N"),
+        ("Renewed", ["no", "yes"], "no"),
+        ("customer_retention", [1.0, 0.0], 0.0),
+    ],
+)
+def test_a_target_named_for_staying_takes_no_as_churn(name, values, pos):
+    # "Retained: Yes" is a customer who stayed; taking yes as churn would
+    # turn every score, threshold and campaign list upside down
+    rule = infer_label_rule(values, name=name)
+    assert rule.pos_label == pos
+    assert rule.decode(values).tolist() == [v == pos for v in values]
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "pos"),
+    [
+        ("Churn", ["Yes", "No"], "Yes"),
+        ("NotActive", ["Yes", "No"], "Yes"),  # negated: yes means gone
+        ("churn_active", [1, 0], 1),  # names churn too
+        ("inactive", ["Yes", "No"], "Yes"),
+        ("Status", ["Existing Customer", "Left"], "Left"),  # words decide
+        (None, ["Yes", "No"], "Yes"),
+    ],
+)
+def test_other_targets_keep_yes_as_churn(name, values, pos):
+    assert infer_label_rule(values, name=name).pos_label == pos
+
+
+def test_a_staying_target_of_only_stayers_has_no_churn_label():
+    assert infer_label_rule(["Yes", "Yes"], name="Retained").pos_label is None
+    assert infer_label_rule([True, True], name="IsActive").pos_label is None
