@@ -67,6 +67,29 @@ SUFFIXES: Mapping[str, str] = {
     ".dat": "csv",
 }
 _DELIMITERS = (",", ";", "\t", "|")
+#: Texts CSV and Excel cells read as missing: pandas' defaults without
+#: ``"None"``, an ordinary category in churn tables (InternetService "None")
+#: that Parquet files and service requests keep as text.
+NA_STRINGS = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "n/a",
+    "nan",
+    "null",
+)
 _DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tabs", "|": "'|'"}
 _SNIFF_BYTES = 64 * 1024
 _SNIFF_LINES = 30
@@ -148,19 +171,33 @@ def text_encoding(head: bytes, safe: str, encoding: str | None) -> tuple[str, st
     for bom, name in _BOMS:
         if head.startswith(bom):
             return name, "strict"
-    if b"\x00" not in head:
+    nul = head.count(0)
+    if not nul:
         return "utf-8", FALLBACK_ERRORS
-    even = head[0::2].count(0) / max(1, len(head[0::2]))
-    odd = head[1::2].count(0) / max(1, len(head[1::2]))
+    share = [head[i::4].count(0) / max(1, len(head[i::4])) for i in range(4)]
+    if min(share[1:]) > 0.9 and share[0] < 0.05:
+        return "utf-32-le", "strict"
+    if min(share[:3]) > 0.9 and share[3] < 0.05:
+        return "utf-32-be", "strict"
+    even, odd = (share[0] + share[2]) / 2, (share[1] + share[3]) / 2
     if odd > 0.3 and even < 0.05:
         return "utf-16-le", "strict"
     if even > 0.3 and odd < 0.05:
         return "utf-16-be", "strict"
+    if nul <= max(1, len(head) // 100):  # a few stray NULs in text (DB dumps)
+        line = head[: head.index(0)].count(b"\n") + 1
+        warnings.warn(
+            f"{safe} holds NUL bytes (the first on line {line}); they are kept in "
+            "the values as read. Clean the export if they are not meant to be there.",
+            DataQualityWarning,
+            stacklevel=5,
+        )
+        return "utf-8", FALLBACK_ERRORS
     raise DataValidationError(
-        f"Cannot read {safe} as a CSV table: it holds NUL bytes, so it is no "
-        "UTF-8 or Windows text. If it is a text export in another encoding, pass "
-        "encoding= (--encoding), e.g. encoding='utf-32-le'; else check that it "
-        "is a table (CSV, Parquet or Excel)."
+        f"Cannot read {safe} as a CSV table: {nul} of its first {len(head)} bytes "
+        "are NUL, in no UTF-16 or UTF-32 pattern, so it does not look like text. "
+        "Check that it is a table (CSV, Parquet or Excel), or pass its encoding= "
+        "(--encoding) if it is text in an encoding churnlib does not tell."
     )
 
 
@@ -394,7 +431,8 @@ def csv_options(
         "sep": delimiter,
         "encoding": enc,
         "encoding_errors": errors,
-        "na_values": list(na_values) if na_values else None,
+        "na_values": [*NA_STRINGS, *(na_values or ())],
+        "keep_default_na": False,
         "skiprows": header_row or None,
     }
     if decimal is not None:
@@ -811,7 +849,11 @@ def read_excel(
     if sheet is not None:
         try:
             frame = pd.read_excel(
-                io.BytesIO(data), sheet_name=sheet, header=header_row or 0
+                io.BytesIO(data),
+                sheet_name=sheet,
+                header=header_row or 0,
+                keep_default_na=False,
+                na_values=list(NA_STRINGS),
             )
         except (ValueError, KeyError) as err:
             names = pd.ExcelFile(io.BytesIO(data)).sheet_names
@@ -820,7 +862,13 @@ def read_excel(
                 "one of those as sheet= (--sheet)."
             ) from err
         return _keep_zero_padded(frame, data, sheet, header_row)
-    sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, header=header_row or 0)
+    sheets = pd.read_excel(
+        io.BytesIO(data),
+        sheet_name=None,
+        header=header_row or 0,
+        keep_default_na=False,
+        na_values=list(NA_STRINGS),
+    )
     # The table is on the sheet with the most filled cells (notes and pivot
     # sheets are small).
     filled = {
@@ -868,7 +916,12 @@ def _keep_zero_padded(
     if not numeric or not _xlsx_may_hold_zero_padded(data):
         return frame
     raw = pd.read_excel(
-        io.BytesIO(data), sheet_name=sheet, header=header_row or 0, dtype=object
+        io.BytesIO(data),
+        sheet_name=sheet,
+        header=header_row or 0,
+        dtype=object,
+        keep_default_na=False,
+        na_values=list(NA_STRINGS),
     )
     cells = raw[numeric]
     texts = cells.apply(lambda s: s.map(lambda v: v if isinstance(v, str) else None))

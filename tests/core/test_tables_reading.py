@@ -154,9 +154,7 @@ def test_unicode_exports_are_decoded(tmp_path, encoding):
 
 def test_nul_bytes_outside_utf16_are_refused_naming_the_file(tmp_path):
     path = _write(tmp_path, "odd.csv", b"a,b\n1,\x00\x00\x002\n")
-    with pytest.raises(
-        DataValidationError, match=r"'.*odd\.csv'.*NUL bytes.*encoding="
-    ):
+    with pytest.raises(DataValidationError, match=r"'.*odd\.csv'.*are NUL.*encoding="):
         read_table(path)
     with pytest.raises(DataValidationError, match="no text encoding Python knows"):
         read_table(path, encoding="klingon")
@@ -332,3 +330,27 @@ def test_empty_header_cells_are_not_reported_as_repeats(tmp_path):
         frame = read_table(path)
     assert len(record) == 1
     assert frame.columns.tolist()[3] == "Unnamed: 3"
+
+
+def test_a_stray_nul_byte_in_utf8_text_is_kept_with_a_warning(tmp_path):
+    rows = "".join(
+        f"{i},{'Fem' + chr(0) + 'ale' if i == 7 else 'Male'}\n" for i in range(300)
+    )
+    path = _write(tmp_path, "nul.csv", "id,gender\n" + rows)
+    with pytest.warns(DataQualityWarning, match=r"NUL bytes \(the first on line 9\)"):
+        frame = read_table(path)
+    assert frame["gender"].iloc[7] == "Fem\x00ale"
+    assert len(frame) == 300
+
+
+def test_none_is_a_category_in_every_format(tmp_path):
+    frame = pd.DataFrame({"internet": ["None", "DSL", "NA", ""], "n": [1, 2, 3, 4]})
+    path = _write(tmp_path, "t.csv", frame.to_csv(index=False))
+    back = read_table(path)
+    assert back["internet"].tolist()[:2] == ["None", "DSL"]
+    assert back["internet"].iloc[2:].isna().all()  # pandas' other NA texts stay NA
+    missing = read_table(path, na_values=["None"])["internet"].isna().tolist()
+    assert missing == [True, False, True, True]
+    pytest.importorskip("openpyxl")
+    frame.to_excel(tmp_path / "t.xlsx", index=False)
+    assert read_table(tmp_path / "t.xlsx")["internet"].tolist()[:2] == ["None", "DSL"]
