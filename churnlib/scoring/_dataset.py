@@ -536,6 +536,30 @@ def plan_input(
     return InputPlan(url, fmt, tuple(files), tuple(units), columns, schemas)
 
 
+def keys_as_text(plan: InputPlan, keys: Sequence[str]) -> InputPlan:
+    """Read the copied-through columns blank in a CSV file's first rows as text.
+
+    An id or ``--column`` column with no value in the sampled rows has no
+    kind yet; pandas would guess one batch by batch (numbers in one, text in
+    the next), and one output part cannot hold both. As text, each batch
+    writes the values as they are in the file.
+    """
+    import dataclasses
+
+    units = []
+    for unit in plan.units:
+        blank = [c for c in keys if plan.schemas[unit.path].get(c) == "null"]
+        if unit.fmt != "csv" or not blank:
+            units.append(unit)
+            continue
+        options = dict(unit.csv_options)
+        options["text"] = tuple(dict.fromkeys((*options.get("text", ()), *blank)))
+        units.append(
+            dataclasses.replace(unit, csv_options=tuple(sorted(options.items())))
+        )
+    return dataclasses.replace(plan, units=tuple(units))
+
+
 def expected_kinds(
     plan: InputPlan, columns: Sequence[str], *, check: bool = True
 ) -> dict[str, str]:

@@ -35,6 +35,7 @@ from churnlib.scoring._dataset import (
     InputPlan,
     expected_kinds,
     iter_unit_batches,
+    keys_as_text,
     plan_input,
 )
 from churnlib.scoring._engines import run_dask, run_local, with_client
@@ -520,6 +521,7 @@ def _run(
         features = tuple(
             c for c in plan.columns if c not in ids and c not in passthrough
         )
+    plan = keys_as_text(plan, [c for c in ids + passthrough if c not in features])
     if contract is None:
         kinds = expected_kinds(plan, list(features), check=False)
         sample = _sample(in_fs, plan, features, batch_rows)

@@ -198,3 +198,17 @@ def test_format_messages_are_true(model, tmp_path):
         warnings.simplefilter("error")
         (tmp_path / "noext").write_bytes((tmp_path / "d" / "b.parquet").read_bytes())
         score_table(model, tmp_path / "noext", tmp_path / "o", id_column="tenure")
+
+
+def test_a_column_blank_in_the_first_rows_is_copied_as_text(table, model, tmp_path):
+    frame, _ = table
+    big = pd.concat([frame] * 30, ignore_index=True)  # 12,000 rows: past the sample
+    big["email"] = None
+    big.loc[11_000:, "email"] = "a@b.c"
+    big.to_csv(tmp_path / "e.csv", index=False)
+    score_table(
+        model, tmp_path / "e.csv", tmp_path / "o", columns=["email"], batch_rows=500
+    )
+    emails = _scores(tmp_path / "o")["email"]
+    assert emails.iloc[:11_000].isna().all()
+    assert (emails.iloc[11_000:] == "a@b.c").all()
