@@ -509,7 +509,9 @@ def _infer(
         positive=pos,
         neg_labels=()
         if target is None
-        else infer_label_rule(df[target], pos_label=positive).neg_labels,
+        else infer_label_rule(
+            df[target], pos_label=positive, name=str(target)
+        ).neg_labels,
     )
     return schema, columns, y
 
