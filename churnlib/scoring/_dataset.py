@@ -548,12 +548,16 @@ def keys_as_text(plan: InputPlan, keys: Sequence[str]) -> InputPlan:
 
     units = []
     for unit in plan.units:
-        blank = [c for c in keys if plan.schemas[unit.path].get(c) == "null"]
-        if unit.fmt != "csv" or not blank:
+        schema = plan.schemas[unit.path]
+        blank = [c for c in keys if schema.get(c) == "null"]
+        text = set(dict(unit.csv_options).get("text", ()))
+        numeric = tuple(c for c in keys if schema.get(c) == "numeric" and c not in text)
+        if unit.fmt != "csv" or not (blank or numeric):
             units.append(unit)
             continue
         options = dict(unit.csv_options)
         options["text"] = tuple(dict.fromkeys((*options.get("text", ()), *blank)))
+        options["numeric_keys"] = numeric
         units.append(
             dataclasses.replace(unit, csv_options=tuple(sorted(options.items())))
         )
@@ -612,6 +616,30 @@ def _with_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=not named)
 
 
+def _check_numeric_keys(
+    frame: pd.DataFrame, keys: Sequence[str], unit: WorkUnit, first: int
+) -> None:
+    """Refuse an id or copied column that turns from numbers to text mid-file."""
+    from churnlib._core.cleaning import is_text
+
+    for column in keys:
+        s = frame[column]
+        if not is_text(s):
+            continue
+        bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
+        if bad.empty:
+            continue
+        row = first + int(np.flatnonzero(s.index == bad.index[0])[0])
+        raise DataValidationError(
+            f"Column {column!r} of {unit.describe()} holds numbers in its first "
+            f"10,000 rows but the text {str(bad.iloc[0])[:60]!r} at row {row}: "
+            "an output column holds one type. Write that column's values all as "
+            "text in the file (e.g. quoted with a letter prefix), or key the "
+            "output by another column (id_column=, --id-column).",
+            columns=[column],
+        )
+
+
 def _csv_batches(
     fs: Any, unit: WorkUnit, columns: Sequence[str], batch_rows: int
 ) -> Iterator[pd.DataFrame]:
@@ -629,6 +657,7 @@ def _csv_batches(
     wanted = set(columns)
     text = [c for c in plan.get("text", ()) if c in wanted]
     numbers = {c: (d, t) for c, d, t in plan.get("numbers", ()) if c in wanted}
+    keys = [c for c in plan.get("numeric_keys", ()) if c in wanted]
     failure: Exception | None = None
     try:
         with _open_csv(fs, unit.path) as f:
@@ -640,10 +669,15 @@ def _csv_batches(
                 **options,
             )
             with reader:
+                first = 0
                 for frame in reader:
+                    _check_numeric_keys(frame, keys, unit, first)
+                    first += len(frame)
                     yield tables.apply_number_formats(frame, numbers)
         return
     except StorageTimeoutError:
+        raise
+    except ChurnlibError:
         raise
     except UnicodeDecodeError as err:
         failure = DataValidationError(

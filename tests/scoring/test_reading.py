@@ -212,3 +212,18 @@ def test_a_column_blank_in_the_first_rows_is_copied_as_text(table, model, tmp_pa
     emails = _scores(tmp_path / "o")["email"]
     assert emails.iloc[:11_000].isna().all()
     assert (emails.iloc[11_000:] == "a@b.c").all()
+
+
+def test_ids_turning_to_text_past_the_sample_are_refused_naming_the_row(
+    table, model, tmp_path
+):
+    frame, _ = table
+    big = pd.concat([frame] * 30, ignore_index=True)
+    big["CustomerId"] = [str(10_000 + i) for i in range(len(big))]
+    big.loc[11_500, "CustomerId"] = "X000001"
+    big.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(
+        DataValidationError,
+        match=r"'CustomerId' of partition 0 .*'X000001' at row 11500",
+    ):
+        score_table(model, tmp_path / "m.csv", tmp_path / "o", batch_rows=1000)
