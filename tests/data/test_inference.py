@@ -661,3 +661,23 @@ def test_property_saved_index_and_repeating_ids(labels, repeats):
     is_id = distinct == n or (n >= 20 and distinct >= 0.9 * n)
     assert ("CustomerId" in schema.id_columns) is is_id
     assert ("CustomerId" in schema.features) is not is_id
+
+
+def test_a_contract_from_a_saved_index_table_reads_files_with_or_without_it(tmp_path):
+    from churnlib.training._contract import decide_contract
+
+    df = churn_frame(400).sample(frac=1.0, random_state=3)
+    df.insert(0, "customer_id", [f"c{i}" for i in range(len(df))])
+    train = tmp_path / "train.csv"
+    df.to_csv(train)  # index=True: 'Unnamed: 0'
+    with pytest.warns(DataQualityWarning, match="'Unnamed: 0'"):
+        X, y, _ = read_churn_table(train, target="Churn")
+    contract = decide_contract(X, y).contract(threshold=0.5)
+    assert contract.feature_names == ("tenure",)
+    assert "Unnamed: 0" not in contract.id_columns
+    plain = df.drop(columns="Churn")
+    for frame in (plain, plain.reset_index()):  # without, and with the labels
+        frame = frame.rename(columns={"index": "Unnamed: 0"})
+        ready = contract.prepare(frame)
+        assert list(ready.columns) == ["tenure"]
+        assert ready["tenure"].tolist() == plain["tenure"].tolist()
