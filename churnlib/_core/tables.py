@@ -647,6 +647,48 @@ def zero_padded(text: pd.DataFrame) -> list[str]:
     return found
 
 
+_DOT_GROUPS = re.compile(rb";-?[1-9][0-9]{0,2}\.[0-9]{3}(?:\.[0-9]{3})*(?=[;\r\n]|\Z)")
+_DOT_THOUSANDS = r"-?[1-9]\d{0,2}(?:\.\d{3})+"
+
+
+def _warn_dot_thousands(
+    frame: pd.DataFrame,
+    data: bytes,
+    safe: str,
+    options: Mapping[str, Any],
+    columns: Sequence[str] | None,
+) -> None:
+    """Warn about ``;`` files' number columns that may hold ``1.500`` for 1500.
+
+    pandas reads ``1.500`` as 1.5; in a European export it is 1500 with a
+    thousands dot. Only a warning: a column rounded to three decimals reads
+    the same, and ``thousands='.'`` decides.
+    """
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    if not floats or not _DOT_GROUPS.search(data):
+        return
+    raw = pd.read_csv(
+        io.BytesIO(data),
+        low_memory=False,
+        usecols=columns,
+        dtype=dict.fromkeys(floats, str),
+        **options,
+    )
+    for column in floats:
+        s = raw[column].dropna().astype(str).str.strip()
+        dotted = s.str.fullmatch(_DOT_THOUSANDS)
+        if dotted.any() and (dotted | s.str.fullmatch(r"-?\d+")).all():
+            example = s[dotted].iloc[0]
+            warnings.warn(
+                f"Column {column!r} of {safe} holds numbers such as {example!r}, "
+                f"read as {float(example)}; in a ';'-delimited export that may be "
+                f"{example.replace('.', '')} written with a thousands dot. Pass "
+                "thousands='.' (--thousands .) if so.",
+                DataQualityWarning,
+                stacklevel=5,
+            )
+
+
 def _csv_error(
     err: Exception, safe: str, delimiter: str, start: int = 0
 ) -> DataValidationError:
@@ -800,6 +842,8 @@ def _read_csv(
         )[numeric]
         for column in zero_padded(text):
             frame[column] = text[column]
+    if options["sep"] == ";" and decimal is None and thousands is None:
+        _warn_dot_thousands(frame, data, safe, options, columns)
     formats = number_formats(
         frame,
         safe,
@@ -1066,8 +1110,8 @@ def read_table(
             "credentials for remote stores).",
             url=redact_url(url),
         )
-    except (DataValidationError, InvalidParameterError, ImportError):
-        raise
+    except (DataValidationError, InvalidParameterError, ImportError, Warning):
+        raise  # a Warning: a DataQualityWarning turned into an error by a filter
     except StorageTimeoutError:
         failure = StorageError(
             timeout_message("read", safe, bound, "read_table(..., timeout=seconds)"),

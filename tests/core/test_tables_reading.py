@@ -76,8 +76,9 @@ def test_semicolon_file_reads_ambiguous_commas_as_decimals(tmp_path):
 
 def test_explicit_separators(tmp_path):
     path = _write(tmp_path, "t.csv", "id;balance\n1;1.500\n2;20\n")
-    # pandas alone reads 1.500 as 1.5; thousands='.' says it is 1500
-    assert read_table(path)["balance"].tolist() == [1.5, 20.0]
+    # pandas alone reads 1.500 as 1.5 (with a warning); thousands='.' says 1500
+    with pytest.warns(DataQualityWarning, match="thousands dot"):
+        assert read_table(path)["balance"].tolist() == [1.5, 20.0]
     assert read_table(path, thousands=".")["balance"].tolist() == [1500, 20]
     # decimal='.' turns the detection off
     path = _write(tmp_path, "u.csv", "id;x\n1;2,5\n2;3\n")
@@ -354,3 +355,18 @@ def test_none_is_a_category_in_every_format(tmp_path):
     pytest.importorskip("openpyxl")
     frame.to_excel(tmp_path / "t.xlsx", index=False)
     assert read_table(tmp_path / "t.xlsx")["internet"].tolist()[:2] == ["None", "DSL"]
+
+
+def test_thousands_dots_in_a_semicolon_file_are_warned_about(tmp_path):
+    path = _write(
+        tmp_path, "t.csv", "id;balance;rate\n1;1.500;0.125\n2;20;1.5\n3;12.000;2\n"
+    )
+    with pytest.warns(
+        DataQualityWarning, match=r"'balance'.*'1\.500'.*thousands='\.'"
+    ) as rec:
+        frame = read_table(path)
+    assert len(rec) == 1  # 'rate' has 1.5: decimals, not thousands
+    assert frame["balance"].tolist() == [1.5, 20.0, 12.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_table(path, thousands=".")["balance"].tolist() == [1500, 20, 12000]
