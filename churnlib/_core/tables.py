@@ -477,6 +477,30 @@ def _matches(levels: np.ndarray, decimal: str, thousands: str) -> np.ndarray:
     )
 
 
+#: Symbols a spreadsheet writes around a number: a percent sign (the value
+#: is divided by 100) or a currency symbol, before or after it.
+_AFFIXES = ("%", "$", "\u20ac", "\u00a3", "\u00a5")
+
+
+def _affix(levels: np.ndarray) -> str:
+    """Return the symbol every level carries (``"%"``, ``"$"``...), or ``""``."""
+    for affix in _AFFIXES:
+        if all(
+            v.startswith(affix) or v.endswith(affix) or v.lstrip("+-").startswith(affix)
+            for v in levels
+        ):
+            return affix
+    return ""
+
+
+def _strip(levels: np.ndarray, affix: str) -> np.ndarray:
+    if not affix:
+        return levels
+    out = np.empty(levels.size, dtype=object)
+    out[:] = [v.replace(affix, "", 1).strip() for v in levels]
+    return out
+
+
 def number_formats(
     frame: pd.DataFrame,
     safe: str,
@@ -486,54 +510,58 @@ def number_formats(
     thousands: str | None = None,
     warn: bool = True,
     quoted: bool = True,
-) -> dict[str, tuple[str, str]]:
-    """Text columns of a CSV that hold numbers: column -> (decimal, thousands).
+) -> dict[str, tuple[str, str, str]]:
+    """Text columns of a CSV that hold numbers: column -> (decimal, thousands, affix).
 
     A text column qualifies when every value present (blanks and
     placeholders such as ``"Unknown"`` aside) is a number written with a
     decimal comma (``29,85``, ``1.234,50``) or thousands commas
-    (``1,234.50``), and at least one value holds a comma. In a comma-delimited
-    file only thousands commas can be (a decimal comma would need quotes, and
-    ``"1,2"`` there is more likely a version or a list). Where both readings
-    fit every value (``1,234``), a ``;``-delimited file reads decimal commas;
-    other files keep the text and warn. ``decimal``/``thousands`` given
-    decide instead.
+    (``1,234.50``), at least one value holding a comma, or a number that
+    every value writes with the same percent sign (``41.7%``, read as
+    0.417) or currency symbol (``$29.85``, ``29,85 \u20ac``). In a
+    comma-delimited file only thousands commas can be (a decimal comma would
+    need quotes, and ``"1,2"`` there is more likely a version or a list).
+    Where both readings fit every value (``1,234``), a ``;``-delimited file
+    reads decimal commas; other files keep the text and warn.
+    ``decimal``/``thousands`` given decide instead.
     """
     from churnlib._core.cleaning import is_text
 
-    formats: dict[str, tuple[str, str]] = {}
-    if sep == "," and decimal is None and thousands is None and not quoted:
-        return formats  # a comma in a comma file's value needs quotes
+    formats: dict[str, tuple[str, str, str]] = {}
     given = decimal is not None or thousands is not None
     marks = [","]
     if given:
         candidates = [(decimal or ".", thousands or "")]
         marks = [m for m in (decimal, thousands) if m and m != "."]
-        if not marks:
-            return formats  # decimal='.' alone: pandas' own reading, no detection
     elif sep == ",":
         candidates = [_ENGLISH]
+        if not quoted:
+            marks = []  # a comma in a comma file's value needs quotes
     else:
         candidates = [_EUROPEAN, _ENGLISH]
     for column in frame.columns:
         s = frame[column]
         if not is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
             continue
-        distinct = pd.unique(s.dropna().to_numpy(dtype=object))
-        if not any(m in str(v) for v in distinct for m in marks):
+        distinct = [str(v) for v in pd.unique(s.dropna().to_numpy(dtype=object))]
+        if not any(m in v for v in distinct for m in (*marks, *_AFFIXES)):
             continue
         _, levels = _levels(s)
         if levels.size == 0:
             continue
-        if not any(m in v for v in levels for m in marks):
+        affix = _affix(levels)
+        stripped = _strip(levels, affix)
+        if not affix and not any(m in v for v in stripped for m in marks):
             continue
-        fits = [c for c in candidates if _matches(levels, *c).all()]
+        fits = [c for c in candidates if _matches(stripped, *c).all()]
         if len(fits) == 2:
-            if sep == ";":
+            if not any("," in v for v in stripped):
+                fits = [_ENGLISH]  # no comma: the reading pandas gives
+            elif sep == ";":
                 fits = [_EUROPEAN]
             else:
                 if warn:
-                    example = next(v for v in levels if "," in v)
+                    example = next(v for v in stripped if "," in v)
                     warnings.warn(
                         f"Column {column!r} of {safe} holds numbers such as "
                         f"{example!r}, which may mean {example.replace(',', '')} or "
@@ -544,21 +572,22 @@ def number_formats(
                     )
                 continue
         if fits:
-            formats[str(column)] = fits[0]
+            formats[str(column)] = (*fits[0], affix)
     return formats
 
 
 def apply_number_formats(
-    frame: pd.DataFrame, formats: Mapping[str, tuple[str, str]]
+    frame: pd.DataFrame, formats: Mapping[str, tuple[str, ...]]
 ) -> pd.DataFrame:
     """Turn the text of ``formats``' columns into numbers, in place; return ``frame``.
 
     Blanks and placeholders become NaN. A value not written that way stays
     the text it is (the column becomes object), so the check that follows
     names it. Whole numbers with no value missing become int64, as pandas
-    reads them.
+    reads them; percentages are divided by 100.
     """
-    for column, (decimal, thousands) in formats.items():
+    for column, (decimal, thousands, *rest) in formats.items():
+        affix = rest[0] if rest else ""
         if column not in frame.columns:
             continue
         s = frame[column]
@@ -567,19 +596,27 @@ def apply_number_formats(
         ):
             continue  # this batch's values were plain numbers
         codes, levels = _levels(s)
-        ok = _matches(levels, decimal, thousands)
-        text = pd.Series(levels[ok], dtype=object)
+        stripped = _strip(levels, affix)
+        ok = _matches(stripped, decimal, thousands)
+        text = pd.Series(stripped[ok], dtype=object)
         if thousands:
             text = text.str.replace(thousands, "", regex=False)
         if decimal != ".":
             text = text.str.replace(decimal, ".", regex=False)
         numbers = np.full(levels.size, np.nan)
         numbers[ok] = text.to_numpy(dtype=object).astype(float)
+        if affix == "%":
+            numbers = numbers / 100.0
         present = codes >= 0
         if ok.all():
             values = np.where(present, numbers[np.maximum(codes, 0)], np.nan)
-            whole = present.all() and not any(
-                decimal in v or "e" in v.lower() or "n" in v.lower() for v in levels
+            whole = (
+                present.all()
+                and affix != "%"
+                and not any(
+                    decimal in v or "e" in v.lower() or "n" in v.lower()
+                    for v in stripped
+                )
             )
             if whole and np.all(np.abs(values) < 2.0**63):
                 values = values.astype(np.int64)

@@ -336,7 +336,7 @@ def _csv_plan(
     # every batch reads text columns as text, whatever its own values look
     # like (ids all digits in one batch, a blank --column in another)
     plan["text"] = tuple(text)
-    plan["numbers"] = tuple((c, d, t) for c, (d, t) in formats.items())
+    plan["numbers"] = tuple((c, *fmt) for c, fmt in formats.items())
     # a file past its first rows is checked for UTF-8 by its task, before it
     # is read (a shorter one was decoded whole by the sample already)
     plan["verify_utf8"] = (
@@ -656,7 +656,7 @@ def _csv_batches(
                 tables.warn_not_utf8(repr(unit.url), stacklevel=4)
     wanted = set(columns)
     text = [c for c in plan.get("text", ()) if c in wanted]
-    numbers = {c: (d, t) for c, d, t in plan.get("numbers", ()) if c in wanted}
+    numbers = {c: tuple(f) for c, *f in plan.get("numbers", ()) if c in wanted}
     keys = [c for c in plan.get("numeric_keys", ()) if c in wanted]
     failure: Exception | None = None
     try:

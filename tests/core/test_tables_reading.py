@@ -370,3 +370,20 @@ def test_thousands_dots_in_a_semicolon_file_are_warned_about(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert read_table(path, thousands=".")["balance"].tolist() == [1500, 20, 12000]
+
+
+def test_currency_and_percent_text_are_numbers(tmp_path):
+    path = _write(
+        tmp_path,
+        "money.csv",
+        'id,charges,util,total,eu,label\n1,$29.85,41.7%,"$1,234.50",Yes,$x\n'
+        "2,$56.95,3%, ,No,$y\n3,-$5.00,100%,$12,No,$z\n",
+    )
+    frame = read_table(path)
+    assert frame["charges"].tolist() == [29.85, 56.95, -5.0]
+    np.testing.assert_allclose(frame["util"], [0.417, 0.03, 1.0])
+    assert frame["total"].iloc[[0, 2]].tolist() == [1234.5, 12.0]
+    assert np.isnan(frame["total"].iloc[1])
+    assert frame["label"].tolist() == ["$x", "$y", "$z"]  # text with a symbol
+    eu = _write(tmp_path, "eu.csv", "id;price\n1;29,85 \u20ac\n2;1.234,50 \u20ac\n")
+    assert read_table(eu)["price"].tolist() == [29.85, 1234.5]

@@ -227,3 +227,13 @@ def test_ids_turning_to_text_past_the_sample_are_refused_naming_the_row(
         match=r"'CustomerId' of partition 0 .*'X000001' at row 11500",
     ):
         score_table(model, tmp_path / "m.csv", tmp_path / "o", batch_rows=1000)
+
+
+def test_currency_text_scores_like_the_numbers(table, model, tmp_path):
+    frame, _ = table
+    money = frame.assign(charges=["$" + f"{v:.2f}" for v in frame["charges"]])
+    money.to_csv(tmp_path / "money.csv", index=False)
+    score_table(model, tmp_path / "money.csv", tmp_path / "o", batch_rows=150)
+    np.testing.assert_allclose(
+        _scores(tmp_path / "o")["churn_probability"], _expected(model, frame)
+    )
