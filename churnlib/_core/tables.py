@@ -510,6 +510,7 @@ def number_formats(
     thousands: str | None = None,
     warn: bool = True,
     quoted: bool = True,
+    affixes: bool = True,
 ) -> dict[str, tuple[str, str, str]]:
     """Text columns of a CSV that hold numbers: column -> (decimal, thousands, affix).
 
@@ -539,12 +540,14 @@ def number_formats(
             marks = []  # a comma in a comma file's value needs quotes
     else:
         candidates = [_EUROPEAN, _ENGLISH]
+    symbols = (*marks, *(_AFFIXES if affixes else ()))
+    if not symbols:
+        return formats
     for column in frame.columns:
         s = frame[column]
         if not is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
             continue
-        distinct = [str(v) for v in pd.unique(s.dropna().to_numpy(dtype=object))]
-        if not any(m in v for v in distinct for m in (*marks, *_AFFIXES)):
+        if not any(s.str.contains(m, regex=False, na=False).any() for m in symbols):
             continue
         _, levels = _levels(s)
         if levels.size == 0:
@@ -888,6 +891,7 @@ def _read_csv(
         decimal=decimal,
         thousands=thousands,
         quoted=b'"' in data,
+        affixes=any(a.encode() in data for a in _AFFIXES),
     )
     apply_number_formats(frame, formats)
     if frame.shape[1] == 1 and header_row is None:
