@@ -237,3 +237,24 @@ def test_currency_text_scores_like_the_numbers(table, model, tmp_path):
     np.testing.assert_allclose(
         _scores(tmp_path / "o")["churn_probability"], _expected(model, frame)
     )
+
+
+def test_letter_ids_turning_to_digits_past_the_sample_stay_text(model, tmp_path):
+    # text keys are read as text in every batch: a later batch of digit-only
+    # ids must not come out as numbers (one output part holds one kind)
+    rng = np.random.default_rng(5)
+    n = 12_000  # past the 10,000-row sample
+    ids = [f"C{i}" for i in range(11_000)] + [f"{i:05d}" for i in range(1_000)]
+    frame = pd.DataFrame(
+        {
+            "CustomerId": ids,
+            "tenure": rng.integers(0, 72, n),
+            "charges": np.round(rng.uniform(18, 120, n), 2),
+        }
+    )
+    path = tmp_path / "mixed.csv"
+    frame.to_csv(path, index=False)
+    score_table(model, path, tmp_path / "out", batch_rows=500)
+    got = _scores(tmp_path / "out").set_index("CustomerId")
+    assert got.index.tolist() == ids
+    np.testing.assert_allclose(got["churn_probability"], _expected(model, frame))
