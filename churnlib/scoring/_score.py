@@ -247,7 +247,7 @@ def score_table(
         A Parquet, CSV or Excel file, a directory of part files (names
         starting with ``_`` or ``.`` are skipped), or a glob, at any fsspec
         URL. CSV files are read by the training reader's rules
-        (:func:`~churnlib.read_table`: encoding, delimiter, decimal commas,
+        (``churnlib.read_table``: encoding, delimiter, decimal commas,
         zero-padded ids kept as text) decided from each file's first rows; an
         Excel file is one partition, read whole. Credentials belong in
         ``storage_options``, never in the URL (``s3://KEY:SECRET@...`` is
@@ -306,7 +306,7 @@ def score_table(
         :class:`~churnlib.exceptions.StorageError`. None uses
         ``CHURNLIB_STORAGE_TIMEOUT``, else 60 -- the model store's setting.
     sep, encoding, decimal, thousands, na_values, header_row : default=None
-        CSV read options, as for :func:`~churnlib.read_table`, applied to
+        CSV read options, as for ``churnlib.read_table``, applied to
         every input file (None: decided per file, as training does).
         ``na_values`` and ``header_row`` apply to Excel too.
     sheet : str or int, default=None
