@@ -75,7 +75,16 @@ def with_text_names(raw: pd.DataFrame, source: str) -> pd.DataFrame:
 CONTRACT_ATTRIBUTE = "churnlib_contract_"
 
 #: Why a column of the training table is not a feature.
-EXCLUSION_REASONS = ("identifier", "leakage", "datetime", "constant", "dropped")
+EXCLUSION_REASONS = (
+    "identifier",
+    "leakage",
+    "datetime",
+    "constant",
+    "dropped",
+    "nested",
+    "saved index",
+    "duration",
+)
 
 _ROLES = ("numeric", "binary", "categorical")
 _MAX_CATEGORIES = 1000

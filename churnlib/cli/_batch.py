@@ -239,7 +239,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         drop=args.drop,
     )
     try:
-        _after_training(args, result, X, X_train, X_test, y_test, storage_options)
+        _after_training(
+            args, result, X, X_train, X_test, y_test, storage_options, schema=schema
+        )
     finally:  # the MLflow run is complete when the job ends, even when it fails
         _wait_for_report(result)
     return EXIT_OK
@@ -253,6 +255,8 @@ def _after_training(
     X_test: Any,
     y_test: Any,
     storage_options: Mapping[str, Any] | None,
+    *,
+    schema: Any = None,
 ) -> None:
     """Print what training decided and measured; write the card; publish."""
     contract = getattr(result, "contract", None) or model_contract(result.model)
@@ -263,8 +267,19 @@ def _after_training(
         f"({n_features} features), validated on {len(X_test):,}\n"
     )
     kept_out = describe_exclusions(contract)
+    # columns the reader left out of X (nested cells, a saved index, durations)
+    kept_out += [f"{c} ({why})" for c, why in getattr(schema, "ignored", {}).items()]
     if kept_out:
         out.write(f"kept out     {', '.join(kept_out)}\n")
+    labels = getattr(contract, "labels", None)
+    if labels is not None and labels.pos_label is not None:
+        # which answer means churn, said once: a target named for staying
+        # (Retained) takes its "No" as churn
+        rate = float(sum(y_test)) / max(len(y_test), 1)
+        out.write(
+            f"churn label  {labels.name or args.target}: {labels.pos_label!r} "
+            f"means churn ({rate:.1%} of the validation rows)\n"
+        )
     if contract is not None and contract.allow_leakage and contract.leakage:
         out.write(
             "leakage      trained WITH suspected leaks (--allow-leakage): "

@@ -184,6 +184,7 @@ def decide_contract(
                 datetime=(*schema.datetime, *more.datetime),
                 target=schema.target,
                 positive=schema.positive,
+                ignored={**getattr(schema, "ignored", {}), **more.ignored},
             )
     roles: dict[str, str] = {}
     for role in ("numeric", "categorical", "binary"):
@@ -202,6 +203,8 @@ def decide_contract(
             excluded[c] = "identifier"
         elif c in schema.datetime:
             excluded[c] = "datetime"
+        elif c in (ignored := getattr(schema, "ignored", {})):
+            excluded[c] = str(ignored[c])  # nested cells, a saved index, durations
         elif c not in roles:
             excluded[c] = "identifier"  # neither feature nor date: an id column
     candidates = [c for c in columns if c not in excluded]

@@ -163,3 +163,31 @@ def test_reader_schema_is_used_and_prepare_round_trips(make_trainer, tmp_path):
     features = contract.prepare(pd.read_csv(path, dtype=str))
     proba = result.model.predict_proba(features)[:, 1]
     np.testing.assert_allclose(proba, result.model.predict_proba(X_read)[:, 1])
+
+
+def test_a_target_named_for_staying_is_decoded_once_at_every_stage(
+    make_trainer, tmp_path
+):
+    # "Retained: Yes" stayed: the reader takes "No" as churn, the trainer
+    # must not turn its decoded booleans over again, and the contract
+    # decodes raw outcomes the same way later
+    from churnlib.data import read_churn_table
+
+    X, y = _table(n=300)
+    raw = X.drop(columns=["signed_up", "country", "closure_fee"]).assign(
+        Retained=np.where(y.eq("Yes"), "No", "Yes")
+    )
+    path = tmp_path / "retained.csv"
+    raw.to_csv(path, index=False)
+    X_read, y_read, schema = read_churn_table(path, target="Retained")
+    assert schema.positive == "No"
+    assert y_read.mean() == pytest.approx(y.eq("Yes").mean())
+    contract = make_trainer(log_model=False).fit(X_read, y_read).contract
+    assert contract.labels.pos_label == "No"
+    decoded = contract.decode_labels(pd.read_csv(path)["Retained"])
+    np.testing.assert_array_equal(decoded, y.eq("Yes").to_numpy())
+    # raw labels given straight to fit, named for staying, decode the same
+    direct = make_trainer(log_model=False).fit(
+        X_read, raw["Retained"].set_axis(X_read.index)
+    )
+    assert direct.contract.labels.pos_label == "No"
