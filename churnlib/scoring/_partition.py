@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -233,6 +233,7 @@ class UnitSink:
                 job.output_fs, job.committer.temp_spool(unit.index), "parquet"
             )
         self.rows = 0
+        self.blank_ids = 0
         self.summary: Any = None
         self.times = [0.0] * 5
 
@@ -251,6 +252,7 @@ class UnitSink:
         self.writer.write(output_table(batch, self.job))
         self.times[WRITE] += time.perf_counter() - t0
         self.rows += batch.n
+        self.blank_ids += _blank_ids(batch.keys, self.job.id_columns)
 
     def stats(self, worker: str) -> PartitionStats:
         t = self.times
@@ -264,6 +266,7 @@ class UnitSink:
             monitor_seconds=t[MONITOR],
             write_seconds=t[WRITE],
             worker=worker,
+            blank_ids=self.blank_ids,
         )
 
     def close(self, worker: str) -> UnitResult:
@@ -285,6 +288,21 @@ class UnitSink:
         self.writer.discard()
         if self.spool is not None:
             self.spool.discard()
+
+
+def _blank_ids(keys: pd.DataFrame, id_columns: Sequence[str]) -> int:
+    """Rows whose every id column is missing or blank text."""
+    if not id_columns:
+        return 0
+    blank = np.ones(len(keys), dtype=bool)
+    for column in id_columns:  # a loop over the id columns, not rows
+        values = keys[column]
+        missing = np.asarray(values.isna(), dtype=bool)
+        if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+            text = values.astype("string").str.strip()
+            missing = missing | (text == "").fillna(True).to_numpy(dtype=bool)
+        blank &= missing
+    return int(blank.sum())
 
 
 def worker_name() -> str:

@@ -37,6 +37,8 @@ class PartitionStats:
         Building and writing the part file.
     worker : str
         The thread (local engine) or Dask worker address that ran it.
+    blank_ids : int
+        Rows scored whose id was missing or blank (they cannot be joined back).
     """
 
     partition: int
@@ -48,6 +50,7 @@ class PartitionStats:
     write_seconds: float
     worker: str
     encode_seconds: float = 0.0
+    blank_ids: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

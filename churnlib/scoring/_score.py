@@ -13,6 +13,7 @@ import os
 import re
 import time
 import uuid
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from numbers import Integral, Real
@@ -30,7 +31,12 @@ from churnlib._core.timeouts import (
 from churnlib._core.version import __version__
 from churnlib._urls import check_storage_url, redact_url
 from churnlib._validation import Interval, StrOptions, validate_params
-from churnlib.exceptions import DataValidationError, InvalidParameterError, StorageError
+from churnlib.exceptions import (
+    DataQualityWarning,
+    DataValidationError,
+    InvalidParameterError,
+    StorageError,
+)
 from churnlib.scoring._dataset import (
     InputPlan,
     expected_kinds,
@@ -642,6 +648,16 @@ def _run(
                 drift_report = spec.detector.check(drift)
         finally:
             committer.abort()
+    blank = sum(r.stats.blank_ids for r in results)
+    if blank:
+        warnings.warn(
+            f"{blank:,} of {total:,} scored rows of {redact_url(in_url)!r} have no "
+            f"id (blank {', '.join(map(repr, ids))}): their scores are written but "
+            "cannot be joined back to a customer. Fill in the ids, or drop those "
+            "rows before scoring.",
+            DataQualityWarning,
+            stacklevel=2,
+        )
     return ScoringResult(
         output_url=out_url,
         rows=total,

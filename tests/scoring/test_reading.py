@@ -258,3 +258,20 @@ def test_letter_ids_turning_to_digits_past_the_sample_stay_text(model, tmp_path)
     got = _scores(tmp_path / "out").set_index("CustomerId")
     assert got.index.tolist() == ids
     np.testing.assert_allclose(got["churn_probability"], _expected(model, frame))
+
+
+def test_rows_with_blank_ids_are_scored_and_counted_in_a_warning(
+    table, model, tmp_path
+):
+    frame, _ = table
+    blank = frame.copy()
+    blank.loc[[3, 7, 11], "CustomerId"] = ""
+    blank.loc[[20], "CustomerId"] = "   "
+    blank.to_csv(tmp_path / "b.csv", index=False)
+    with pytest.warns(DataQualityWarning, match=r"4 of 400 scored rows .* have no id"):
+        result = score_table(model, tmp_path / "b.csv", tmp_path / "o", batch_rows=100)
+    assert result.rows == N
+    assert sum(p.blank_ids for p in result.partitions) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        score_table(model, tmp_path / "b.csv", tmp_path / "o2", id_column="tenure")
