@@ -537,6 +537,32 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             ) from err
         return out
 
+    def _bin_column(
+        self,
+        column: pd.Series,
+        name: str,
+        kind: str,
+        binner: _Binner,
+        exact: _IntegerBinner | None,
+        lo: float,
+        hi: float,
+        floats: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, int, int, int]:
+        """Bin counts, NaN count and values below ``lo`` / above ``hi`` of a column.
+
+        Integers go to their exact buckets when the reference qualified for
+        them, everything else through the float binning (``floats``: the
+        column already read as floats, if the caller has it).
+        """
+        if exact is not None and column.dtype.kind in "iu":
+            values = column.to_numpy()
+            if values.dtype.kind == "i" or values.dtype.itemsize < 8:
+                counts, below, above = exact.counts(values)
+                return counts, 0, below, above
+        if floats is None:
+            floats = self._float_column(column, name, kind)
+        return binner.counts(floats, lo, hi)
+
     def _map(
         self,
         fn: Callable[[_T], _R],
@@ -662,12 +688,9 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             # pool run after every column is learned (no wait at the seam)
             binner = _Binner(edges)
             exact = _IntegerBinner.maybe(edges, column.dtype, lo, hi)
-            if exact is not None and integers:
-                counts, _, _ = exact.counts(values)
-                n_nan = 0
-            else:
-                floats = self._float_column(column, name, kind) if integers else full
-                counts, n_nan, _, _ = binner.counts(floats, lo, hi)
+            counts, n_nan, _, _ = self._bin_column(
+                column, name, kind, binner, exact, lo, hi, None if integers else full
+            )
             return _Learned(edges, coarse, lo, hi, binner, exact, counts, n_nan)
 
         # numeric sorts and category counts in one pool run: hashing Python
@@ -782,19 +805,16 @@ class DriftDetector(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 counts, n_nan = reference_bins[j]
                 row[: len(counts)] = counts
                 return row, n_nan, 0, 0
-            exact = self._int_binners[j]
-            if exact is not None and column.dtype.kind in "iu":
-                values = column.to_numpy()
-                if values.dtype.kind == "i" or values.dtype.itemsize < 8:
-                    counts, below, above = exact.counts(values)
-                    row[: exact.n_bins] = counts
-                    return row, 0, below, above
-            x = self._float_column(column, num[j], kinds[j])
-            binner = self._binners[j]
-            counts, n_nan, below, above = binner.counts(
-                x, self._ref_min[j], self._ref_max[j]
+            counts, n_nan, below, above = self._bin_column(
+                column,
+                num[j],
+                kinds[j],
+                self._binners[j],
+                self._int_binners[j],
+                self._ref_min[j],
+                self._ref_max[j],
             )
-            row[: binner.n_bins] = counts
+            row[: len(counts)] = counts
             return row, n_nan, below, above
 
         def count_categorical(j: int) -> tuple[np.ndarray, int, int]:
