@@ -14,7 +14,7 @@ _ADDRESS_USERINFO = frozenset({"abfs", "abfss", "az", "adl", "wasb", "wasbs"})
 _LOCAL = frozenset({"", "file", "local", "memory"})
 
 
-def check_storage_url(url: str, what: str) -> str:
+def check_storage_url(url: str, what: str, *, query_allowed: bool = False) -> str:
     """Refuse a location churnlib writes to if it carries a secret; return the protocol.
 
     ``s3://KEY:SECRET@bucket/...`` is not understood by any fsspec backend
@@ -22,7 +22,7 @@ def check_storage_url(url: str, what: str) -> str:
     key and error message), and a query string (``?sig=...``) would be
     written into every object key. Both must travel in ``storage_options``.
     One rule for every location written to: the model store, the monitor
-    store, scoring output.
+    store, scoring output; and, for credentials, for the scoring input.
 
     Parameters
     ----------
@@ -30,6 +30,9 @@ def check_storage_url(url: str, what: str) -> str:
         The location (a local path passes as it is).
     what : str
         What it is, for the message ("The model store URL", ...).
+    query_allowed : bool, default=False
+        Accept a query string: a location only read from (a pre-signed URL)
+        names no object after it.
 
     Returns
     -------
@@ -69,7 +72,7 @@ def check_storage_url(url: str, what: str) -> str:
             "credentials in storage_options (for S3: key=..., secret=...), "
             "never in the URL."
         )
-    if parts.query or url.endswith("?"):
+    if not query_allowed and (parts.query or url.endswith("?")):
         raise InvalidParameterError(
             f"{what} {redact_url(url)} has a query string, which would become "
             "part of every object name. Pass tokens (SAS, signatures) in "

@@ -111,34 +111,6 @@ def _timed_out(err: StorageTimeoutError, fallback: str, timeout: float) -> Stora
     )
 
 
-def _check_input_url(url: str) -> None:
-    """Refuse an input URL carrying ``user:secret@``: it would reach the driver.
-
-    A query string (a pre-signed URL) is fine for reading; credentials before
-    ``@`` are not understood by any fsspec backend and would be quoted by its
-    errors.
-    """
-    from urllib.parse import urlsplit
-
-    from churnlib._urls import _ADDRESS_USERINFO
-
-    if "://" not in url:
-        return
-    protocol = url.split("://", 1)[0].lower()
-    try:
-        netloc = urlsplit(url).netloc
-    except ValueError:
-        netloc = url.split("://", 1)[1].split("/", 1)[0]
-    if "@" in netloc and (
-        protocol not in _ADDRESS_USERINFO or ":" in netloc.split("@")[0]
-    ):
-        raise InvalidParameterError(
-            f"The scoring input URL {redact_url(url)!r} carries credentials before "
-            "'@'. Pass them in storage_options (or the environment, e.g. "
-            "AWS_ACCESS_KEY_ID), never in the URL."
-        )
-
-
 def _explicit_ids(id_column: Any) -> tuple[str, ...] | None:
     if id_column is None:
         return None
@@ -433,7 +405,9 @@ def score_table(
     # a query token or credential in the output URL would be written into
     # every part's object key: refused, as for the model and monitor stores
     check_storage_url(os.fspath(output_url), "The scoring output URL")
-    _check_input_url(os.fspath(input_url))
+    # credentials before '@' would reach the driver and its errors; a query
+    # string (a pre-signed URL) is fine for reading
+    check_storage_url(os.fspath(input_url), "The scoring input URL", query_allowed=True)
     in_fs, in_path, in_url = _fs(input_url, so, bound)
     out_fs, out_path, out_url = _fs(output_url, so, bound)
     try:

@@ -174,7 +174,10 @@ def test_messages_name_the_file_and_the_fix_never_a_secret(model, tmp_path):
         score_table(model, tmp_path / "junk.csv", tmp_path / "o")
     assert "junk.csv" in str(info.value)
     assert info.value.__cause__ is None
-    with pytest.raises(InvalidParameterError, match=r"credentials before '@'") as info:
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"scoring input URL .* carries a credential before '@'",
+    ) as info:
         score_table(model, "s3://AKIA:SuperSecret123@bucket/x.csv", tmp_path / "o")
     assert "SuperSecret123" not in str(info.value)
 
