@@ -464,32 +464,16 @@ def _store(args: argparse.Namespace) -> Any:
     )
 
 
-def _store_exists(store: Any, url: str, args: argparse.Namespace) -> bool:
-    import fsspec
-
-    options = parse_storage_options(args.storage_option) or {}
-    path: str = fsspec.core.url_to_fs(str(url), **options)[1]
-    return bool(store.fs.exists(path))
-
-
-def _store_is_file(store: Any, url: str, args: argparse.Namespace) -> bool:
-    import fsspec
-
-    options = parse_storage_options(args.storage_option) or {}
-    path: str = fsspec.core.url_to_fs(str(url), **options)[1]
-    return bool(store.fs.isfile(path))
-
-
 def cmd_versions(args: argparse.Namespace) -> int:
     """``churnlib versions``."""
     store = _store(args)
     versions = store.versions()
-    if not versions and not _store_exists(store, args.store, args):
+    if not versions and not store._exists():
         raise JobError(
             f"no model store at {redact_url(args.store)}: check the URL "
             "(a store is created by its first publish)"
         )
-    if not versions and _store_is_file(store, args.store, args):
+    if not versions and store.fs.isfile(store._root):
         raise JobError(
             f"{redact_url(args.store)} is a file, not a model store (a folder): "
             "check --store"
