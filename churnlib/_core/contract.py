@@ -173,7 +173,8 @@ class ModelContract:
     excluded : mapping of str to str
         Training-table columns that are not features, and why
         (``"identifier"``, ``"leakage"``, ``"datetime"``, ``"constant"``,
-        ``"dropped"``).
+        ``"dropped"``; for a raw frame also ``"nested"``, ``"saved index"``
+        and ``"duration"``, the columns the reader leaves out).
     leakage : mapping of str to float
         Suspected target leaks (single-feature ROC AUC); excluded unless
         ``allow_leakage``.
